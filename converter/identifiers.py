@@ -1,0 +1,132 @@
+"""Identifier checking and IRI minting, driven by the Bioregistry data shipped offline.
+
+Every CURIE is checked against its prefix's Bioregistry pattern before an IRI is minted::
+
+    >>> from converter.identifiers import registry
+    >>> registry.iri("ncbigene", "7099")
+    'https://identifiers.org/ncbigene/7099'
+    >>> registry.iri("chebi", "chebi:15422")
+    'https://identifiers.org/chebi/CHEBI:15422'
+    >>> registry.alternate_iri("ncbigene", "7099")
+    'https://identifiers.org/ncbigene:7099'
+    >>> registry.normalize("mesh", "D0019")  # not a MeSH id: returns None
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from typing import Literal
+from urllib.parse import quote
+
+IRIStyle = Literal["slash", "colon"]
+IDENTIFIERS_ORG = "https://identifiers.org/"
+
+# Characters allowed in an IRI without escaping (RFC 3987 iunreserved/sub-delims plus '/', ':', '@', '%').
+_IRI_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+def iri_escape(text: str) -> str:
+    """Percent-encode everything that could break an IRI in N-Triples, Turtle or a file path."""
+    return quote(text, safe=_IRI_SAFE)
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One identifier namespace: its Bioregistry prefix, pattern and identifiers.org spelling."""
+
+    prefix: str
+    pattern: re.Pattern[str] | None
+    banana: str | None
+    idorg_prefix: str
+
+    def local_id(self, value: str) -> str | None:
+        """The local identifier of ``value`` (a bare id or a CURIE in any case), or None when invalid."""
+        text = value.strip()
+        head, sep, tail = text.partition(":")
+        if sep and head.lower() in {self.prefix, self.idorg_prefix.lower()}:
+            text = tail
+        if self.banana and text.upper().startswith(self.banana.upper() + ":"):
+            text = text[len(self.banana) + 1 :]
+        if not text:
+            return None
+        if self.pattern is not None and not self.pattern.fullmatch(text):
+            return None
+        return text
+
+    def curie(self, local: str) -> str:
+        return f"{self.prefix}:{local}"
+
+    def slash_iri(self, local: str) -> str:
+        shown = f"{self.banana}:{local}" if self.banana and self.banana != self.prefix else local
+        return f"{IDENTIFIERS_ORG}{self.idorg_prefix}/{iri_escape(shown)}"
+
+    def colon_iri(self, local: str) -> str:
+        if self.banana and self.banana != self.prefix:
+            return f"{IDENTIFIERS_ORG}{iri_escape(self.banana)}:{iri_escape(local)}"
+        return f"{IDENTIFIERS_ORG}{self.idorg_prefix}:{iri_escape(local)}"
+
+
+class Registry:
+    """The namespaces listed in ``data/identifiers.json``, with patterns from Bioregistry."""
+
+    def __init__(self, style: IRIStyle = "slash") -> None:
+        self.style: IRIStyle = style
+
+    @cached_property
+    def namespaces(self) -> dict[str, Namespace]:
+        import bioregistry  # imported lazily: loading its data takes most of a second
+
+        listed = json.loads(resources.files("converter.data").joinpath("identifiers.json").read_text())
+        out: dict[str, Namespace] = {}
+        for prefix in listed["namespaces"]:
+            resource = bioregistry.get_resource(prefix)
+            if resource is None:
+                raise LookupError(f"Bioregistry has no prefix {prefix!r}")
+            pattern = resource.get_pattern()
+            banana = resource.get_banana()
+            out[prefix] = Namespace(
+                prefix=prefix,
+                pattern=re.compile(pattern) if pattern else None,
+                banana=banana,
+                idorg_prefix=bioregistry.get_identifiers_org_prefix(prefix) or prefix,
+            )
+        return out
+
+    def namespace(self, prefix: str) -> Namespace:
+        return self.namespaces[prefix]
+
+    def normalize(self, prefix: str, value: str) -> str | None:
+        """The validated local id of ``value`` in namespace ``prefix``, or None when it is invalid."""
+        return self.namespaces[prefix].local_id(value)
+
+    def iri(self, prefix: str, value: str) -> str:
+        """The primary identifiers.org IRI (style set on the registry); ``value`` must be valid."""
+        ns = self.namespaces[prefix]
+        local = ns.local_id(value)
+        if local is None:
+            raise ValueError(f"{value!r} is not a valid {prefix} identifier")
+        return ns.slash_iri(local) if self.style == "slash" else ns.colon_iri(local)
+
+    def alternate_iri(self, prefix: str, value: str) -> str:
+        """The other identifiers.org form, linked to the primary IRI with ``schema:sameAs``."""
+        ns = self.namespaces[prefix]
+        local = ns.local_id(value)
+        if local is None:
+            raise ValueError(f"{value!r} is not a valid {prefix} identifier")
+        return ns.colon_iri(local) if self.style == "slash" else ns.slash_iri(local)
+
+    def namespace_iri(self, prefix: str) -> str:
+        """The IRI prefix every primary IRI of this namespace starts with (for VoID linksets and shapes)."""
+        ns = self.namespaces[prefix]
+        if self.style == "slash":
+            return f"{IDENTIFIERS_ORG}{ns.idorg_prefix}/"
+        if ns.banana and ns.banana != prefix:
+            return f"{IDENTIFIERS_ORG}{ns.banana}:"
+        return f"{IDENTIFIERS_ORG}{ns.idorg_prefix}:"
+
+
+registry = Registry()

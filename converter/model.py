@@ -1,0 +1,427 @@
+"""The typed model of a PFOCR figure, and the normalisation of a raw record into it.
+
+All the knowledge of PFOCR's layouts and traps lives here: missing-value sentinels, the inline and TSV entity
+lists, organisms as a list or a comma-joined string, bare and prefixed identifiers. The mapping to RDF only sees
+clean :class:`Figure` objects::
+
+    >>> from converter.sources import discover, read_record
+    >>> from converter.model import build_figure
+    >>> figure, warnings = build_figure(read_record(source))   # doctest: +SKIP
+    >>> [m.entity.curie for m in figure.mentions if m.entity]  # doctest: +SKIP
+    ['ncbigene:7099', ...]
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+from .identifiers import registry
+from .sources import COMPANION_KINDS, RawRecord, RecordError
+
+Kind = Literal["gene", "chemical", "disease"]
+SENTINELS = frozenset({"", "NA", ".na.character", "NaN", "nan"})
+
+# Fields of both layouts that are read, and those deliberately not converted (docs/mapping.md says why).
+MAPPED_FIELDS = frozenset(
+    """figid figlink number caption pmcid papertitle reftext pmc_ranked_result_index pathway_score automl_pathway
+    filename figtitle year organisms organisms_ner ndex annotations genes chemicals diseases figid_alias figtype
+    doi journal_title journal_nlm_ta publisher_name keywords""".split()
+)
+IGNORED_FIELDS = frozenset({"seo", "schema-jsonld", "redirect_from"})
+_KIND_OF_LIST = {"genes": "gene", "chemicals": "chemical", "diseases": "disease"}
+_SOURCE_PREFIX = {"mesh": "mesh", "chebi": "chebi", "doid": "doid"}
+
+
+@dataclass(frozen=True, order=True)
+class Taxon:
+    """An organism: its NCBI Taxonomy id when known, and its name as PFOCR writes it."""
+
+    taxid: str | None
+    name: str | None
+    group: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class Entity:
+    """A gene, chemical or disease, identified by a validated id in a Bioregistry namespace."""
+
+    kind: Kind
+    prefix: str
+    local: str
+    name: str | None = None
+    taxon: Taxon | None = None
+    xrefs: tuple[tuple[str, str], ...] = ()  # other (prefix, local id) pairs naming the same entity
+
+    @property
+    def curie(self) -> str:
+        return f"{self.prefix}:{self.local}"
+
+
+@dataclass(frozen=True, order=True)
+class Mention:
+    """How one entity was found in the figure: the OCR word, the matched symbol, the match source, counts."""
+
+    kind: Kind
+    word: str | None
+    matched: str | None
+    source: str | None
+    entity: Entity | None
+    counts: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Article:
+    pmcid: str
+    title: str | None = None
+    year: str | None = None
+    doi: str | None = None
+    journal_title: str | None = None
+    journal_abbrev: str | None = None
+    publisher: str | None = None
+    citation: str | None = None
+
+
+@dataclass
+class Figure:
+    """One PFOCR figure record, normalised: no sentinels, no duplicates, only valid identifiers."""
+
+    figid: str
+    file: str
+    layout: Literal["inline", "tsv"]
+    title: str
+    article: Article
+    caption: str | None = None
+    number: str | None = None
+    figtype: str | None = None
+    alias: str | None = None
+    image_file: str | None = None
+    image_pmcid: str | None = None
+    figlink: str | None = None
+    score: str | None = None
+    rank_index: int | None = None
+    ndex: str | None = None
+    keywords: tuple[str, ...] = ()
+    organisms: tuple[Taxon, ...] = ()
+    organisms_ner: tuple[Taxon, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+    companions: tuple[str, ...] = field(default=())
+
+
+@lru_cache(maxsize=1)
+def known_taxa() -> dict[str, str]:
+    """Scientific name -> NCBI Taxonomy id, from ``data/taxa.tsv``."""
+    text = resources.files("converter.data").joinpath("taxa.tsv").read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+    return {name: taxid for name, taxid in rows[1:]}
+
+
+class _Builder:
+    """Collects warnings while normalising one record."""
+
+    def __init__(self, raw: RawRecord) -> None:
+        self.raw = raw
+        self.file = raw.source.path
+        self.fm = raw.front_matter
+        self.warnings: list[RecordError] = list(raw.warnings)
+
+    def warn(self, field: str, reason: str, file: str | None = None, line: int | None = None) -> None:
+        self.warnings.append(RecordError(file or self.file, field, reason, line))
+
+    # -- scalar fields -------------------------------------------------------------------------------------------
+    def text(self, value: Any, field: str, file: str | None = None, line: int | None = None) -> str | None:
+        """A string value, or None for missing-value sentinels; numbers are taken as their text."""
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.warn(field, f"expected text, found {_type_name(value)}; ignored", file, line)
+            return None
+        if isinstance(value, float):
+            if math.isnan(value):
+                return None
+            value = repr(value)
+        value = str(value)
+        return None if value.strip() in SENTINELS else value
+
+    def field(self, name: str) -> str | None:
+        return self.text(self.fm.get(name), name)
+
+    def identifier(self, prefix: str, value: str | None, field: str, file: str | None = None,
+                   line: int | None = None) -> str | None:
+        if value is None:
+            return None
+        local = registry.normalize(prefix, value)
+        if local is None:
+            self.warn(field, f"{value!r} is not a valid {prefix} identifier; not linked", file, line)
+        return local
+
+    # -- the record -----------------------------------------------------------------------------------------------
+    def build(self) -> Figure:
+        fm = self.fm
+        figid = self.field("figid")
+        if figid is None:
+            raise RecordError(self.file, "figid", "missing")
+        if not _is_iri_safe(figid):
+            raise RecordError(self.file, "figid", f"{figid!r} contains characters not allowed in a figure IRI")
+        pmcid_text = self.field("pmcid")
+        if pmcid_text is None:
+            raise RecordError(self.file, "pmcid", "missing")
+        pmcid = registry.normalize("pmc", pmcid_text)
+        if pmcid is None:
+            raise RecordError(self.file, "pmcid", f"{pmcid_text!r} is not a valid PMC id")
+        title = self.field("figtitle")
+        if title is None or not title.strip():
+            raise RecordError(self.file, "figtitle", "missing")
+
+        for key in fm:
+            if key not in MAPPED_FIELDS and key not in IGNORED_FIELDS:
+                self.warn(str(key), "unknown field; not converted")
+
+        year = self.field("year")
+        if year is not None and not (len(year.strip()) == 4 and year.strip().isdigit()):
+            self.warn("year", f"{year!r} is not a four-digit year; not converted")
+            year = None
+        doi = self.field("doi")
+        if doi is not None:
+            doi = self.identifier("doi", doi.strip(), "doi")
+
+        article = Article(
+            pmcid=pmcid,
+            title=self.field("papertitle"),
+            year=year.strip() if year else None,
+            doi=doi,
+            journal_title=self.field("journal_title"),
+            journal_abbrev=self.field("journal_nlm_ta"),
+            publisher=self.field("publisher_name"),
+            citation=self.field("reftext"),
+        )
+        figlink = self.field("figlink")
+        if figlink is not None:
+            figlink = "/" + figlink.strip().lstrip("/")
+        image_pmcid = pmcid
+        if figlink and figlink.startswith("/pmc/articles/"):
+            linked = registry.normalize("pmc", figlink.split("/")[3])
+            image_pmcid = linked or pmcid
+        filename = self.field("filename")
+        if filename is not None and ("/" in filename or "\\" in filename or filename.strip() != filename):
+            self.warn("filename", f"{filename!r} is not a plain file name; no image link")
+            filename = None
+
+        gene_taxa: dict[str, str] = {}
+        mentions: list[Mention] = []
+        companions: list[str] = []
+        for list_name in COMPANION_KINDS:
+            kind: Kind = _KIND_OF_LIST[list_name]  # type: ignore[assignment]
+            companion = self.raw.companions.get(list_name)
+            if list_name in fm:
+                if companion is not None:
+                    self.warn(list_name, "record lists them inline; companion file ignored", companion[0])
+                mentions.extend(self.inline_mentions(kind, list_name, fm[list_name]))
+            elif companion is not None:
+                companions.append(companion[0])
+                mentions.extend(self.tsv_mentions(kind, *companion, gene_taxa))
+
+        return Figure(
+            figid=figid,
+            file=self.file,
+            layout="inline" if any(k in fm for k in COMPANION_KINDS) else "tsv",
+            title=title,
+            article=article,
+            caption=self.field("caption"),
+            number=self.field("number"),
+            figtype=self.field("figtype"),
+            alias=self.field("figid_alias"),
+            image_file=filename,
+            image_pmcid=image_pmcid,
+            figlink=figlink,
+            score=self.score(),
+            rank_index=self.rank_index(),
+            ndex=self.ndex(),
+            keywords=self.keywords(),
+            organisms=self.organisms("organisms", gene_taxa),
+            organisms_ner=self.organisms("organisms_ner", gene_taxa),
+            mentions=tuple(sorted(set(mentions), key=_mention_key)),
+            companions=tuple(companions),
+        )
+
+    def score(self) -> str | None:
+        for name in ("pathway_score", "automl_pathway"):
+            value = self.fm.get(name)
+            if value is None or (isinstance(value, str) and value.strip() in SENTINELS):
+                continue
+            try:
+                if isinstance(value, bool):
+                    raise InvalidOperation
+                number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+            except (InvalidOperation, ValueError, TypeError):
+                self.warn(name, f"{value!r} is not a number; not converted")
+                continue
+            if not number.is_finite() or not 0 <= number <= 1:
+                self.warn(name, f"{value!r} is not a score between 0 and 1; not converted")
+                continue
+            text = format(number, "f")
+            return text if "." in text else text + ".0"
+        return None
+
+    def rank_index(self) -> int | None:
+        value = self.field("pmc_ranked_result_index")
+        if value is None:
+            return None
+        if not value.strip().isdigit():
+            self.warn("pmc_ranked_result_index", f"{value!r} is not a whole number; not converted")
+            return None
+        return int(value)
+
+    def ndex(self) -> str | None:
+        value = self.field("ndex")
+        if value is None:
+            return None
+        try:
+            return str(uuid.UUID(value.strip()))
+        except ValueError:
+            self.warn("ndex", f"{value!r} is not an NDEx network UUID; not converted")
+            return None
+
+    def keywords(self) -> tuple[str, ...]:
+        value = self.fm.get("keywords")
+        if value is None:
+            return ()
+        items = value if isinstance(value, list) else None
+        if items is None:
+            text = self.text(value, "keywords")
+            items = text.split("|") if text else []
+        out = []
+        for i, item in enumerate(items):
+            text = self.text(item, f"keywords[{i}]")
+            if text is not None and text.strip() not in SENTINELS:
+                out.append(" ".join(text.split()))
+        return tuple(dict.fromkeys(out))
+
+    def organisms(self, name: str, gene_taxa: dict[str, str]) -> tuple[Taxon, ...]:
+        value = self.fm.get(name)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            items: list[Any] = value.split(",")
+        elif isinstance(value, list):
+            items = value
+        else:
+            self.warn(name, f"expected a list or text, found {_type_name(value)}; ignored")
+            return ()
+        names = []
+        for i, item in enumerate(items):
+            text = self.text(item, f"{name}[{i}]")
+            if text is not None and text.strip() not in SENTINELS:
+                names.append(" ".join(text.split()))
+        taxa = known_taxa()
+        return tuple(Taxon(gene_taxa.get(n) or taxa.get(n), n) for n in dict.fromkeys(names))
+
+    # -- entity lists ---------------------------------------------------------------------------------------------
+    def inline_mentions(self, kind: Kind, list_name: str, items: Any) -> list[Mention]:
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            self.warn(list_name, f"expected a list, found {_type_name(items)}; ignored")
+            return []
+        out = []
+        for i, item in enumerate(items):
+            where = f"{list_name}[{i}]"
+            if not isinstance(item, dict):
+                self.warn(where, f"expected a mapping, found {_type_name(item)}; ignored")
+                continue
+            word = self.text(item.get("word"), f"{where}.word")
+            source = self.text(item.get("source"), f"{where}.source")
+            if kind == "gene":
+                matched = self.text(item.get("symbol"), f"{where}.symbol")
+                local = self.identifier("ncbigene", self.text(item.get("entrez"), f"{where}.entrez"),
+                                        f"{where}.entrez")
+                name = self.text(item.get("hgnc_symbol"), f"{where}.hgnc_symbol")
+                entity = (Entity("gene", "ncbigene", local, name, Taxon("9606", "Homo sapiens"))
+                          if local else None)
+            else:
+                matched = None
+                value = self.text(item.get("identifier"), f"{where}.identifier")
+                prefix = _SOURCE_PREFIX.get((source or "").lower(), "mesh")
+                local = self.identifier(prefix, value, f"{where}.identifier")
+                entity = Entity(kind, prefix, local) if local else None
+            if word is None and entity is None:
+                self.warn(where, "neither a word nor an identifier; ignored")
+                continue
+            out.append(Mention(kind, word, matched, source, entity))
+        return out
+
+    def tsv_mentions(self, kind: Kind, path: str, rows: list[dict[str, str]],
+                     gene_taxa: dict[str, str]) -> list[Mention]:
+        required = {"gene": ("word", "ncbigene_id"), "chemical": ("word", "mesh"), "disease": ("word", "mesh")}[kind]
+        if rows:
+            missing = [c for c in required if c not in rows[0]]
+            if missing:
+                self.warn(", ".join(missing), "column missing from companion file; file ignored", path)
+                return []
+        out = []
+        for number, row in enumerate(rows, start=2):
+            def cell(column: str, row: dict[str, str] = row, number: int = number) -> str | None:
+                return self.text(row.get(column), column, path, number)
+
+            word = row.get("word")
+            word = None if word is None or word.strip() in SENTINELS else word
+            if kind == "gene":
+                taxid = self.identifier("ncbitaxon", cell("organism_id"), "organism_id", path, number)
+                taxon = Taxon(taxid, cell("organism_name"), cell("organism_group")) if taxid else None
+                if taxon and taxon.name:
+                    gene_taxa.setdefault(taxon.name, taxid)  # type: ignore[arg-type]
+                local = self.identifier("ncbigene", cell("ncbigene_id"), "ncbigene_id", path, number)
+                entity = Entity("gene", "ncbigene", local, cell("ncbigene_symbol"), taxon) if local else None
+                counts = []
+                for column in ("count_direct", "count_synonym", "count_match"):
+                    value = cell(column)
+                    if value is not None and value.strip().isdigit():
+                        counts.append((column, int(value)))
+                    elif value is not None:
+                        self.warn(column, f"{value!r} is not a whole number; not converted", path, number)
+                mention = Mention("gene", word, cell("match"), cell("source"), entity, tuple(counts))
+            else:
+                other = "chebi" if kind == "chemical" else "doid"
+                mesh = self.identifier("mesh", cell("mesh"), "mesh", path, number)
+                xref = self.identifier(other, cell(other), other, path, number)
+                matched, name = cell("match"), cell("name")
+                if mesh:
+                    entity = Entity(kind, "mesh", mesh, matched, None, ((other, xref),) if xref else ())
+                elif xref:
+                    entity = Entity(kind, other, xref, name)
+                else:
+                    entity = None
+                mention = Mention(kind, word, matched, None, entity)
+            if mention.word is None and mention.entity is None:
+                self.warn("word", "neither a word nor an identifier; row ignored", path, number)
+                continue
+            out.append(mention)
+        return out
+
+
+def build_figure(raw: RawRecord) -> tuple[Figure, list[RecordError]]:
+    """Normalise a raw record; raises :class:`RecordError` when it cannot become a figure."""
+    builder = _Builder(raw)
+    figure = builder.build()
+    return figure, builder.warnings
+
+
+def _mention_key(m: Mention) -> tuple:
+    return (m.kind, m.entity.curie if m.entity else "", m.word or "", m.matched or "", m.source or "", m.counts)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+_IRI_UNSAFE = frozenset(' <>"{}|^`\\/%?#[]')
+
+
+def _is_iri_safe(text: str) -> bool:
+    """A figid becomes an IRI path segment and a file name: no delimiters, spaces or control characters."""
+    return not any(c in _IRI_UNSAFE or ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F or c.isspace() for c in text)

@@ -1,0 +1,141 @@
+"""RDF terms and their text forms: N-Triples/N-Quads lines, Turtle blocks and JSON-LD node objects.
+
+A triple is ``(subject, predicate, object)``; IRIs are plain ``str``, literals are :class:`Literal`. Each
+serialiser turns one block of triples (grouped by subject) into text, so blocks can be serialised in worker
+processes and concatenated in order::
+
+    >>> t = [("https://ex.org/a", "https://schema.org/name", Literal("A \\"quoted\\" name"))]
+    >>> print(nt_lines(t), end="")
+    <https://ex.org/a> <https://schema.org/name> "A \\"quoted\\" name" .
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterable, NamedTuple, Union
+
+from .vocab import PREFIXES, RDF_TYPE
+
+
+class Literal(NamedTuple):
+    lexical: str
+    datatype: str | None = None  # None: xsd:string
+
+
+Term = Union[str, Literal]
+Triple = tuple[str, str, Term]
+
+_NT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f\ud800-\udfff]')
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NT_ESCAPES:
+        return _NT_ESCAPES[char]
+    if 0xD800 <= ord(char) <= 0xDFFF:  # a lone surrogate cannot be written as UTF-8
+        return "\\uFFFD"
+    return f"\\u{ord(char):04X}"
+
+
+def quote_string(text: str) -> str:
+    """A double-quoted string valid in N-Triples, Turtle and SPARQL."""
+    return '"' + _NEEDS_ESCAPE.sub(_escape_char, text) + '"'
+
+
+def nt_term(term: Term) -> str:
+    if isinstance(term, Literal):
+        if term.datatype is None:
+            return quote_string(term.lexical)
+        return f"{quote_string(term.lexical)}^^<{term.datatype}>"
+    return f"<{term}>"
+
+
+def nt_lines(triples: Iterable[Triple], graph: str | None = None) -> str:
+    """N-Triples (or N-Quads, given a graph IRI) lines for ``triples``."""
+    tail = f" <{graph}> .\n" if graph else " .\n"
+    return "".join(f"<{s}> <{p}> {nt_term(o)}{tail}" for s, p, o in triples)
+
+
+# --- Turtle and JSON-LD ------------------------------------------------------------------------------------------
+_LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_:-])?")
+_BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
+
+
+def compact(iri: str) -> str | None:
+    """``prefix:local`` when ``iri`` starts with a known namespace and the rest is a safe local name."""
+    for prefix, ns in _BY_LENGTH:
+        if iri.startswith(ns) and _LOCAL_NAME.fullmatch(iri[len(ns) :]):
+            return f"{prefix}:{iri[len(ns):]}"
+    return None
+
+
+def _ttl_iri(iri: str) -> str:
+    return compact(iri) or f"<{iri}>"
+
+
+_TTL_NATIVE = {"http://www.w3.org/2001/XMLSchema#integer"}
+
+
+def _ttl_term(term: Term) -> str:
+    if isinstance(term, Literal):
+        if term.datatype is None:
+            return quote_string(term.lexical)
+        if term.datatype in _TTL_NATIVE:
+            return term.lexical
+        return f"{quote_string(term.lexical)}^^{_ttl_iri(term.datatype)}"
+    return _ttl_iri(term)
+
+
+def group(triples: Iterable[Triple]) -> dict[str, dict[str, list[Term]]]:
+    """Subject -> predicate -> objects, in order of first appearance."""
+    out: dict[str, dict[str, list[Term]]] = {}
+    for s, p, o in triples:
+        out.setdefault(s, {}).setdefault(p, []).append(o)
+    return out
+
+
+def turtle_prefixes() -> str:
+    return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()) + "\n"
+
+
+def turtle_block(triples: Iterable[Triple]) -> str:
+    parts = []
+    for subject, props in group(triples).items():
+        lines = []
+        for predicate, objects in props.items():
+            verb = "a" if predicate == RDF_TYPE else _ttl_iri(predicate)
+            lines.append(f"{verb} {', '.join(_ttl_term(o) for o in objects)}")
+        parts.append(f"{_ttl_iri(subject)} " + " ;\n    ".join(lines) + " .\n\n")
+    return "".join(parts)
+
+
+def _json_id(iri: str) -> str:
+    return compact(iri) or iri
+
+
+def _json_value(term: Term) -> object:
+    if isinstance(term, Literal):
+        if term.datatype is None:
+            return term.lexical
+        return {"@value": term.lexical, "@type": _json_id(term.datatype)}
+    return {"@id": _json_id(term)}
+
+
+def jsonld_nodes(triples: Iterable[Triple]) -> list[str]:
+    """One compact JSON text per subject, using the prefixes of ``data/context.jsonld``."""
+    nodes = []
+    for subject, props in group(triples).items():
+        node: dict[str, object] = {"@id": _json_id(subject)}
+        for predicate, objects in props.items():
+            if predicate == RDF_TYPE and all(isinstance(o, str) for o in objects):
+                node["@type"] = [_json_id(o) for o in objects]  # type: ignore[arg-type]
+            else:
+                node[_json_id(predicate)] = [_json_value(o) for o in objects]
+        nodes.append(json.dumps(node, ensure_ascii=False, separators=(",", ":")))
+    return nodes
+
+
+def jsonld_context() -> dict[str, str]:
+    return dict(PREFIXES)

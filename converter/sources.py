@@ -1,0 +1,204 @@
+"""Records in: find figure pages and their companion TSVs, split and parse the YAML front matter.
+
+Nothing here knows about RDF. A figure page becomes a :class:`RawRecord`: the front matter as PyYAML's safe
+loader returns it, plus the rows of any companion TSV (``_data/<figid>-genes.tsv`` and friends)::
+
+    >>> from converter.sources import discover, read_record
+    >>> sources = discover(["examples/pfocr"])            # doctest: +SKIP
+    >>> raw = read_record(sources[0])                      # doctest: +SKIP
+    >>> raw.front_matter["figid"]                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+COMPANION_KINDS = ("genes", "chemicals", "diseases")
+STDIN = "-"
+
+
+class RecordError(Exception):
+    """A record that cannot be converted: names the file, the field and the reason."""
+
+    def __init__(self, file: str, field: str, reason: str, line: int | None = None) -> None:
+        super().__init__(f"{file}{f':{line}' if line else ''}: {field}: {reason}")
+        self.file, self.field, self.reason, self.line = file, field, reason, line
+
+
+@dataclass(frozen=True, order=True)
+class Source:
+    """One figure page on disk (or standard input) and where its companion TSVs would be."""
+
+    path: str
+    data_dirs: tuple[str, ...] = ()
+    text: str | None = field(default=None, compare=False, repr=False)  # only for standard input
+
+    def companion(self, figid: str, kind: str) -> str | None:
+        for folder in self.data_dirs:
+            candidate = os.path.join(folder, f"{figid}-{kind}.tsv")
+            if os.path.isfile(candidate):
+                return candidate
+        return None
+
+
+@dataclass
+class RawRecord:
+    """A figure page as read: front matter mapping and companion TSV rows, untouched."""
+
+    source: Source
+    front_matter: dict
+    companions: dict[str, tuple[str, list[dict[str, str]]]] = field(default_factory=dict)
+    warnings: list[RecordError] = field(default_factory=list)
+
+
+def discover(paths: list[str]) -> tuple[list[Source], list[RecordError]]:
+    """Every figure page under ``paths``, sorted, each with its companion folders; plus unusable paths.
+
+    A folder holding ``_figures/`` is a PFOCR checkout: its pages are ``_figures/*.md``, companions in ``_data/``.
+    Any other folder is searched recursively for ``*.md``. ``-`` is one record on standard input.
+    """
+    found: dict[str, Source] = {}
+    problems: list[RecordError] = []
+    for given in paths:
+        if given == STDIN:
+            import sys
+
+            data = sys.stdin.buffer.read()
+            found[STDIN] = Source(STDIN, (), _decode(data, STDIN))
+            continue
+        path = Path(given)
+        if path.is_file():
+            found[str(path)] = _source_for(path)
+        elif path.is_dir():
+            root = path / "_figures" if (path / "_figures").is_dir() else path
+            for page in _walk_md(root, problems):
+                found[str(page)] = _source_for(page)
+        else:
+            problems.append(RecordError(given, "path", "no such file or folder"))
+    return sorted(found.values(), key=lambda s: s.path), problems
+
+
+def _walk_md(root: Path, problems: list[RecordError]) -> list[Path]:
+    pages: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+
+    def onerror(err: OSError) -> None:
+        problems.append(RecordError(str(err.filename), "path", f"cannot list folder: {err.strerror}"))
+
+    for folder, dirs, files in os.walk(root, onerror=onerror, followlinks=True):
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:  # a symlink loop: each folder once
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs.sort()
+        pages.extend(Path(folder) / f for f in sorted(files) if f.endswith(".md"))
+    return pages
+
+
+def _source_for(page: Path) -> Source:
+    folder = page.parent
+    candidates = [folder.parent / "_data"] if folder.name == "_figures" else [folder / "_data", folder]
+    return Source(str(page), tuple(str(c) for c in candidates if c.is_dir()))
+
+
+def _decode(data: bytes, file: str) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise RecordError(file, "file", f"invalid UTF-8 at byte {err.start}", line) from None
+
+
+def read_text(source: Source) -> str:
+    if source.text is not None:
+        return source.text
+    try:
+        with open(source.path, "rb") as fh:
+            data = fh.read()
+    except OSError as err:
+        raise RecordError(source.path, "file", f"cannot read: {err.strerror}") from None
+    return _decode(data, source.path)
+
+
+_FENCE = re.compile(r"^---[ \t]*\r?$", re.M)
+
+
+def split_front_matter(text: str, file: str) -> str:
+    """The YAML between the opening and closing ``---`` lines."""
+    if not text.startswith("---"):
+        raise RecordError(file, "front matter", "file does not start with a '---' front matter line", 1)
+    first = _FENCE.match(text)
+    if first is None:
+        raise RecordError(file, "front matter", "first line is not '---'", 1)
+    closing = _FENCE.search(text, first.end())
+    if closing is None:
+        raise RecordError(file, "front matter", "front matter is not closed by a '---' line")
+    return text[first.end() : closing.start()]
+
+
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # never constructs objects from tags
+
+
+def parse_yaml(text: str, file: str) -> dict:
+    """The front matter as a mapping, parsed with PyYAML's safe loader."""
+    try:
+        value = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as err:
+        line = err.problem_mark.line + 2 if err.problem_mark else None  # +1 for 1-based, +1 for the fence
+        raise RecordError(file, "front matter", f"invalid YAML: {err.problem or err}", line) from None
+    except (yaml.YAMLError, RecursionError) as err:
+        raise RecordError(file, "front matter", f"invalid YAML: {err}") from None
+    if not isinstance(value, dict):
+        kind = "empty" if value is None else f"a {type(value).__name__}"
+        raise RecordError(file, "front matter", f"front matter is {kind}, not a mapping of fields")
+    return value
+
+
+def read_tsv(path: str) -> list[dict[str, str]]:
+    """Rows of a companion TSV keyed by its header (column order does not matter)."""
+    try:
+        with open(path, "rb") as fh:
+            text = _decode(fh.read(), path)
+    except OSError as err:
+        raise RecordError(path, "file", f"cannot read: {err.strerror}") from None
+    reader = csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
+    rows = list(reader)
+    if not rows:
+        return []
+    header = [h.strip() for h in rows[0]]
+    out = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise RecordError(path, "row", f"has {len(row)} columns, header has {len(header)}", number)
+        out.append(dict(zip(header, row)))
+    return out
+
+
+def read_record(source: Source) -> RawRecord:
+    """Read and parse one figure page and its companion TSVs; raises :class:`RecordError`."""
+    text = read_text(source)
+    front = parse_yaml(split_front_matter(text, source.path), source.path)
+    record = RawRecord(source, front)
+    figid = front.get("figid")
+    if isinstance(figid, str) and figid and "/" not in figid and os.sep not in figid:
+        for kind in COMPANION_KINDS:
+            path = source.companion(figid, kind)
+            if path is None:
+                continue
+            try:
+                record.companions[kind] = (path, read_tsv(path))
+            except RecordError as err:
+                record.warnings.append(err)
+    return record
