@@ -211,6 +211,7 @@ def convert(
             raise ConvertError(f"{path}: no such file or folder")
 
     registry.style = iri_style
+    registry.namespaces  # load the Bioregistry data once, before worker processes fork
     _OPTIONS.update(formats=formats, graph=graph)
     try:
         sources, problems = discover(paths)
@@ -279,12 +280,18 @@ def convert(
         "links": dict(sorted(links.items())),
     }
     report.rejected.sort(key=lambda i: (i.file, i.field))
+    try:
+        finished = dumps.finish()
+        if output != "-":
+            report.outputs = {**{fmt: FILE_NAMES[fmt] for fmt in formats}, "void": "void.ttl",
+                              "report": "report.json"}
+            void = void_turtle(report, {fmt: (finished[fmt], FILE_NAMES[fmt]) for fmt in formats})
+    except BaseException:
+        dumps.abort()
+        raise
     dumps.commit()
     if output != "-":
-        report.outputs = {fmt: FILE_NAMES[fmt] for fmt in formats}
-        atomic_write(os.path.join(output, "void.ttl"), void_turtle(report, {f: dumps.paths[f] for f in formats}))
-        report.outputs["void"] = "void.ttl"
-        report.outputs["report"] = "report.json"
+        atomic_write(os.path.join(output, "void.ttl"), void)
         atomic_write(os.path.join(output, "report.json"), report.to_json())
     report.seconds = time.perf_counter() - started
     return report

@@ -60,15 +60,17 @@ def nt_lines(triples: Iterable[Triple], graph: str | None = None) -> str:
 
 # --- Turtle and JSON-LD ------------------------------------------------------------------------------------------
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_:-])?")
-_BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
+_PREFIX_OF = {ns: prefix for prefix, ns in PREFIXES.items()}
 
 
 def compact(iri: str) -> str | None:
     """``prefix:local`` when ``iri`` starts with a known namespace and the rest is a safe local name."""
-    for prefix, ns in _BY_LENGTH:
-        if iri.startswith(ns) and _LOCAL_NAME.fullmatch(iri[len(ns) :]):
-            return f"{prefix}:{iri[len(ns):]}"
-    return None
+    # Every namespace ends in '/' or '#' and a local name holds neither, so the namespace ends at the last one.
+    cut = max(iri.rfind("#"), iri.rfind("/")) + 1
+    prefix = _PREFIX_OF.get(iri[:cut])
+    if prefix is None or not _LOCAL_NAME.fullmatch(iri, cut):
+        return None
+    return f"{prefix}:{iri[cut:]}"
 
 
 def _ttl_iri(iri: str) -> str:

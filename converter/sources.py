@@ -148,7 +148,6 @@ def split_front_matter(text: str, file: str) -> str:
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # never constructs objects from tags
 
-
 def parse_yaml(text: str, file: str) -> dict:
     """The front matter as a mapping, parsed with PyYAML's safe loader."""
     try:

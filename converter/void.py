@@ -25,8 +25,8 @@ def _int(n: int) -> Literal:
     return Literal(str(n), xsd("integer"))
 
 
-def void_turtle(report: "Report", dumps: dict[str, str]) -> str:
-    """Turtle describing the dataset; dump files are named relative to ``void.ttl`` itself."""
+def void_turtle(report: "Report", dumps: dict[str, tuple[str, str]]) -> str:
+    """Turtle describing the dataset. ``dumps`` maps format -> (path to read now, file name beside void.ttl)."""
     d = DATASET
     stats = report.statistics
     t: list[Triple] = [
@@ -67,8 +67,7 @@ def void_turtle(report: "Report", dumps: dict[str, str]) -> str:
         ]
         if prefix in _NAMESPACE_TITLES:
             t.append((target, DCTERMS + "title", Literal(_NAMESPACE_TITLES[prefix])))
-    for fmt, path in sorted(dumps.items()):
-        name = os.path.basename(path)
+    for fmt, (path, name) in sorted(dumps.items()):
         dist = f"{d}#dump-{fmt}"
         t += [
             (d, VOID + "dataDump", name),

@@ -107,6 +107,7 @@ class DumpSet:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
+            self.finish()
             self.commit()
         else:
             self.abort()
@@ -121,8 +122,8 @@ class DumpSet:
             else:
                 fh.write(part)  # type: ignore[arg-type]
 
-    def commit(self) -> None:
-        """Finish every file and move it to its final name."""
+    def finish(self) -> dict[str, str]:
+        """Complete every file under its temporary name; returns format -> temporary path."""
         for fmt, fh in self._files.items():
             if fmt == "jsonld":
                 fh.write("\n]}\n")
@@ -130,13 +131,17 @@ class DumpSet:
             if not self.to_stdout:
                 os.fsync(fh.fileno())
                 fh.close()
+        return dict(self._tmp)
+
+    def commit(self) -> None:
+        """Move every finished file to its final name."""
         for fmt, tmp in self._tmp.items():
             os.replace(tmp, self.paths[fmt])
         self._tmp.clear()
 
     def abort(self) -> None:
-        for fmt, fh in self._files.items():
-            if not self.to_stdout:
+        for fh in self._files.values():
+            if not self.to_stdout and not fh.closed:
                 fh.close()
         for tmp in self._tmp.values():
             _remove(tmp)

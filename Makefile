@@ -1,0 +1,32 @@
+# Two commands set everything up on a fresh machine: `make run` (the main job) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup system-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# rapper (Debian's raptor2-utils) is the independent RDF parser the tests check every dump with.
+system-deps:
+	@command -v rapper >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq raptor2-utils >/dev/null; }
+
+run: setup
+	$(BIN)/pfocr-rdf convert examples/pfocr -o output
+
+test: setup system-deps
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/bench_convert.py -n 20000
+
+clean:
+	rm -rf output .pytest_cache .hypothesis
