@@ -28,6 +28,12 @@ class _Formats(click.ParamType):
         return items
 
 
+def _fail(message: str, status: int = 2) -> None:
+    """A user error: one line on standard error, no traceback."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(status)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pfocr-rdf")
 def main() -> None:
@@ -61,10 +67,9 @@ def convert_command(paths, output, formats, iri_style, jobs, strict):
         report = convert(paths, output=output, formats=formats, iri_style=iri_style, jobs=jobs,
                          progress=sys.stderr.isatty())
     except ConvertError as err:
-        raise click.UsageError(str(err)) from None
+        _fail(str(err))
     except OSError as err:
-        click.echo(f"Error: {err.filename or ''}: {err.strerror}", err=True)
-        sys.exit(2)
+        _fail(f"{err.filename or ''}: {err.strerror}")
     for issue in report.rejected[:20]:
         click.echo(f"rejected: {issue}", err=True)
     if len(report.rejected) > 20:

@@ -29,9 +29,15 @@ IDENTIFIERS_ORG = "https://identifiers.org/"
 _IRI_SAFE = "/:@!$&'()*+,;=-._~%"
 
 
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def iri_escape(text: str) -> str:
-    """Percent-encode everything that could break an IRI in N-Triples, Turtle or a file path."""
-    return quote(text, safe=_IRI_SAFE)
+    """Percent-encode everything that could break an IRI in N-Triples, Turtle or a file path.
+
+    Existing ``%XX`` escapes are kept; a stray ``%`` becomes ``%25``.
+    """
+    return quote(_STRAY_PERCENT.sub("%25", text), safe=_IRI_SAFE)
 
 
 @dataclass(frozen=True)

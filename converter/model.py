@@ -14,6 +14,7 @@ clean :class:`Figure` objects::
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -419,9 +420,9 @@ def _type_name(value: Any) -> str:
     return {dict: "a mapping", list: "a list", bool: "a boolean"}.get(type(value), type(value).__name__)
 
 
-_IRI_UNSAFE = frozenset(' <>"{}|^`\\/%?#[]')
+_FIGID = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+")
 
 
 def _is_iri_safe(text: str) -> bool:
-    """A figid becomes an IRI path segment and a file name: no delimiters, spaces or control characters."""
-    return not any(c in _IRI_UNSAFE or ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F or c.isspace() for c in text)
+    """A figid becomes an IRI path segment and a file name: printable ASCII without delimiters or spaces."""
+    return _FIGID.fullmatch(text) is not None

@@ -23,9 +23,9 @@ from itertools import groupby
 from typing import Iterable, Iterator, Sequence
 
 from .identifiers import IRIStyle, registry
-from .mapping import EntityIndex, figure_blocks, figure_iri
+from .mapping import EntityIndex, entity_iri, figure_blocks, figure_iri
 from .model import Entity, Figure, Taxon, build_figure
-from .sources import RecordError, Source, discover, read_record, read_text
+from .sources import RecordError, Source, discover, peek_figid, read_record, read_text
 from .vocab import GRAPH
 from .void import void_turtle
 from .writers import FILE_NAMES, FORMATS, DumpSet, atomic_write, serialize
@@ -96,27 +96,6 @@ class _Result:
 _OPTIONS: dict[str, object] = {}
 
 
-# A cheap look at the first lines finds each file's figid, so files can be grouped and sorted before parsing.
-_FIGID_LINE = re.compile(r"^figid:[ \t]*(?:'((?:[^']|'')*)'|\"([^\"\\]*)\"|([^\s#'\"][^\n#]*?))[ \t]*\r?$", re.M)
-
-
-def _peek_figid(source: Source) -> str | None:
-    try:
-        text = source.text if source.text is not None else _head(source.path)
-    except OSError:
-        return None
-    match = _FIGID_LINE.search(text)
-    if match is None:
-        return None
-    single, double, plain = match.groups()
-    return single.replace("''", "'") if single is not None else (double if double is not None else plain)
-
-
-def _head(path: str, size: int = 1 << 16) -> str:
-    with open(path, "rb") as fh:
-        return fh.read(size).decode("utf-8", "replace")
-
-
 def _layout_rank(fig: Figure) -> int:
     return 0 if fig.layout == "tsv" else 1  # the newer (TSV) layout supersedes the older one
 
@@ -131,7 +110,7 @@ def _convert_group(sources: Sequence[Source]) -> _Result:
         try:
             candidates.append(build_figure(read_record(source)))
         except RecordError as err:
-            rejected.append(Issue.of(err, _peek_figid(source)))
+            rejected.append(Issue.of(err, peek_figid(source)))
     result = _Result([], [], [], [], Counter(), rejected, warnings)
     if not candidates:
         return result
@@ -148,7 +127,7 @@ def _convert_group(sources: Sequence[Source]) -> _Result:
         result.figures.append((figid, fig.file))
         result.entities.extend(m.entity for m in fig.mentions if m.entity)
         result.taxa.extend((*fig.organisms, *fig.organisms_ner))
-        result.links.update(e.prefix for e in {m.entity for m in fig.mentions if m.entity})
+        result.links.update({entity_iri(m.entity): m.entity.prefix for m in fig.mentions if m.entity}.values())
     return result
 
 
@@ -157,7 +136,7 @@ def _groups(sources: list[Source]) -> list[list[Source]]:
     keyed: dict[str, list[Source]] = {}
     unknown: list[list[Source]] = []
     for source in sources:
-        figid = _peek_figid(source)
+        figid = peek_figid(source)
         if figid is None:
             unknown.append([source])
         else:

@@ -163,6 +163,31 @@ def parse_yaml(text: str, file: str) -> dict:
     return value
 
 
+_FIGID_LINE = re.compile(r"""^(?:figid|'figid'|"figid")[ \t]*:.*$""", re.M)
+
+
+def peek_figid(source: Source) -> str | None:
+    """The figid of a page from its figid line alone, without parsing the rest (None when not found)."""
+    try:
+        text = source.text if source.text is not None else _head(source.path)
+    except OSError:
+        return None
+    match = _FIGID_LINE.search(text)
+    if match is None:
+        return None
+    try:
+        value = yaml.load(match.group(), Loader=_SafeLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return None
+    figid = value.get("figid") if isinstance(value, dict) else None
+    return figid if isinstance(figid, str) else None
+
+
+def _head(path: str, size: int = 1 << 16) -> str:
+    with open(path, "rb") as fh:
+        return fh.read(size).decode("utf-8", "replace")
+
+
 def read_tsv(path: str) -> list[dict[str, str]]:
     """Rows of a companion TSV keyed by its header (column order does not matter)."""
     try:

@@ -1,0 +1,182 @@
+"""Property tests: any text survives the trip through YAML, the converter and an RDF parser, and no text can make
+the dumps invalid."""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from _support import (
+    OX_FORMAT, PFOCR_NS, SCHEMA, bad_iri_chars, figure_iri, minimal_record, write_record,
+)
+from converter import convert
+
+# derandomize: the same examples on every run, so the suite's outcome does not depend on the run
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+SENTINELS = {"", "NA", ".na.character", "NaN", "nan"}  # what docs/mapping.md calls missing
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Lone surrogates cannot be written as UTF-8, so no YAML file can carry them; everything else is fair game.
+any_text = st.text(st.characters(blacklist_categories=("Cs",)))
+tricky = st.sampled_from(['"', "\\", ">", "<", "\n", "\r\n", "\r", "\t", "\x00", "\x1f", "\x7f", "\x85", "\u2028",
+                          "\ufeff", "'", "#", "---", "\n---\n", "%", "%zz", "{", "}", "|", "^", "`", " ", "\ufffe",
+                          "\U0001f600", "NA", ".na.character"])
+text_with_tricks = st.lists(st.one_of(any_text, tricky), max_size=6).map("".join)
+
+
+def _yaml_carries(record: dict) -> bool:
+    """PyYAML can write the record and read it back unchanged (the converter uses the same safe loader)."""
+    return yaml.load(yaml.safe_dump(record, allow_unicode=True), Loader=_LOADER) == record  # noqa: S506
+
+
+@contextmanager
+def _run(record: dict, formats: list[str]):
+    """Write the record with yaml.safe_dump, convert it with the Python API; yields (report, output folder)."""
+    with tempfile.TemporaryDirectory(prefix="pfocr-prop-") as tmp:
+        folder = Path(tmp)
+        write_record(folder / "in" / "record.md", record)
+        report = convert([str(folder / "in")], output=str(folder / "out"), formats=formats, jobs=1)
+        yield report, folder / "out"
+
+
+def _parse(out: Path, fmt: str) -> list[ox.Triple]:
+    name = {"nt": "pfocr.nt", "ttl": "pfocr.ttl", "jsonld": "pfocr.jsonld"}[fmt]
+    return [q.triple for q in ox.parse(path=str(out / name), format=OX_FORMAT[fmt])]
+
+
+def _literal(triples, subject: str, predicate: str) -> list[str]:
+    return [t.object.value for t in triples
+            if t.subject == ox.NamedNode(subject) and t.predicate == ox.NamedNode(predicate)]
+
+
+def check_title_and_caption(title: str, caption: str) -> None:
+    record = minimal_record("PMC1__prop-f1", figtitle=title, caption=caption)
+    if not _yaml_carries(record):
+        return  # a limitation of YAML, not of the converter
+    with _run(record, ["nt", "ttl", "jsonld"]) as (report, out):
+        if title.strip() in SENTINELS:  # a missing title: the record is rejected, with a reason
+            assert report.records_rejected == 1 and report.rejected[0].field == "figtitle"
+            return
+        assert report.records_converted == 1, report.rejected
+        fig = figure_iri("PMC1__prop-f1")
+        graphs = {fmt: _parse(out, fmt) for fmt in ("nt", "ttl", "jsonld")}
+    expected_caption = [] if caption.strip() in SENTINELS else [caption]
+    for fmt, triples in graphs.items():
+        assert _literal(triples, fig, SCHEMA + "name") == [title], fmt
+        assert _literal(triples, fig, SCHEMA + "caption") == expected_caption, fmt
+    assert set(graphs["nt"]) == set(graphs["ttl"]) == set(graphs["jsonld"])
+
+
+@SETTINGS
+@given(title=text_with_tricks, caption=text_with_tricks)
+@example(title='a "quoted" \\ back > slash', caption="line one\nline two\r\n\ttab")
+@example(title="\x00\x01\x1f\x7f control", caption="\u2028\u2029\x85 separators")
+@example(title="---", caption="\n---\nnot the end of the front matter\n---\n")
+@example(title="TNF-α МЕTTL3 ΜΑΡΚ 🧬", caption="\ufeffBOM inside")
+def test_title_and_caption_survive(title, caption):
+    check_title_and_caption(title, caption)
+
+
+def _check_valid_output(report, out: Path, formats=("nt",)) -> list[ox.Triple]:
+    """The report adds up, rejections have reasons, every dump parses and no IRI holds a forbidden character."""
+    assert report.records_read == report.records_converted + report.records_rejected == 1
+    for issue in report.rejected:
+        assert issue.field and issue.reason
+    triples: list[ox.Triple] = []
+    for fmt in formats:
+        triples = _parse(out, fmt)  # raises SyntaxError on invalid output, e.g. an invalid IRI
+        for t in triples:
+            for term in (t.subject, t.predicate, t.object):
+                if isinstance(term, ox.NamedNode):
+                    assert not bad_iri_chars(term.value), term.value
+    return triples
+
+
+def check_figid(figid: str) -> None:
+    record = minimal_record(figid)
+    if not _yaml_carries(record):
+        return
+    with _run(record, ["nt", "ttl", "jsonld"]) as (report, out):
+        triples = _check_valid_output(report, out, ("nt", "ttl", "jsonld"))
+    if report.records_converted:
+        assert _literal(triples, figure_iri(figid), SCHEMA + "identifier") == [figid]
+    else:
+        assert report.rejected[0].field == "figid"
+
+
+@SETTINGS
+@given(figid=text_with_tricks)
+@example(figid="PMC1__a b")
+@example(figid="PMC1__<x>")
+@example(figid="PMC1__50%")
+def test_any_figid_gives_valid_rdf_or_rejection(figid):
+    check_figid(figid)
+
+
+@pytest.mark.parametrize("figid", [
+    "PMC1__f1\ue000",  # private use: RFC 3987 allows it only in a query, not in a path
+    "PMC1__f1\ufffe",  # a noncharacter
+    "PMC1__f1\ufdd0",  # a noncharacter
+    "PMC1__f1\ufff0",  # not a ucschar (specials block)
+    "PMC1__f1\U000e0001",  # a tag character
+], ids=["private-use", "U+FFFE", "U+FDD0", "U+FFF0", "tag"])
+def test_figid_outside_iri_characters(figid):
+    """Characters RFC 3987 does not allow in an IRI path: the figid must be rejected, not minted."""
+    check_figid(figid)
+
+
+def check_filename_and_figlink(filename: str, figlink: str) -> None:
+    record = minimal_record("PMC1__prop-f2", filename=filename, figlink=figlink)
+    if not _yaml_carries(record):
+        return
+    with _run(record, ["nt"]) as (report, out):
+        triples = _check_valid_output(report, out)
+    assert report.records_converted == 1  # optional fields: a bad value is a warning, not a rejection
+    assert any(t.subject == ox.NamedNode(figure_iri("PMC1__prop-f2")) for t in triples)
+
+
+@SETTINGS
+@given(filename=text_with_tricks, figlink=text_with_tricks)
+@example(filename="fig 1.jpg", figlink="/pmc/articles/PMC1/figure/F1/")
+@example(filename='a"b<c>{d}|e^f`g\\h.jpg', figlink='pmc/articles/PMC1/"<>{}|^`\\')
+def test_any_filename_and_figlink_give_valid_iris(filename, figlink):
+    check_filename_and_figlink(filename, figlink)
+
+
+@pytest.mark.parametrize("filename,figlink", [
+    ("100%.jpg", "/pmc/articles/PMC1/figure/F1/"),
+    ("f1.jpg", "/pmc/articles/PMC1/figure/%zz/"),
+    ("f1.jpg", "/pmc/articles/PMC1/figure/F1/%"),
+], ids=["percent-in-filename", "bad-escape-in-figlink", "trailing-percent-in-figlink"])
+def test_percent_signs_give_valid_iris(filename, figlink):
+    """A '%' not followed by two hex digits is not a percent-encoding: it must be escaped as %25."""
+    check_filename_and_figlink(filename, figlink)
+
+
+def check_word(word: str, symbol: str) -> None:
+    record = minimal_record("PMC1__prop-f3", genes=[{"word": word, "symbol": symbol, "source": "hgnc_symbol",
+                                                     "hgnc_symbol": "TP53", "entrez": "7157"}])
+    if not _yaml_carries(record):
+        return
+    with _run(record, ["nt"]) as (report, out):
+        triples = _check_valid_output(report, out)
+    assert report.records_converted == 1
+    words = [t.object.value for t in triples if t.predicate == ox.NamedNode(PFOCR_NS + "word")]
+    assert words == ([] if word.strip() in SENTINELS else [word])
+    mentions = {t.subject.value for t in triples if t.predicate == ox.NamedNode(PFOCR_NS + "word")}
+    assert all(m.startswith(figure_iri("PMC1__prop-f3") + "#") for m in mentions)
+
+
+@SETTINGS
+@given(word=text_with_tricks, symbol=text_with_tricks)
+@example(word="FOXOЗ", symbol="FOXO3")
+@example(word='"quoted"\\', symbol="a\nb")
+def test_any_word_gives_valid_rdf_and_survives(word, symbol):
+    check_word(word, symbol)
