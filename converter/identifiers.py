@@ -125,6 +125,11 @@ class Registry:
             raise ValueError(f"{value!r} is not a valid {prefix} identifier")
         return ns.colon_iri(local) if self.style == "slash" else ns.slash_iri(local)
 
+    def local_id_prefix(self, prefix: str) -> str:
+        """Everything a primary IRI of this namespace holds before the local id (the banana included)."""
+        ns = self.namespaces[prefix]
+        return ns.slash_iri("") if self.style == "slash" else ns.colon_iri("")
+
     def namespace_iri(self, prefix: str) -> str:
         """The IRI prefix every primary IRI of this namespace starts with (for VoID linksets and shapes)."""
         ns = self.namespaces[prefix]

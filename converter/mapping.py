@@ -153,7 +153,7 @@ def _article_blocks(fig: Figure, art: str) -> list[Block]:
 
 @dataclass
 class _Merged:
-    kind: str
+    kinds: set[str]  # a MeSH descriptor may be a chemical in one figure and a disease in another
     prefix: str
     local: str
     name: str | None
@@ -183,8 +183,9 @@ class EntityIndex:
         iri = entity_iri(e)
         merged = self.entities.get(iri)
         if merged is None:
-            merged = self.entities[iri] = _Merged(e.kind, e.prefix, e.local, e.name, e.taxon)
+            merged = self.entities[iri] = _Merged({e.kind}, e.prefix, e.local, e.name, e.taxon)
         else:
+            merged.kinds.add(e.kind)
             merged.name = merged.name or e.name
             merged.taxon = merged.taxon or e.taxon
         merged.xrefs.update(e.xrefs)
@@ -202,10 +203,8 @@ class EntityIndex:
         out = []
         for iri in sorted(self.entities):
             m = self.entities[iri]
-            t: list[Triple] = [
-                (iri, RDF_TYPE, ENTITY_CLASS[m.kind]),
-                (iri, schema("identifier"), Literal(f"{m.prefix}:{m.local}")),
-            ]
+            t: list[Triple] = [(iri, RDF_TYPE, ENTITY_CLASS[kind]) for kind in sorted(m.kinds)]
+            t.append((iri, schema("identifier"), Literal(f"{m.prefix}:{m.local}")))
             _text(iri, schema("name"), m.name, t)
             if m.taxon:
                 t.append((iri, schema("taxonomicRange"), taxon_iri(m.taxon)))

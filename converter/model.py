@@ -420,7 +420,8 @@ def _type_name(value: Any) -> str:
     return {dict: "a mapping", list: "a list", bool: "a boolean"}.get(type(value), type(value).__name__)
 
 
-_FIGID = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+")
+FIGID_PATTERN = r"[A-Za-z0-9._~!$&'()*+,;=:@-]+"
+_FIGID = re.compile(FIGID_PATTERN)
 
 
 def _is_iri_safe(text: str) -> bool:

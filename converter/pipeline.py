@@ -248,7 +248,7 @@ def convert(
         raise
     report.records_converted = len(report.converted)
     report.records_rejected = len(report.rejected)
-    kinds = Counter(m.kind for m in index.entities.values())
+    kinds = Counter(kind for m in index.entities.values() for kind in m.kinds)
     report.statistics = {
         "figures": report.records_converted,
         "articles": articles,

@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Measure the converter on a large generated corpus, against the floor of reading the input.
+
+    python benchmarks/bench_convert.py [-n 20000] [--seed 1] [--corpus DIR] [--jobs N] [--json FILE]
+
+Builds the corpus with ``make_corpus.py`` when it is missing (by default into ``benchmarks/corpus/``, which git
+ignores), then runs, each in its own subprocess:
+
+* ``floor``: read every ``.md`` page and companion TSV and parse the YAML front matter with PyYAML's
+  ``CSafeLoader``, nothing else, in one process: no conversion can be faster than this;
+* ``pfocr-rdf convert`` writing each single format (``nt``, ``ttl``, ``nq``, ``jsonld``) and all four together.
+
+For each run it prints records/s and triples/s (records read and triples written, from the ``report.json`` the
+converter writes), wall-clock seconds, the peak resident set size of the largest process of the run (the
+subprocess and its workers, from ``wait4``'s resource usage) and the bytes of the dumps written. The table
+is for reading and comparing; nothing here asserts on timings. ``--json FILE`` also writes the numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+FORMATS = ("nt", "ttl", "nq", "jsonld")
+
+
+# --- the floor, run in a child process: `bench_convert.py --floor CORPUS` ------------------------------------------
+def floor(corpus: str) -> dict:
+    import yaml
+
+    loader = yaml.CSafeLoader  # the floor is defined with libyaml; without it the numbers would mean nothing
+    fence = re.compile(r"^---[ \t]*\r?$", re.M)
+    records = parsed = tsv_files = size = 0
+    for folder, suffix in (("_figures", ".md"), ("_data", ".tsv")):
+        path = os.path.join(corpus, folder)
+        if not os.path.isdir(path):
+            continue
+        for entry in sorted(os.scandir(path), key=lambda e: e.name):
+            if not entry.name.endswith(suffix):
+                continue
+            with open(entry.path, "rb") as fh:
+                data = fh.read()
+            size += len(data)
+            text = data.decode("utf-8")
+            if suffix == ".tsv":
+                tsv_files += 1
+                continue
+            records += 1
+            first = fence.match(text)
+            closing = fence.search(text, first.end()) if first else None
+            if closing is None:
+                continue  # a broken record: nothing to parse
+            try:
+                yaml.load(text[first.end(): closing.start()], Loader=loader)  # noqa: S506 - a safe loader
+                parsed += 1
+            except yaml.YAMLError:
+                pass
+    return {"records_read": records, "front_matters_parsed": parsed, "tsv_files": tsv_files, "input_bytes": size}
+
+
+# --- running and measuring one subprocess ---------------------------------------------------------------------------
+# A minimal launcher between this script and each measured command. A process's peak RSS (ru_maxrss) starts
+# from the memory of the process it was forked from, so a command started straight from this script would
+# report at least this script's own peak (the corpus builder's tables included). The launcher, a bare
+# interpreter of a few MiB, forks and execs the command, waits for it with wait4 (the rusage of that child and
+# the workers it reaped: RUSAGE_CHILDREN for that one command) and times it.
+_LAUNCHER = """
+import os, sys, time
+result, cmd = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(result, "w") as fh:
+    fh.write(f"{os.waitstatus_to_exitcode(status)} {wall!r} {usage.ru_maxrss} {usage.ru_utime!r} {usage.ru_stime!r}")
+"""
+
+
+def measure(cmd: list[str], log_dir: Path, name: str) -> dict:
+    """Run ``cmd`` through the launcher: exit status, wall and CPU seconds, peak RSS (bytes) of its largest process."""
+    out_path, err_path, result = (log_dir / f"{name}.{suffix}" for suffix in ("stdout", "stderr", "rusage"))
+    result.unlink(missing_ok=True)
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        launcher = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(result), *cmd], stdout=out,
+                                  stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT, check=False)
+    if launcher.returncode != 0 or not result.exists():
+        raise RuntimeError(f"the measuring launcher failed: {err_path.read_text(errors='replace')[-2000:]}")
+    code, wall, maxrss, utime, stime = result.read_text().split()
+    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in KiB on Linux, bytes on macOS
+    return {"exit": int(code), "wall_s": float(wall), "peak_rss_bytes": int(maxrss) * unit, "user_s": float(utime),
+            "sys_s": float(stime), "stdout": out_path.read_text(errors="replace"),
+            "stderr": err_path.read_text(errors="replace")}
+
+
+def converter_command() -> list[str]:
+    script = Path(sys.executable).with_name("pfocr-rdf")  # the console script of the environment running this
+    return [str(script)] if os.access(script, os.X_OK) else [sys.executable, "-m", "converter"]
+
+
+def run_floor(corpus: Path, log_dir: Path, repeat: int) -> dict:
+    best = None
+    for _ in range(repeat):
+        m = measure([sys.executable, str(Path(__file__).resolve()), "--floor", str(corpus)], log_dir, "floor")
+        if m["exit"] != 0:
+            return {"name": "floor", "error": m["stderr"][-2000:], **m}
+        if best is None or m["wall_s"] < best["wall_s"]:
+            best = m
+    stats = json.loads(best["stdout"])
+    return {"name": "floor (read + YAML)", "records": stats["records_read"], "triples": None, "output_bytes": 0,
+            "input_bytes": stats["input_bytes"], "tsv_files": stats["tsv_files"],
+            **{k: best[k] for k in ("exit", "wall_s", "peak_rss_bytes", "user_s", "sys_s")}}
+
+
+def run_convert(corpus: Path, formats: list[str], jobs: int | None, log_dir: Path, work: Path, repeat: int) -> dict:
+    name = ",".join(formats)
+    best = None
+    for _ in range(repeat):
+        out = work / f"out-{name.replace(',', '-')}"
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [*converter_command(), "convert", str(corpus), "-o", str(out), "--format", name]
+        if jobs is not None:
+            cmd += ["--jobs", str(jobs)]
+        m = measure(cmd, log_dir, f"convert-{name.replace(',', '-')}")
+        if m["exit"] != 0:
+            shutil.rmtree(out, ignore_errors=True)
+            return {"name": f"convert {name}", "error": (m["stderr"] + m["stdout"])[-2000:], "cmd": cmd, **m}
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        m.update(
+            records=report["records_read"], converted=report["records_converted"],
+            rejected=report["records_rejected"], warnings=len(report["warnings"]), triples=report["triples"],
+            output_bytes=sum((out / f).stat().st_size for f in report["outputs"].values()
+                             if f not in ("void.ttl", "report.json")),
+            cmd=cmd,
+        )
+        shutil.rmtree(out, ignore_errors=True)  # dumps of a 20,000-record corpus take gigabytes
+        if best is None or m["wall_s"] < best["wall_s"]:
+            best = m
+    assert best is not None
+    best.pop("stdout"), best.pop("stderr")
+    return {"name": f"convert {name}", **best}
+
+
+# --- reporting ------------------------------------------------------------------------------------------------------
+def _rate(count: int | None, seconds: float) -> str:
+    return "-" if count is None or not seconds else f"{count / seconds:,.0f}"
+
+
+def table(results: list[dict]) -> str:
+    header = ("run", "records/s", "triples/s", "wall s", "peak RSS MiB", "output MiB", "output bytes")
+    rows = []
+    for r in results:
+        if "error" in r:
+            rows.append((r["name"], "failed", f"exit {r['exit']}", f"{r['wall_s']:.1f}", "-", "-", "-"))
+            continue
+        rows.append((
+            r["name"], _rate(r["records"], r["wall_s"]), _rate(r["triples"], r["wall_s"]), f"{r['wall_s']:.1f}",
+            f"{r['peak_rss_bytes'] / 2**20:,.0f}", f"{r['output_bytes'] / 2**20:,.1f}", f"{r['output_bytes']:,}",
+        ))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines)
+
+
+def ensure_corpus(corpus: Path, n: int, seed: int, shared: str | None) -> dict:
+    manifest_path = corpus / "CORPUS.json"
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("records") == n and manifest.get("seed") == seed:
+            import make_corpus
+
+            if manifest.get("version") == make_corpus.VERSION:
+                return manifest
+        print(f"{corpus} holds another corpus ({manifest.get('records')} records, seed {manifest.get('seed')}); "
+              "rebuilding it", file=sys.stderr)
+    elif (corpus / "_figures").exists():
+        sys.exit(f"bench_convert: {corpus} has _figures/ but no CORPUS.json; pass another --corpus")
+    import make_corpus
+
+    print(f"building a {n}-record corpus in {corpus} ...", file=sys.stderr)
+    shared_path = Path(shared) if shared else ROOT / make_corpus.DEFAULT_SHARED
+    return make_corpus.build(corpus, n, seed, shared_path, force=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    if argv is None and len(sys.argv) == 3 and sys.argv[1] == "--floor":  # the child process of the floor run
+        print(json.dumps(floor(sys.argv[2])))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--records", type=int, default=20000, help="corpus size (default 20000)")
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
+    parser.add_argument("--corpus", help="corpus folder (default benchmarks/corpus/pfocr-n<N>-s<SEED>); "
+                                         "built there when missing")
+    parser.add_argument("--shared", help="shared PFOCR data for building the corpus (default ../shared/pfocr)")
+    parser.add_argument("--jobs", type=int, help="worker processes for the converter (default: its own, one per core)")
+    parser.add_argument("--runs", default="floor,nt,ttl,nq,jsonld,all",
+                        help="comma-separated subset of floor,nt,ttl,nq,jsonld,all (default: all of them)")
+    parser.add_argument("--repeat", type=int, default=1, help="run each measurement this many times, keep the fastest")
+    parser.add_argument("--json", help="also write the results as JSON to this file")
+    args = parser.parse_args(argv)
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    unknown = [r for r in runs if r not in ("floor", *FORMATS, "all")]
+    if unknown:
+        parser.error(f"unknown run {', '.join(unknown)}")
+
+    sys.path.insert(0, str(HERE))
+    corpus = Path(args.corpus) if args.corpus else HERE / "corpus" / f"pfocr-n{args.records}-s{args.seed}"
+    manifest = ensure_corpus(corpus, args.records, args.seed, args.shared)
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="pfocr-bench-") as tmp:
+        work = Path(tmp)
+        for run in runs:
+            print(f"running {run} ...", file=sys.stderr, flush=True)
+            if run == "floor":
+                result = run_floor(corpus, work, args.repeat)
+            else:
+                formats = list(FORMATS) if run == "all" else [run]
+                result = run_convert(corpus, formats, args.jobs, work, work, args.repeat)
+            if "error" in result:
+                print(f"{result['name']} failed (exit {result['exit']}):\n{result['error']}", file=sys.stderr)
+            results.append(result)
+
+    broken = len(manifest.get("broken", {}))
+    conv = next((r for r in results if r["name"].startswith("convert") and "error" not in r), None)
+    shown = os.path.relpath(corpus) if not os.path.relpath(corpus).startswith("..") else str(corpus)
+    print(f"corpus: {shown} ({manifest['records']} records: {manifest['layouts'].get('inline', 0)} inline, "
+          f"{manifest['layouts'].get('tsv', 0)} TSV layout, {manifest['companion_files']} companion TSVs, "
+          f"{broken} broken; seed {manifest['seed']})")
+    if conv:
+        print(f"converter: {conv['converted']} converted, {conv['rejected']} rejected "
+              f"(corpus has {broken} broken), {conv['warnings']} warnings, {conv['triples']:,} triples; "
+              f"--jobs {args.jobs if args.jobs is not None else 'default'} on {os.cpu_count()} CPUs")
+    print(f"python {platform.python_version()} on {platform.platform()}")
+    print()
+    print(table(results))
+
+    if args.json:
+        data = {
+            "corpus": str(corpus), "records": manifest["records"], "seed": manifest["seed"],
+            "jobs": args.jobs, "cpus": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "results": [{k: v for k, v in r.items() if k not in ("stdout", "stderr")} for r in results],
+        }
+        for r in data["results"]:
+            if r.get("wall_s"):
+                r["records_per_s"] = r["records"] / r["wall_s"] if r.get("records") else None
+                r["triples_per_s"] = r["triples"] / r["wall_s"] if r.get("triples") else None
+        Path(args.json).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    if any("error" in r for r in results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
