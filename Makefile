@@ -20,7 +20,7 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq raptor2-utils >/dev/null; }
 
 run: setup
-	$(BIN)/pfocr-rdf convert examples/pfocr -o output
+	$(BIN)/pfocr-rdf convert examples/pfocr -o output --validate
 
 test: setup system-deps
 	$(BIN)/python -m pytest -q

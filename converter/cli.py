@@ -6,13 +6,16 @@ Exit status: 0 success, 1 the command ran but found problems (``--strict``), 2 u
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 
 import click
 
 from . import __version__
 from .pipeline import ConvertError, convert
-from .writers import FORMATS
+from .validation import summary
+from .writers import FILE_NAMES, FORMATS, atomic_write
 
 
 class _Formats(click.ParamType):
@@ -51,7 +54,9 @@ def main() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
               help="Worker processes (default: one per core). Output is identical for any value.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any record is rejected.")
-def convert_command(paths, output, formats, iri_style, jobs, strict):
+@click.option("--validate", "then_validate", is_flag=True,
+              help="Validate the dumps against shapes/ afterwards (exit 1 on violations).")
+def convert_command(paths, output, formats, iri_style, jobs, strict, then_validate):
     """Convert PFOCR figure records to RDF dumps.
 
     PATHS are PFOCR checkouts (folders holding _figures/ and _data/), folders of figure pages, single .md files,
@@ -64,8 +69,10 @@ def convert_command(paths, output, formats, iri_style, jobs, strict):
       cat PMC7957022__fcell-09-641469-g005.md | pfocr-rdf convert - -o - --format ttl
     """
     try:
+        if then_validate and output == "-":
+            _fail("--validate needs an output folder, not '-o -'")
         report = convert(paths, output=output, formats=formats, iri_style=iri_style, jobs=jobs,
-                         progress=sys.stderr.isatty())
+                         progress=sys.stderr.isatty(), validate=then_validate)
     except ConvertError as err:
         _fail(str(err))
     except OSError as err:
@@ -75,8 +82,81 @@ def convert_command(paths, output, formats, iri_style, jobs, strict):
     if len(report.rejected) > 20:
         click.echo(f"... and {len(report.rejected) - 20} more rejected records (see report.json)", err=True)
     click.echo(report.summary(), err=output == "-")
-    if strict and report.records_rejected:
-        sys.exit(1)
+    status = 1 if strict and report.records_rejected else 0
+    if report.validation is not None:
+        click.echo(summary(report.validation, {c["figid"]: c["file"] for c in report.converted}))
+        click.echo(f"SHACL report: {os.path.join(output, 'shacl-report.ttl')}")
+        status = max(status, 1 if report.validation.count("Violation") else 0)
+    sys.exit(status)
+
+
+@main.command("validate")
+@click.argument("dumps", nargs=-1)
+@click.option("--store", "store_dir", type=click.Path(file_okay=False),
+              help="Validate an embedded store built by 'pfocr-rdf load' instead of dump files.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Where to write the SHACL validation report (Turtle). Default: shacl-report.ttl beside the dumps.")
+@click.option("--fail-on", type=click.Choice(["violation", "warning"]), default="violation", show_default=True,
+              help="Lowest severity that makes the exit status 1.")
+@click.option("--engine", type=click.Choice(["sparql", "python", "pyshacl"]), default="sparql", show_default=True,
+              help="sparql: the shapes compiled to SPARQL in the store; python: the same constraints in batches "
+                   "in memory; pyshacl: the reference engine, in batches.")
+@click.option("--iri-style", type=click.Choice(["slash", "colon"]), default="slash", show_default=True,
+              help="The IRI style the dumps were converted with.")
+def validate_command(dumps, store_dir, report_path, fail_on, engine, iri_style):
+    """Check dumps against the SHACL shapes in shapes/ and locate every problem.
+
+    With no DUMPS and no --store, validates output/pfocr.nt. Exit status: 0 conforms, 1 violations (or warnings
+    with --fail-on warning), 2 usage or input error.
+
+    \b
+    Examples:
+      pfocr-rdf validate
+      pfocr-rdf validate output/pfocr.ttl --fail-on warning
+      pfocr-rdf validate --store output/store --report build/shacl.ttl
+    """
+    if not dumps and not store_dir:
+        dumps = (os.path.join("output", FILE_NAMES["nt"]),)
+    sys.exit(_validate(list(dumps), store_dir, report_path, fail_on, engine, iri_style))
+
+
+def _validate(dumps, store_dir, report_path, fail_on, engine, iri_style) -> int:
+    import pyoxigraph as ox
+
+    from .validation import ValidationError, load_dumps, validate
+
+    for dump in dumps:
+        if not os.path.isfile(dump):
+            _fail(f"{dump}: no such dump; run 'pfocr-rdf convert' first or name the dump files")
+    try:
+        if store_dir:
+            if not os.path.isdir(store_dir):
+                _fail(f"{store_dir}: no such store; build it with 'pfocr-rdf load'")
+            store = ox.Store.read_only(store_dir)
+            folder = os.path.dirname(os.path.abspath(store_dir))
+        else:
+            store = load_dumps(dumps)
+            folder = os.path.dirname(dumps[0]) or "."
+        report = validate(store=store, engine=engine, iri_style=iri_style)
+    except ValidationError as err:
+        _fail(str(err))
+    except OSError as err:
+        _fail(f"{err.filename or store_dir}: {err.strerror or err}")
+    report_path = report_path or os.path.join(folder, "shacl-report.ttl")
+    atomic_write(report_path, report.to_turtle())
+    click.echo(summary(report, _sources(folder), store))
+    click.echo(f"SHACL report: {report_path}")
+    failing = report.count("Violation") + (report.count("Warning") if fail_on == "warning" else 0)
+    return 1 if failing else 0
+
+
+def _sources(folder: str) -> dict[str, str]:
+    """figid -> source file, from the report.json the conversion wrote beside the dumps."""
+    try:
+        with open(os.path.join(folder, "report.json"), encoding="utf-8") as fh:
+            return {item["figid"]: item["file"] for item in json.load(fh).get("converted", [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,9 +23,10 @@ from itertools import groupby
 from typing import Iterable, Iterator, Sequence
 
 from .identifiers import IRIStyle, registry
-from .mapping import EntityIndex, entity_iri, figure_blocks, figure_iri
+from .mapping import EntityIndex, entity_iri, figure_blocks, figure_iri, taxon_iri
 from .model import Entity, Figure, Taxon, build_figure
 from .sources import RecordError, Source, discover, peek_figid, read_record, read_text
+from .validation import Evaluator, Result, ValidationReport, read_shapes
 from .vocab import GRAPH
 from .void import void_turtle
 from .writers import FILE_NAMES, FORMATS, DumpSet, atomic_write, serialize
@@ -68,6 +69,7 @@ class Report:
     warnings: list[Issue] = field(default_factory=list)
     converted: list[dict[str, str]] = field(default_factory=list)  # figid and source file of each figure
     statistics: dict[str, object] = field(default_factory=dict)
+    validation: ValidationReport | None = None
 
     def summary(self) -> str:
         return (f"{self.records_read} records read: {self.records_converted} converted, "
@@ -77,6 +79,10 @@ class Report:
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("seconds")  # the report is deterministic like the dumps; timing is in the summary line
+        validation = data.pop("validation")
+        if validation is not None:
+            data["validation"] = {"violations": self.validation.count("Violation"),
+                                  "warnings": self.validation.count("Warning"), "report": "shacl-report.ttl"}
         return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
 
 
@@ -122,13 +128,33 @@ def _convert_group(sources: Sequence[Source]) -> _Result:
             rejected.append(Issue(loser.file, "figid", f"figid {figid} also in {fig.file}, which is kept "
                                   "(the newer TSV layout wins, then the first path in sorted order)", None, figid))
         warnings.extend(Issue.of(w, figid) for w in fig_warnings)
-        for block in figure_blocks(fig):
-            result.blocks.append((block.key, len(block.triples), serialize(block.triples, formats, graph)))
+        blocks = figure_blocks(fig)
+        checked = _check_blocks(fig, blocks) if _OPTIONS.get("evaluator") else {}
+        for block in blocks:
+            result.blocks.append((block.key, len(block.triples), serialize(block.triples, formats, graph),
+                                  checked.get(block.key, [])))
         result.figures.append((figid, fig.file))
         result.entities.extend(m.entity for m in fig.mentions if m.entity)
         result.taxa.extend((*fig.organisms, *fig.organisms_ner))
         result.links.update({entity_iri(m.entity): m.entity.prefix for m in fig.mentions if m.entity}.values())
     return result
+
+
+def _check_blocks(fig: Figure, blocks: list) -> dict[str | None, list[Result]]:
+    """Validate the nodes of a figure's blocks, with the figure's own entities and taxa as their context.
+
+    Every shape is local to a node, its values and their types, so this gives the results a whole-graph run gives
+    for these nodes; entities and taxa, merged across figures, are validated once at the end.
+    """
+    local = EntityIndex()
+    local.add_figure(fig)
+    closure = [t for block in blocks for t in block.triples]
+    closure.extend(t for block in local.blocks() for t in block.triples)
+    owner = {s: block.key for block in blocks for s, _, _ in block.triples}
+    checked: dict[str | None, list[Result]] = {}
+    for r in _OPTIONS["evaluator"].check(closure, list(owner)):
+        checked.setdefault(owner[r.focus[1:-1]], []).append(r)
+    return checked
 
 
 def _groups(sources: list[Source]) -> list[list[Source]]:
@@ -164,13 +190,15 @@ def convert(
     graph: str = GRAPH,
     jobs: int | None = None,
     progress: bool = False,
+    validate: bool = False,
     stdout=None,
 ) -> Report:
     """Convert PFOCR figure records to RDF dumps, ``void.ttl`` and ``report.json`` in ``output``.
 
     ``paths`` are PFOCR checkouts (folders with ``_figures/`` and ``_data/``), folders of figure pages, single
     ``.md`` files, or ``-`` for one record on standard input. ``output="-"`` streams the single format in
-    ``formats`` to standard output and writes nothing else. Returns the :class:`Report`; raises
+    ``formats`` to standard output and writes nothing else. ``validate=True`` checks every node against the SHACL
+    shapes as it is written (``report.validation``; ``shacl-report.ttl`` in ``output``). Returns the :class:`Report`; raises
     :class:`ConvertError` when nothing can be converted at all (a missing path, no records).
     """
     started = time.perf_counter()
@@ -191,7 +219,9 @@ def convert(
 
     registry.style = iri_style
     registry.namespaces  # load the Bioregistry data once, before worker processes fork
-    _OPTIONS.update(formats=formats, graph=graph)
+    _OPTIONS.update(formats=formats, graph=graph, evaluator=Evaluator(read_shapes(iri_style)) if validate else None)
+    checked: list[Result] = []
+    located: dict[str, str] = {}
     try:
         sources, problems = discover(paths)
     except RecordError as err:
@@ -227,7 +257,7 @@ def convert(
                 continue
             seen_figids |= figids
             report.converted.extend({"figid": figid, "file": file} for figid, file in result.figures)
-            for key, count, payload in result.blocks:
+            for key, count, payload, results in result.blocks:
                 if key is not None:
                     if key in seen_keys:
                         continue
@@ -235,14 +265,25 @@ def convert(
                     articles += key.startswith(registry.namespace_iri("pmc"))
                 dumps.write(payload)
                 report.triples += count
+                checked.extend(results)
+                located.update((r.focus, result.figures[0][0]) for r in results)
             for entity in result.entities:
+                if validate:
+                    located.setdefault(f"<{entity_iri(entity)}>", result.figures[0][0])
                 index.add(entity)
             for taxon in result.taxa:
+                if validate:
+                    located.setdefault(f"<{taxon_iri(taxon)}>", result.figures[0][0])
                 index.add_taxon(taxon)
             links.update(result.links)
-        for block in index.blocks():
+        entity_blocks = index.blocks()
+        for block in entity_blocks:
             dumps.write(serialize(block.triples, formats, graph))
             report.triples += len(block.triples)
+        if validate:
+            closure = [t for block in entity_blocks for t in block.triples]
+            checked.extend(_OPTIONS["evaluator"].check(closure, [b.key for b in entity_blocks]))
+            report.validation = ValidationReport(sorted(set(checked)), "streaming", located=located)
     except BaseException:
         dumps.abort()
         raise
@@ -270,6 +311,11 @@ def convert(
         raise
     dumps.commit()
     if output != "-":
+        if report.validation is not None:
+            report.validation.figures = report.records_converted
+            report.validation.seconds = time.perf_counter() - started
+            atomic_write(os.path.join(output, "shacl-report.ttl"), report.validation.to_turtle())
+            report.outputs["validation"] = "shacl-report.ttl"
         atomic_write(os.path.join(output, "void.ttl"), void)
         atomic_write(os.path.join(output, "report.json"), report.to_json())
     report.seconds = time.perf_counter() - started

@@ -21,6 +21,7 @@ from .vocab import PREFIXES, RDF_TYPE
 class Literal(NamedTuple):
     lexical: str
     datatype: str | None = None  # None: xsd:string
+    language: str | None = None  # the converter writes none; validation reads them from other graphs
 
 
 Term = Union[str, Literal]
@@ -46,6 +47,8 @@ def quote_string(text: str) -> str:
 
 def nt_term(term: Term) -> str:
     if isinstance(term, Literal):
+        if term.language:
+            return f"{quote_string(term.lexical)}@{term.language}"
         if term.datatype is None:
             return quote_string(term.lexical)
         return f"{quote_string(term.lexical)}^^<{term.datatype}>"

@@ -1,0 +1,664 @@
+"""SHACL validation of the dumps: pySHACL as the reference engine, and the same shapes compiled to SPARQL.
+
+Both engines read the graph from a pyoxigraph store and give the same results (the tests check this on the real
+sample and on one small graph per constraint)::
+
+    >>> from converter.validation import validate
+    >>> report = validate(["output/pfocr.nt"])                     # doctest: +SKIP
+    >>> report.conforms, report.count("Violation")                # doctest: +SKIP
+    (True, 0)
+
+``engine="sparql"`` (the default) runs one query per constraint inside the store: fast enough for the whole
+corpus. ``engine="pyshacl"`` validates batches of focus nodes with pySHACL in parallel processes; every shape is
+local to a node, its values and their types, so batches give the results of one whole-graph run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Literal as Lit
+
+import pyoxigraph as ox
+
+from .identifiers import IRIStyle
+from .rdf import Literal as RdfLiteral
+from .rdf import nt_term, quote_string
+
+SH = "http://www.w3.org/ns/shacl#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+Engine = Lit["sparql", "python", "pyshacl"]
+SEVERITIES = ("Violation", "Warning", "Info")
+
+# Lexical forms of the datatypes the shapes use: an ill-typed literal fails sh:datatype, as in pySHACL.
+_LEXICAL = {
+    XSD + "integer": r"^[+-]?[0-9]+$",
+    XSD + "decimal": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$",
+    XSD + "gYear": r"^-?[0-9]{4,}(Z|[+-][0-9]{2}:[0-9]{2})?$",
+}
+
+
+class ValidationError(Exception):
+    """The dumps or the shapes cannot be read."""
+
+
+@dataclass(frozen=True, order=True)
+class Result:
+    """One SHACL validation result. Terms are in N-Triples form (IRIs in angle brackets)."""
+
+    severity: str
+    shape: str
+    component: str
+    focus: str
+    path: str | None = None  # "<p>" or "^<p>" for an inverse path
+    value: str | None = None
+    message: str = ""
+
+    def key(self) -> tuple:
+        """Everything but the message: what must agree between engines."""
+        return (self.severity, self.shape, self.component, self.focus, self.path, self.value)
+
+
+@dataclass
+class ValidationReport:
+    results: list[Result] = field(default_factory=list)
+    engine: str = "sparql"
+    focus_nodes: int = 0
+    figures: int = 0
+    seconds: float = 0.0
+    located: dict[str, str] = field(default_factory=dict, repr=False)  # focus -> figid, when known upfront
+
+    @property
+    def conforms(self) -> bool:
+        """True when there are no violations (warnings are allowed)."""
+        return self.count("Violation") == 0
+
+    def count(self, severity: str) -> int:
+        return sum(r.severity == severity for r in self.results)
+
+    def to_turtle(self) -> str:
+        """The standard SHACL validation report (``sh:conforms`` is false when there is any result)."""
+        lines = [
+            f"@prefix sh: <{SH}> .",
+            "",
+            "[] a sh:ValidationReport ;",
+            f"    sh:conforms {'false' if self.results else 'true'}" + (" ;" if self.results else " ."),
+        ]
+        for i, r in enumerate(self.results):
+            parts = [
+                "a sh:ValidationResult",
+                f"sh:resultSeverity <{SH}{r.severity}>",
+                f"sh:sourceShape {r.shape}",
+                f"sh:sourceConstraintComponent {r.component}",
+                f"sh:focusNode {r.focus}",
+            ]
+            if r.path:
+                parts.append(f"sh:resultPath [ sh:inversePath {r.path[1:]} ]" if r.path.startswith("^")
+                             else f"sh:resultPath {r.path}")
+            if r.value:
+                parts.append(f"sh:value {r.value}")
+            if r.message:
+                parts.append(f"sh:resultMessage {quote_string(r.message)}")
+            end = " ;" if i < len(self.results) - 1 else " ."
+            lines.append("    sh:result [\n        " + " ;\n        ".join(parts) + "\n    ]" + end)
+        return "\n".join(lines) + "\n"
+
+
+# --- the shapes, read once into plain Python ---------------------------------------------------------------------
+@dataclass
+class Constraint:
+    component: str  # local name of the constraint component, e.g. "MinCountConstraintComponent"
+    param: object
+
+
+@dataclass
+class Shape:
+    iri: str
+    target_class: str | None
+    path: str | None  # "<p>" or "^<p>" for property shapes, None for node shapes
+    severity: str
+    message: str
+    constraints: list[Constraint]
+
+
+_COMPONENTS = {
+    "minCount": "MinCountConstraintComponent", "maxCount": "MaxCountConstraintComponent",
+    "datatype": "DatatypeConstraintComponent", "nodeKind": "NodeKindConstraintComponent",
+    "class": "ClassConstraintComponent", "pattern": "PatternConstraintComponent",
+    "minInclusive": "MinInclusiveConstraintComponent", "maxInclusive": "MaxInclusiveConstraintComponent",
+    "minLength": "MinLengthConstraintComponent", "in": "InConstraintComponent",
+    "hasValue": "HasValueConstraintComponent", "not": "NotConstraintComponent",
+}
+_SHAPE_KEYS = {"targetClass", "path", "severity", "message", "property", "flags", "deactivated"}
+
+
+def _nt(term) -> str:
+    """N-Triples form of an rdflib term."""
+    return term.n3()
+
+
+def read_shapes(style: IRIStyle = "slash") -> list[Shape]:
+    """The shapes of ``shapes/`` as plain objects; refuses any SHACL feature the SPARQL engine cannot run."""
+    import rdflib
+    from rdflib.collection import Collection
+
+    from .shapes import load_shapes
+
+    g = load_shapes(style)
+    sh = rdflib.Namespace(SH)
+    shapes: list[Shape] = []
+
+    def constraints_of(node) -> list[Constraint]:
+        out = []
+        for p, o in sorted(g.predicate_objects(node)):
+            name = str(p).removeprefix(SH)
+            if not str(p).startswith(SH) or name in _SHAPE_KEYS:
+                continue
+            if name not in _COMPONENTS:
+                raise ValidationError(f"shape {node}: sh:{name} is not supported by the SPARQL engine")
+            if name == "in":
+                param: object = [_nt(x) for x in Collection(g, o)]
+            elif name == "not":
+                inner = list(g.predicate_objects(o))
+                if [str(p2) for p2, _ in inner] != [SH + "in"]:
+                    raise ValidationError(f"shape {node}: only sh:not [ sh:in (...) ] is supported")
+                param = [_nt(x) for x in Collection(g, inner[0][1])]
+            elif name in ("minCount", "maxCount", "minLength"):
+                param = int(o)
+            elif name == "pattern":
+                flags = g.value(node, sh.flags)
+                param = (str(o), str(flags) if flags else "")
+            else:
+                param = _nt(o)
+            out.append(Constraint(_COMPONENTS[name], param))
+        return out
+
+    def severity_of(node) -> str:
+        value = g.value(node, sh.severity)
+        return str(value).removeprefix(SH) if value is not None else "Violation"
+
+    for node in sorted(set(g.subjects(sh.targetClass, None))):
+        target = g.value(node, sh.targetClass)
+        shapes.append(Shape(_nt(node), _nt(target), None, severity_of(node), str(g.value(node, sh.message) or ""),
+                            constraints_of(node)))
+        for prop in sorted(g.objects(node, sh.property)):
+            path = g.value(prop, sh.path)
+            if isinstance(path, rdflib.BNode):
+                inverse = g.value(path, sh.inversePath)
+                if inverse is None:
+                    raise ValidationError(f"shape {prop}: only predicate and inverse paths are supported")
+                path_text = "^" + _nt(inverse)
+            else:
+                path_text = _nt(path)
+            shapes.append(Shape(_nt(prop), _nt(target), path_text, severity_of(prop),
+                                str(g.value(prop, sh.message) or ""), constraints_of(prop)))
+    return shapes
+
+
+# --- the SPARQL engine ---------------------------------------------------------------------------------------------
+def _value_pattern(path: str) -> str:
+    return f"?v {path[1:]} ?f ." if path.startswith("^") else f"?f {path} ?v ."
+
+
+def _any_same(var: str, terms: list[str]) -> str:
+    return "(" + " || ".join(f"sameTerm({var}, {t})" for t in terms) + ")" if terms else "false"
+
+
+def compile_constraint(shape: Shape, c: Constraint) -> tuple[str, bool]:
+    """A SELECT query returning ``?f`` (and ``?v`` when the second item is true) for every violation."""
+    focus = f"?f <{RDF_TYPE}>/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* {shape.target_class} ."
+    name, param = c.component, c.param
+    if shape.path is None:  # node shape: the focus node is the value
+        test = {
+            "NodeKindConstraintComponent": lambda: _node_kind_test("?f", str(param)),
+            "PatternConstraintComponent": lambda: _pattern_test("?f", *param),  # type: ignore[misc]
+        }.get(name)
+        if test is None:
+            raise ValidationError(f"{shape.iri}: {name} on a node shape is not supported")
+        return f"SELECT DISTINCT ?f WHERE {{ {focus} FILTER({test()}) }}", False
+    values = _value_pattern(shape.path)
+    if name == "MinCountConstraintComponent":
+        if param == 1:
+            return f"SELECT DISTINCT ?f WHERE {{ {focus} FILTER NOT EXISTS {{ {values} }} }}", False
+        return (f"SELECT ?f WHERE {{ {focus} OPTIONAL {{ {values} }} }} GROUP BY ?f "
+                f"HAVING (COUNT(DISTINCT ?v) < {param})"), False
+    if name == "MaxCountConstraintComponent":
+        if param == 0:
+            return f"SELECT DISTINCT ?f WHERE {{ {focus} {values} }}", False
+        return (f"SELECT ?f WHERE {{ {focus} {values} }} GROUP BY ?f "
+                f"HAVING (COUNT(DISTINCT ?v) > {param})"), False
+    if name == "HasValueConstraintComponent":
+        pattern = values.replace("?v", str(param))
+        return f"SELECT DISTINCT ?f WHERE {{ {focus} FILTER NOT EXISTS {{ {pattern} }} }}", False
+    tests = {
+        "DatatypeConstraintComponent": lambda: _datatype_test(str(param)),
+        "NodeKindConstraintComponent": lambda: _node_kind_test("?v", str(param)),
+        "ClassConstraintComponent": lambda: (
+            f"NOT EXISTS {{ ?v <{RDF_TYPE}>/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* {param} }}"),
+        "PatternConstraintComponent": lambda: _pattern_test("?v", *param),  # type: ignore[misc]
+        "MinInclusiveConstraintComponent": lambda: f"!COALESCE(?v >= {param}, false)",
+        "MaxInclusiveConstraintComponent": lambda: f"!COALESCE(?v <= {param}, false)",
+        "MinLengthConstraintComponent": lambda: f"isBlank(?v) || STRLEN(STR(?v)) < {param}",
+        "InConstraintComponent": lambda: "!" + _any_same("?v", param),  # type: ignore[arg-type]
+        "NotConstraintComponent": lambda: _any_same("?v", param),  # type: ignore[arg-type]
+    }
+    return f"SELECT DISTINCT ?f ?v WHERE {{ {focus} {values} FILTER({tests[name]()}) }}", True
+
+
+def _datatype_test(datatype: str) -> str:
+    test = f"!isLiteral(?v) || datatype(?v) != {datatype}"
+    lexical = _LEXICAL.get(datatype.strip("<>"))
+    if lexical:
+        test += f" || !REGEX(STR(?v), {quote_string(lexical)})"
+    if datatype.strip("<>") == XSD + "string":
+        test += " || langMatches(lang(?v), \"*\")"
+    return test
+
+
+def _node_kind_test(var: str, kind: str) -> str:
+    return {
+        f"<{SH}IRI>": f"!isIRI({var})",
+        f"<{SH}Literal>": f"!isLiteral({var})",
+        f"<{SH}BlankNode>": f"!isBlank({var})",
+        f"<{SH}BlankNodeOrIRI>": f"isLiteral({var})",
+        f"<{SH}IRIOrLiteral>": f"isBlank({var})",
+        f"<{SH}BlankNodeOrLiteral>": f"isIRI({var})",
+    }[kind]
+
+
+def _pattern_test(var: str, pattern: str, flags: str) -> str:
+    args = f"STR({var}), {quote_string(pattern)}" + (f", {quote_string(flags)}" if flags else "")
+    return f"isBlank({var}) || !REGEX({args})"
+
+
+def _term_nt(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<{term.value}>"
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return str(term)  # pyoxigraph prints literals in N-Triples form
+
+
+def _sparql_results(store: ox.Store, shapes: list[Shape]) -> list[Result]:
+    results = []
+    for shape in shapes:
+        for c in shape.constraints:
+            query, has_value = compile_constraint(shape, c)
+            for row in store.query(query, use_default_graph_as_union=True):
+                focus = _term_nt(row["f"])
+                value = _term_nt(row["v"]) if has_value else (focus if shape.path is None else None)
+                results.append(Result(shape.severity, shape.iri, f"<{SH}{c.component}>",
+                                      focus, shape.path, value, shape.message))
+    return results
+
+
+# --- the Python engine: the same constraints evaluated on triples in memory ------------------------------------
+_NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long", "short", "byte",
+                              "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger",
+                              "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
+_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+
+
+def _is_blank(term) -> bool:
+    return isinstance(term, str) and term.startswith("_:")
+
+
+def _fmt(term) -> str:
+    """N-Triples form of a term of :mod:`converter.rdf` (blank nodes are ``_:`` strings)."""
+    return term if _is_blank(term) else nt_term(term)
+
+
+def _lexical(term) -> str:
+    return term.lexical if isinstance(term, RdfLiteral) else term
+
+
+def _number(term):
+    from decimal import Decimal, InvalidOperation
+
+    if not isinstance(term, RdfLiteral) or term.datatype not in _NUMERIC:
+        return None
+    try:
+        return Decimal(term.lexical.strip())
+    except InvalidOperation:
+        return None
+
+
+def _parse_nt_term(text: str):
+    """A term in N-Triples form (a shape parameter) as a :mod:`converter.rdf` term."""
+    if text.startswith("<"):
+        return text[1:-1]
+    for triple in ox.parse(f"<x:s> <x:p> {text} .", format=ox.RdfFormat.N_TRIPLES):
+        return _from_ox(triple.object)
+    raise ValueError(text)
+
+
+def _from_ox(term):
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    dt = term.datatype.value
+    if term.language:
+        return RdfLiteral(term.value, None, term.language)
+    return RdfLiteral(term.value, None if dt == XSD + "string" else dt)
+
+
+class Evaluator:
+    """The shapes evaluated in Python on a closed batch of triples (no store, no parsing).
+
+    A batch holds the focus nodes' triples, the rdf:type triples of their values and the inverse-path links; as in
+    the pySHACL engine, only results on the batch's own focus nodes count.
+    """
+
+    def __init__(self, shapes: list[Shape]) -> None:
+        self.by_class: dict[str, list[tuple[Shape, Constraint, object]]] = defaultdict(list)
+        for shape in shapes:
+            for c in shape.constraints:
+                self.by_class[shape.target_class.strip("<>")].append((shape, c, self._param(c)))
+
+    @staticmethod
+    def _param(c: Constraint):
+        if c.component in ("InConstraintComponent", "NotConstraintComponent"):
+            return frozenset(c.param)  # N-Triples forms
+        if c.component == "PatternConstraintComponent":
+            import re
+
+            pattern, flags = c.param
+            return re.compile(pattern, sum(getattr(re, f.upper()) for f in flags if f.upper() in "IMSX"))
+        if c.component in ("MinInclusiveConstraintComponent", "MaxInclusiveConstraintComponent"):
+            return _number(_parse_nt_term(c.param))
+        if c.component in ("ClassConstraintComponent", "DatatypeConstraintComponent"):
+            return c.param.strip("<>")
+        if c.component == "HasValueConstraintComponent":
+            return c.param
+        return c.param
+
+    def check(self, triples: Iterable[tuple], focus: Iterable[str] | None = None) -> list[Result]:
+        out_values: dict[tuple[str, str], list] = defaultdict(list)
+        in_values: dict[tuple[str, str], list] = defaultdict(list)
+        types: dict[str, set[str]] = defaultdict(set)
+        supers: dict[str, set[str]] = defaultdict(set)
+        for s, p, o in triples:
+            out_values[(s, p)].append(o)
+            if isinstance(o, str):
+                in_values[(o, p)].append(s)
+                if p == RDF_TYPE:
+                    types[s].add(o)
+                elif p == _SUBCLASS:
+                    supers[s].add(o)
+        if supers:
+            for node, direct in list(types.items()):
+                seen, todo = set(direct), list(direct)
+                while todo:
+                    for parent in supers.get(todo.pop(), ()):
+                        if parent not in seen:
+                            seen.add(parent)
+                            todo.append(parent)
+                types[node] = seen
+        nodes = list(types) if focus is None else list(focus)
+        results: list[Result] = []
+        for node in nodes:
+            for cls in types.get(node, ()):
+                for shape, c, param in self.by_class.get(cls, ()):
+                    results.extend(self._check_one(node, shape, c, param, out_values, in_values, types))
+        return results
+
+    def _check_one(self, node, shape: Shape, c: Constraint, param, out_values, in_values, types) -> list[Result]:
+        name = c.component
+        component = f"<{SH}{name}>"
+
+        def result(value) -> Result:
+            return Result(shape.severity, shape.iri, component, _fmt(node), shape.path,
+                          None if value is None else _fmt(value), shape.message)
+
+        if shape.path is None:
+            ok = self._value_ok(name, param, node, types)
+            return [] if ok else [result(node)]
+        if shape.path.startswith("^"):
+            values = in_values.get((node, shape.path[2:-1]), [])
+        else:
+            values = out_values.get((node, shape.path[1:-1]), [])
+        if name == "MinCountConstraintComponent":
+            return [result(None)] if len(set(values)) < param else []
+        if name == "MaxCountConstraintComponent":
+            return [result(None)] if len(set(values)) > param else []
+        if name == "HasValueConstraintComponent":
+            return [] if any(_fmt(v) == param for v in values) else [result(None)]
+        return [result(v) for v in dict.fromkeys(values) if not self._value_ok(name, param, v, types)]
+
+    @staticmethod
+    def _value_ok(name: str, param, v, types) -> bool:
+        if name == "DatatypeConstraintComponent":
+            if not isinstance(v, RdfLiteral):
+                return False
+            if param == XSD + "string":
+                return v.datatype is None and not v.language
+            if v.datatype != param:
+                return False
+            lexical = _LEXICAL.get(param)
+            import re
+
+            return lexical is None or re.search(lexical, v.lexical) is not None
+        if name == "NodeKindConstraintComponent":
+            kind = param.strip("<>").removeprefix(SH)
+            is_lit, is_blank = isinstance(v, RdfLiteral), _is_blank(v)
+            is_iri = not is_lit and not is_blank
+            return {"IRI": is_iri, "Literal": is_lit, "BlankNode": is_blank, "BlankNodeOrIRI": not is_lit,
+                    "IRIOrLiteral": not is_blank, "BlankNodeOrLiteral": not is_iri}[kind]
+        if name == "ClassConstraintComponent":
+            return isinstance(v, str) and param in types.get(v, ())
+        if name == "PatternConstraintComponent":
+            return not _is_blank(v) and param.search(_lexical(v)) is not None
+        if name == "MinInclusiveConstraintComponent":
+            n = _number(v)
+            return n is not None and param is not None and n >= param
+        if name == "MaxInclusiveConstraintComponent":
+            n = _number(v)
+            return n is not None and param is not None and n <= param
+        if name == "MinLengthConstraintComponent":
+            return not _is_blank(v) and len(_lexical(v)) >= param
+        if name == "InConstraintComponent":
+            return _fmt(v) in param
+        if name == "NotConstraintComponent":
+            return _fmt(v) not in param
+        raise ValidationError(f"{name} is not supported by the Python engine")
+
+
+def _python_results(store: ox.Store, shapes: list[Shape], batch_size: int) -> list[Result]:
+    evaluator = Evaluator(shapes)
+    results = []
+    for triples, batch in _batch_triples(store, shapes, batch_size):
+        keep = set(batch)
+        results.extend(r for r in evaluator.check(triples, [_parse_focus(f) for f in batch]) if r.focus in keep)
+    return results
+
+
+def _parse_focus(text: str) -> str:
+    return text[1:-1] if text.startswith("<") else text
+
+
+# --- the pySHACL engine ---------------------------------------------------------------------------------------------
+def _pyshacl_batch(args: tuple[str, str, list[str]]) -> list[Result]:
+    """Validate one batch (N-Triples text) with pySHACL; keep the results whose focus node is in the batch."""
+    import pyshacl
+    import rdflib
+
+    data, style, focus = args
+    graph = rdflib.Graph()
+    graph.parse(data=data, format="nt")
+    from .shapes import load_shapes
+
+    _conforms, report, _text = pyshacl.validate(graph, shacl_graph=load_shapes(style), inference="none",
+                                                advanced=False, allow_warnings=True)
+    return [r for r in results_from_graph(report) if r.focus in set(focus)]
+
+
+def results_from_graph(report) -> list[Result]:
+    """Results of a SHACL validation report given as an rdflib graph (pySHACL's output)."""
+    import rdflib
+
+    sh = rdflib.Namespace(SH)
+    out = []
+    for node in report.subjects(rdflib.RDF.type, sh.ValidationResult):
+        path = report.value(node, sh.resultPath)
+        if isinstance(path, rdflib.BNode):
+            path_text: str | None = "^" + _nt(report.value(path, sh.inversePath))
+        else:
+            path_text = _nt(path) if path is not None else None
+        value = report.value(node, sh.value)
+        message = report.value(node, sh.resultMessage)
+        out.append(Result(
+            str(report.value(node, sh.resultSeverity)).removeprefix(SH),
+            _nt(report.value(node, sh.sourceShape)),
+            _nt(report.value(node, sh.sourceConstraintComponent)),
+            _nt(report.value(node, sh.focusNode)),
+            path_text,
+            _nt(value) if value is not None else None,
+            str(message) if message is not None else "",
+        ))
+    return out
+
+
+def _batch_triples(store: ox.Store, shapes: list[Shape], batch_size: int) -> Iterator[tuple[list, list[str]]]:
+    """Batches of focus nodes with their triples, the types of their values, and inverse-path links."""
+    targets = sorted({s.target_class for s in shapes if s.target_class})
+    inverse = sorted({s.path[1:] for s in shapes if s.path and s.path.startswith("^")})
+    focus: list[str] = []
+    seen: set[str] = set()
+    for target in targets:
+        for row in store.query(f"SELECT DISTINCT ?f WHERE {{ ?f <{RDF_TYPE}> {target} }} ORDER BY ?f",
+                               use_default_graph_as_union=True):
+            node = _term_nt(row["f"])
+            if node not in seen:
+                seen.add(node)
+                focus.append(node)
+    for start in range(0, len(focus), batch_size):
+        batch = focus[start:start + batch_size]
+        query = f"""CONSTRUCT {{ ?f ?p ?o . ?o <{RDF_TYPE}> ?t . ?x ?ip ?f . ?x <{RDF_TYPE}> ?xt }} WHERE {{
+            VALUES ?f {{ {" ".join(batch)} }}
+            {{ ?f ?p ?o OPTIONAL {{ ?o <{RDF_TYPE}> ?t }} }}
+            {"UNION { VALUES ?ip { " + " ".join(inverse) + " } ?x ?ip ?f OPTIONAL { ?x <" + RDF_TYPE + "> ?xt } }"
+             if inverse else ""}
+        }}"""
+        triples = {(_from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object))
+                   for t in store.query(query, use_default_graph_as_union=True)}
+        yield sorted(triples, key=repr), batch
+
+
+def _batches(store: ox.Store, shapes: list[Shape], batch_size: int) -> Iterator[tuple[str, list[str]]]:
+    """The same batches as N-Triples text, for pySHACL."""
+    for triples, batch in _batch_triples(store, shapes, batch_size):
+        yield "".join(f"{_fmt(s)} {_fmt(p)} {_fmt(o)} .\n" for s, p, o in triples), batch
+
+
+def _pyshacl_results(store: ox.Store, shapes: list[Shape], style: IRIStyle, batch_size: int,
+                     jobs: int) -> list[Result]:
+    work = ((data, style, batch) for data, batch in _batches(store, shapes, batch_size))
+    if jobs <= 1:
+        return [r for part in map(_pyshacl_batch, work) for r in part]
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        return [r for part in pool.imap(_pyshacl_batch, work) for r in part]
+
+
+# --- loading and the public function ---------------------------------------------------------------------------------
+_FORMATS = {".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS, ".ttl": ox.RdfFormat.TURTLE,
+            ".jsonld": ox.RdfFormat.JSON_LD}
+
+
+def load_dumps(paths: Iterable[str]) -> ox.Store:
+    """An in-memory store holding the given dumps."""
+    store = ox.Store()
+    for path in paths:
+        ext = os.path.splitext(path)[1]
+        if ext not in _FORMATS:
+            raise ValidationError(f"{path}: not a dump (expected .nt, .nq, .ttl or .jsonld)")
+        try:
+            store.bulk_load(path=path, format=_FORMATS[ext])
+        except (OSError, SyntaxError, ValueError) as err:
+            raise ValidationError(f"{path}: {err}") from None
+    return store
+
+
+def validate(
+    dumps: Iterable[str] = (),
+    *,
+    store: ox.Store | None = None,
+    engine: Engine = "sparql",
+    iri_style: IRIStyle = "slash",
+    batch_size: int = 2000,
+    jobs: int | None = None,
+) -> ValidationReport:
+    """Validate dumps (or an open store) against the shapes in ``shapes/``; returns the results, sorted."""
+    started = time.perf_counter()
+    if store is None:
+        store = load_dumps(list(dumps))
+    shapes = read_shapes(iri_style)
+    if engine == "sparql":
+        results = _sparql_results(store, shapes)
+    elif engine == "python":
+        results = _python_results(store, shapes, batch_size)
+    elif engine == "pyshacl":
+        results = _pyshacl_results(store, shapes, iri_style, batch_size, jobs or os.cpu_count() or 1)
+    else:
+        raise ValidationError(f"unknown engine {engine!r}; choose sparql, python or pyshacl")
+    report = ValidationReport(sorted(set(results)), engine)
+    report.figures = _count(store, "<https://schema.org/ImageObject>")
+    report.focus_nodes = sum(_count(store, t) for t in {s.target_class for s in shapes if s.path is None})
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _count(store: ox.Store, cls: str) -> int:
+    rows = store.query(f"SELECT (COUNT(DISTINCT ?f) AS ?n) WHERE {{ ?f <{RDF_TYPE}> {cls} }}",
+                       use_default_graph_as_union=True)
+    return int(next(iter(rows))["n"].value)
+
+
+# --- what a curator reads -----------------------------------------------------------------------------------------
+FIGURES = "https://pfocr.wikipathways.org/figures/"
+
+
+def figure_of(store: ox.Store, focus: str) -> str | None:
+    """The figid of a figure the focus node belongs to or is linked from (for locating a problem)."""
+    iri = focus.strip("<>").split("#", 1)[0]
+    if iri.startswith(FIGURES) and iri.endswith(".html"):
+        return iri[len(FIGURES):-len(".html")]
+    if not focus.startswith("<"):
+        return None
+    query = f"""PREFIX schema: <https://schema.org/>
+        SELECT ?fig WHERE {{
+          {{ ?fig schema:isPartOf|schema:mentions|schema:about {focus} }}
+          UNION {{ ?a schema:isPartOf|schema:publisher {focus} . ?fig schema:isPartOf ?a }}
+          UNION {{ ?g schema:taxonomicRange {focus} . ?fig schema:mentions ?g }}
+          FILTER(STRSTARTS(STR(?fig), "{FIGURES}"))
+        }} ORDER BY ?fig LIMIT 1"""
+    for row in store.query(query, use_default_graph_as_union=True):
+        return figure_of(store, _term_nt(row["fig"]))
+    return None
+
+
+def summary(report: ValidationReport, sources: dict[str, str], store: ox.Store | None = None,
+            examples: int = 3) -> str:
+    """Results grouped by shape and constraint, with counts and the first examples located by figid and file."""
+    groups: dict[tuple[str, str, str, str], list[Result]] = defaultdict(list)
+    for r in report.results:
+        groups[(r.severity, r.shape, r.component, r.message)].append(r)
+    lines = [f"{report.figures} figures checked ({report.engine}): {report.count('Violation')} violations, "
+             f"{report.count('Warning')} warnings, {report.seconds:.1f} s"]
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    for (severity, shape, component, message), items in sorted(groups.items(), key=lambda kv: (
+            order.get(kv[0][0], 9), kv[0][1], kv[0][2])):
+        name = shape.strip("<>").rsplit("#", 1)[-1]
+        lines.append(f"{severity} {name} ({component.strip('<>').removeprefix(SH)}): {len(items)}")
+        lines.append(f"    {message}")
+        for r in items[:examples]:
+            figid = report.located.get(r.focus) or (figure_of(store, r.focus) if store is not None else None)
+            where = f"figure {figid}" + (f" in {sources[figid]}" if figid in sources else "") if figid else "no figure"
+            shown = f" value {r.value}" if r.value and r.value != r.focus else ""
+            lines.append(f"    - {r.focus}{shown} ({where})")
+    return "\n".join(lines)
