@@ -14,6 +14,8 @@ import click
 
 from . import __version__
 from .pipeline import ConvertError, convert
+from .queries import RESULT_FORMATS
+from .store import DEFAULT_STORE
 from .validation import summary
 from .writers import FILE_NAMES, FORMATS, atomic_write
 
@@ -118,6 +120,122 @@ def validate_command(dumps, store_dir, report_path, fail_on, engine, iri_style):
     if not dumps and not store_dir:
         dumps = (os.path.join("output", FILE_NAMES["nt"]),)
     sys.exit(_validate(list(dumps), store_dir, report_path, fail_on, engine, iri_style))
+
+
+@main.command("load")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--store", "store_dir", default=DEFAULT_STORE, show_default=True, type=click.Path(file_okay=False),
+              help="Where the embedded store lives.")
+def load_command(inputs, store_dir):
+    """Build the embedded store (Oxigraph) from dumps or straight from PFOCR records.
+
+    Rebuilding is atomic: the previous store stays usable until the new one is complete.
+
+    \b
+    Examples:
+      pfocr-rdf load output/pfocr.nt
+      pfocr-rdf load examples/pfocr --store build/store
+    """
+    from .store import StoreError, load
+
+    try:
+        report = load(inputs, store_dir)
+    except (StoreError, ConvertError) as err:
+        _fail(str(err))
+    except OSError as err:
+        _fail(f"{err.filename or store_dir}: {err.strerror or err}")
+    click.echo(report.summary())
+
+
+@main.command("query")
+@click.argument("query", required=False)
+@click.option("--store", "store_dir", default=DEFAULT_STORE, show_default=True, type=click.Path(file_okay=False),
+              help="The embedded store to query.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of a canned query (repeatable); lists are comma-separated.")
+@click.option("-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS), default=None,
+              help="Output format (default: an aligned table on a terminal, TSV otherwise; Turtle for graphs).")
+@click.option("--list", "list_queries", is_flag=True, help="List the canned queries and their parameters.")
+def query_command(query, store_dir, params, fmt, list_queries):
+    """Run a canned query (by NAME), a .rq FILE, or a query on standard input (-) against the store.
+
+    \b
+    Examples:
+      pfocr-rdf query --list
+      pfocr-rdf query figures-for-gene --param gene=TP53
+      pfocr-rdf query co-mentioned-genes -p gene=MDM2 --format csv
+      echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | pfocr-rdf query -
+    """
+    from .queries import QueryError, format_results, library, resolve, run
+    from .store import StoreError, open_store
+
+    try:
+        if list_queries:
+            for q in library().values():
+                click.echo(f"{q.name}: {q.title}")
+                if q.description:
+                    click.echo(f"    {q.description}")
+                for p in q.params:
+                    click.echo(f"    --param {p.name}=VALUE  ({p.type}, default {p.default}) {p.description}")
+            return
+        if not query:
+            _fail("name a canned query, a .rq file or - (see 'pfocr-rdf query --list')")
+        values = {}
+        for item in params:
+            name, sep, value = item.partition("=")
+            if not sep:
+                _fail(f"--param {item!r}: write NAME=VALUE")
+            values[name.strip()] = value
+        canned = resolve(query, sys.stdin.read() if query == "-" else None)
+        text = canned.render(values)
+        store = open_store(store_dir)
+        results = run(store, text)
+        fmt = fmt or ("table" if sys.stdout.isatty() else "tsv")
+        click.echo(format_results(results, fmt), nl=False)
+    except (QueryError, StoreError) as err:
+        _fail(str(err))
+    except OSError as err:
+        _fail(f"{err.filename or store_dir}: {err.strerror or err}")
+
+
+@main.command("serve")
+@click.option("--store", "store_dir", default=DEFAULT_STORE, show_default=True, type=click.Path(file_okay=False),
+              help="The embedded store to serve.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
+@click.option("--writable", is_flag=True, help="Accept SPARQL updates (the endpoint is read-only otherwise).")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.01),
+              help="Seconds a query may run.")
+@click.option("--max-result-bytes", default=64 << 20, show_default=True, type=click.IntRange(1),
+              help="Largest result the endpoint sends.")
+@click.option("--allow-remote", is_flag=True,
+              help="Let queries call federated SERVICE endpoints and updates LOAD remote documents.")
+def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, allow_remote):
+    """Serve the store over the SPARQL 1.1 Protocol at /sparql, with the canned queries at /queries/NAME.
+
+    \b
+    Examples:
+      pfocr-rdf serve
+      pfocr-rdf serve --port 8080 --timeout 10
+      curl 'http://127.0.0.1:7878/queries/figures-for-gene?gene=TP53' -H 'Accept: text/csv'
+    """
+    from .server import Endpoint, make_server
+
+    try:
+        endpoint = Endpoint(store_dir, writable=writable, timeout=timeout, max_result_bytes=max_result_bytes,
+                            allow_remote=allow_remote)
+        server = make_server(endpoint, host, port)
+    except (FileNotFoundError, OSError) as err:
+        _fail(str(err))
+    mode = "read-write" if writable else "read-only"
+    click.echo(f"SPARQL endpoint: http://{host}:{server.server_port}/sparql ({mode}, {timeout:g} s per query); "
+               "Ctrl-C stops it", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def _validate(dumps, store_dir, report_path, fail_on, engine, iri_style) -> int:

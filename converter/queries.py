@@ -1,0 +1,217 @@
+"""The library of canned SPARQL queries in ``queries/``, their parameters, and running queries on the store.
+
+Each ``queries/NAME.rq`` starts with a header the CLI, the endpoint and the docs all read::
+
+    # title: Figures mentioning a gene
+    # description: Every figure in which PFOCR found the gene, with the OCR word and how it matched.
+    # param: gene: string: TP53: gene symbol (case-insensitive)
+
+Every parameter has a ``VALUES ?name { default }`` block in the query body, so the file is a plain SPARQL query
+that runs anywhere as it is; :meth:`CannedQuery.render` replaces the block's values, escaped as RDF terms::
+
+    >>> from converter.queries import library
+    >>> q = library()["figures-for-gene"]                         # doctest: +SKIP
+    >>> print(q.render({"gene": "MDM2"}))                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from .rdf import quote_string
+
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+PARAM_TYPES = ("string", "iri", "integer", "strings", "iris")  # the plural types take comma-separated lists
+RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples")
+
+
+class QueryError(Exception):
+    """A query that cannot be found, rendered or run; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: str
+    description: str = ""
+
+
+@dataclass
+class CannedQuery:
+    name: str
+    title: str
+    description: str
+    text: str
+    params: list[Param] = field(default_factory=list)
+    path: str | None = None
+
+    def render(self, values: dict[str, str] | None = None) -> str:
+        """The query with parameter values (defaults for the ones not given) in its ``VALUES`` blocks."""
+        values = dict(values or {})
+        unknown = sorted(set(values) - {p.name for p in self.params})
+        if unknown:
+            known = ", ".join(p.name for p in self.params) or "none"
+            raise QueryError(f"query {self.name} has no parameter {', '.join(unknown)} (parameters: {known})")
+        text = self.text
+        for p in self.params:
+            terms = _terms(p, values.get(p.name, p.default))
+            block = re.compile(r"VALUES\s+\?" + re.escape(p.name) + r"\s*\{[^}]*\}")
+            text = block.sub(lambda _m, p=p, terms=terms: f"VALUES ?{p.name} {{ {terms} }}", text)
+        return text
+
+
+def _terms(p: Param, raw: str) -> str:
+    items = [v.strip() for v in raw.split(",")] if p.type in ("strings", "iris") else [raw]
+    items = [v for v in items if v]
+    if not items:
+        raise QueryError(f"parameter {p.name} needs a value")
+    out = []
+    for item in items:
+        if p.type in ("string", "strings"):
+            out.append(quote_string(item))
+        elif p.type in ("iri", "iris"):
+            if re.search(r'[\x00-\x20<>"{}|^`\\]', item) or ":" not in item:
+                raise QueryError(f"parameter {p.name}: {item!r} is not an absolute IRI")
+            out.append(f"<{item}>")
+        elif p.type == "integer":
+            if not re.fullmatch(r"[+-]?[0-9]+", item):
+                raise QueryError(f"parameter {p.name}: {item!r} is not an integer")
+            out.append(item)
+    return " ".join(out)
+
+
+_HEADER = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
+
+
+def parse_query_file(path: Path) -> CannedQuery:
+    text = path.read_text(encoding="utf-8")
+    title, description, params = path.stem, [], []
+    for line in text.splitlines():
+        match = _HEADER.match(line)
+        if not line.startswith("#"):
+            break
+        if match is None:
+            continue
+        key, value = match.groups()
+        if key == "title":
+            title = value.strip()
+        elif key == "description":
+            description.append(value.strip())
+        else:
+            parts = [s.strip() for s in value.split(":", 3)]
+            if len(parts) < 3 or parts[1] not in PARAM_TYPES:
+                raise QueryError(f"{path}: parameter line must be 'name: type: default: description', "
+                                 f"type one of {', '.join(PARAM_TYPES)}")
+            params.append(Param(parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
+    query = CannedQuery(path.stem, title, " ".join(description), text, params, str(path))
+    for p in params:
+        if not re.search(r"VALUES\s+\?" + re.escape(p.name) + r"\s*\{", text):
+            raise QueryError(f"{path}: parameter {p.name} has no 'VALUES ?{p.name} {{ ... }}' block")
+    return query
+
+
+def library(folder: Path = QUERIES_DIR) -> dict[str, CannedQuery]:
+    """Every canned query in ``folder`` by name (the file name without ``.rq``)."""
+    return {q.name: q for q in (parse_query_file(p) for p in sorted(folder.glob("*.rq")))}
+
+
+def resolve(name_or_file: str, stdin_text: str | None = None) -> CannedQuery:
+    """A canned query by name, a ``.rq`` file, or ``-`` (the text given as ``stdin_text``)."""
+    if name_or_file == "-":
+        return CannedQuery("-", "standard input", "", stdin_text or "")
+    path = Path(name_or_file)
+    if path.is_file():
+        return parse_query_file(path)
+    queries = library()
+    if name_or_file in queries:
+        return queries[name_or_file]
+    raise QueryError(f"no canned query or file {name_or_file!r}; 'pfocr-rdf query --list' shows the library")
+
+
+# --- running and formatting -----------------------------------------------------------------------------------
+_STRIP = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"'
+                    r"|'(?:[^'\\\n]|\\.)*'|<[^<>\"{}|^`\\\x00-\x20]*>|#[^\n]*")
+
+
+def uses_service(query: str) -> bool:
+    """True when ``query`` calls a federated ``SERVICE`` (strings, IRIs and comments are ignored)."""
+    return re.search(r"\bSERVICE\b", _STRIP.sub(" ", query), re.I) is not None
+
+
+def uses_load(update: str) -> bool:
+    """True when an update fetches a remote document with ``LOAD``."""
+    return re.search(r"\bLOAD\b", _STRIP.sub(" ", update), re.I) is not None
+
+
+def run(store: ox.Store, query: str, *, allow_service: bool = False, **options):
+    """Run a query on the store (the default graph is the union of all graphs unless a dataset is given)."""
+    if not allow_service and uses_service(query):
+        raise QueryError("federated SERVICE calls are not allowed here")
+    if "default_graph" not in options:
+        options.setdefault("use_default_graph_as_union", True)
+    try:
+        return store.query(query, **options)
+    except SyntaxError as err:
+        raise QueryError(f"invalid query: {err}") from None
+
+
+def _text(term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, (ox.NamedNode, ox.BlankNode)):
+        return term.value
+    return term.value
+
+
+_RESULT_MEDIA = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+                 "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+_GRAPH_MEDIA = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES}
+
+
+def format_results(results, fmt: str) -> str:
+    """Results as text: an aligned ``table``, ``csv``, ``tsv``, SPARQL ``json``/``xml``; graphs as ``turtle``
+    or ``ntriples``."""
+    if isinstance(results, ox.QueryBoolean):
+        value = bool(results)
+        if fmt == "json":
+            return json.dumps({"head": {}, "boolean": value}) + "\n"
+        return ("true" if value else "false") + "\n"
+    if isinstance(results, ox.QueryTriples):
+        if fmt not in _GRAPH_MEDIA:
+            fmt = "turtle" if fmt == "table" else fmt
+        if fmt not in _GRAPH_MEDIA:
+            raise QueryError(f"a graph result can be written as turtle or ntriples, not {fmt}")
+        return ox.serialize(results, format=_GRAPH_MEDIA[fmt]).decode("utf-8")
+    if fmt in _RESULT_MEDIA:
+        return results.serialize(format=_RESULT_MEDIA[fmt]).decode("utf-8")
+    if fmt != "table":
+        raise QueryError(f"SELECT results can be written as {', '.join(RESULT_FORMATS[:5])}, not {fmt}")
+    names = [v.value for v in results.variables]
+    rows = [[_text(s[n]) for n in names] for s in results]
+    return aligned_table(names, rows)
+
+
+def aligned_table(header: list[str], rows: Iterable[list[str]]) -> str:
+    rows = [[c.replace("\n", " ") for c in row] for row in rows]
+    widths = [min(60, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(header)]
+    clip = lambda c, w: c if len(c) <= w else c[: w - 1] + "…"  # noqa: E731
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
+    out += ["  ".join(clip(c, w).ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(line.rstrip() for line in out) + f"\n({len(rows)} rows)\n"
+
+
+def csv_rows(results) -> list[dict[str, str]]:
+    """SELECT results as plain dicts of strings (for tests and scripts)."""
+    names = [v.value for v in results.variables]
+    return [{n: _text(s[n]) for n in names} for s in results]
+
+
+__all__ = ["CannedQuery", "Param", "QueryError", "library", "resolve", "run", "format_results", "csv_rows",
+           "uses_service", "uses_load"]

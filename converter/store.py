@@ -1,0 +1,136 @@
+"""The embedded store: an on-disk pyoxigraph (Oxigraph) database built from dumps or straight from records.
+
+    >>> from converter.store import load, open_store
+    >>> load(["output/pfocr.nt"], "output/store")          # doctest: +SKIP
+    LoadReport(triples=1650, ...)
+    >>> store = open_store("output/store")                 # doctest: +SKIP
+
+A rebuild never touches the store in use: the new database is built in a fresh folder under ``.stores/`` beside
+the store path, and the store path (a symbolic link) is switched to it in one atomic rename. A failed load leaves
+the previous store as it was.
+
+When the store is built, figure counts that queries over the whole corpus need are precomputed into the named graph
+``https://pfocr.wikipathways.org/graph/statistics``: ``pfocr:figureCount`` of every gene, chemical, disease and
+taxon (how many figures mention it), so "most mentioned genes" reads tens of thousands of counts instead of
+joining millions of mentions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from .vocab import SITE
+
+STATISTICS_GRAPH = SITE + "graph/statistics"
+DEFAULT_STORE = os.path.join("output", "store")
+DUMP_FORMATS = {".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS, ".ttl": ox.RdfFormat.TURTLE,
+                ".jsonld": ox.RdfFormat.JSON_LD}
+
+# Figures per entity, per taxon: what whole-corpus rankings read (docs/mapping.md, "Precomputed statistics").
+_STATISTICS = f"""PREFIX schema: <https://schema.org/>
+PREFIX pfocr: <https://pfocr.wikipathways.org/vocab#>
+CONSTRUCT {{ ?entity pfocr:figureCount ?n }} WHERE {{
+  {{ SELECT ?entity (COUNT(DISTINCT ?figure) AS ?n) WHERE {{
+      ?figure a schema:ImageObject ; schema:mentions|schema:about ?entity .
+  }} GROUP BY ?entity }}
+}}"""
+
+
+class StoreError(Exception):
+    """The store cannot be built or opened."""
+
+
+@dataclass
+class LoadReport:
+    """What a load did."""
+
+    store: str
+    triples: int = 0
+    statistics: int = 0
+    inputs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (f"store {self.store}: {self.triples} triples from {len(self.inputs)} input(s), "
+                f"{self.statistics} precomputed counts; {self.seconds:.1f} s")
+
+
+def open_store(path: str = DEFAULT_STORE, *, writable: bool = False) -> ox.Store:
+    """Open a store built by :func:`load` (read-only unless ``writable``)."""
+    if not os.path.isdir(path):
+        raise StoreError(f"{path}: no store here; build one with 'pfocr-rdf load'")
+    try:
+        return ox.Store(path) if writable else ox.Store.read_only(path)
+    except OSError as err:
+        raise StoreError(f"{path}: cannot open the store: {err}") from None
+
+
+def _dumps_for(inputs: Iterable[str], work: str) -> list[str]:
+    """Dump files to load: dumps as given; records (folders, .md, -) converted to N-Triples first."""
+    dumps, records = [], []
+    for path in inputs:
+        if os.path.splitext(path)[1] in DUMP_FORMATS and os.path.isfile(path):
+            dumps.append(path)
+        elif path == "-" or os.path.exists(path):
+            records.append(path)
+        else:
+            raise StoreError(f"{path}: no such file or folder")
+    if records:
+        from .pipeline import convert
+
+        convert(records, output=os.path.join(work, "converted"), formats=["nt"])
+        dumps.append(os.path.join(work, "converted", "pfocr.nt"))
+    return dumps
+
+
+def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
+    """Build the store at ``store_path`` from dumps (.nt, .nq, .ttl, .jsonld) or PFOCR records, atomically."""
+    started = time.perf_counter()
+    inputs = list(inputs)
+    if not inputs:
+        raise StoreError("nothing to load: name dump files or PFOCR records")
+    store_path = os.path.abspath(store_path)
+    if os.path.exists(store_path) and not os.path.islink(store_path):
+        raise StoreError(f"{store_path} exists and is not a store built by 'pfocr-rdf load'; move it away")
+    parent = os.path.dirname(store_path)
+    versions = os.path.join(parent, ".stores")
+    os.makedirs(versions, exist_ok=True)
+    report = LoadReport(store_path, inputs=inputs)
+    fresh = tempfile.mkdtemp(prefix=os.path.basename(store_path) + "-", dir=versions)
+    try:
+        with tempfile.TemporaryDirectory(dir=versions) as work:
+            dumps = _dumps_for(inputs, work)
+            store = ox.Store(fresh)
+            for dump in dumps:
+                try:
+                    store.bulk_load(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]])
+                except (SyntaxError, ValueError) as err:
+                    raise StoreError(f"{dump}: {err}") from None
+        report.triples = len(store)
+        counts = store.query(_STATISTICS, use_default_graph_as_union=True)
+        graph = ox.NamedNode(STATISTICS_GRAPH)
+        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in counts)
+        report.statistics = len(store) - report.triples
+        store.flush()
+        store.optimize()
+        del store
+        link = os.path.join(parent, f".store-link-{os.getpid()}-{time.time_ns()}")
+        os.symlink(os.path.relpath(fresh, parent), link)
+        previous = os.path.realpath(store_path) if os.path.islink(store_path) else None
+        os.replace(link, store_path)  # the switch: atomic on POSIX
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    for old in os.listdir(versions):  # keep the store now in use and the one before it (a server may hold it)
+        path = os.path.join(versions, old)
+        if path not in (fresh, previous) and os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+    report.seconds = time.perf_counter() - started
+    return report
