@@ -19,14 +19,19 @@ system-deps:
 	@command -v rapper >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq raptor2-utils >/dev/null; }
 
+# The main job: convert and validate the bundled examples, build the embedded store, serve it at /sparql.
 run: setup
 	$(BIN)/pfocr-rdf convert examples/pfocr -o output --validate
+	$(BIN)/pfocr-rdf load output/pfocr.nt --store output/store
+	$(BIN)/pfocr-rdf serve --store output/store
 
 test: setup system-deps
 	$(BIN)/python -m pytest -q
 
 bench: setup
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/bench_convert.py -n 20000
+	$(BIN)/python benchmarks/bench_query.py -n 20000
 
 clean:
 	rm -rf output .pytest_cache .hypothesis

@@ -127,16 +127,17 @@ def run_floor(corpus: Path, log_dir: Path, repeat: int) -> dict:
             **{k: best[k] for k in ("exit", "wall_s", "peak_rss_bytes", "user_s", "sys_s")}}
 
 
-def run_convert(corpus: Path, formats: list[str], jobs: int | None, log_dir: Path, work: Path, repeat: int) -> dict:
-    name = ",".join(formats)
+def run_convert(corpus: Path, formats: list[str], jobs: int | None, log_dir: Path, work: Path, repeat: int,
+                extra: tuple[str, ...] = (), keep: list[Path] | None = None) -> dict:
+    name = ",".join(formats) + "".join(f" {e}" for e in extra)
     best = None
     for _ in range(repeat):
-        out = work / f"out-{name.replace(',', '-')}"
+        out = work / f"out-{name.replace(',', '-').replace(' ', '')}"
         shutil.rmtree(out, ignore_errors=True)
-        cmd = [*converter_command(), "convert", str(corpus), "-o", str(out), "--format", name]
+        cmd = [*converter_command(), "convert", str(corpus), "-o", str(out), "--format", ",".join(formats), *extra]
         if jobs is not None:
             cmd += ["--jobs", str(jobs)]
-        m = measure(cmd, log_dir, f"convert-{name.replace(',', '-')}")
+        m = measure(cmd, log_dir, f"convert-{name.replace(',', '-').replace(' ', '')}")
         if m["exit"] != 0:
             shutil.rmtree(out, ignore_errors=True)
             return {"name": f"convert {name}", "error": (m["stderr"] + m["stdout"])[-2000:], "cmd": cmd, **m}
@@ -145,15 +146,55 @@ def run_convert(corpus: Path, formats: list[str], jobs: int | None, log_dir: Pat
             records=report["records_read"], converted=report["records_converted"],
             rejected=report["records_rejected"], warnings=len(report["warnings"]), triples=report["triples"],
             output_bytes=sum((out / f).stat().st_size for f in report["outputs"].values()
-                             if f not in ("void.ttl", "report.json")),
-            cmd=cmd,
+                             if f not in ("void.ttl", "report.json", "shacl-report.ttl")),
+            cmd=cmd, validation=report.get("validation"),
         )
+        if keep is not None:
+            keep.append(out)  # the caller validates this dump, then removes it
+            best = m
+            break
         shutil.rmtree(out, ignore_errors=True)  # dumps of a 20,000-record corpus take gigabytes
         if best is None or m["wall_s"] < best["wall_s"]:
             best = m
     assert best is not None
     best.pop("stdout"), best.pop("stderr")
     return {"name": f"convert {name}", **best}
+
+
+def run_validate(dump_dir: Path, engine: str, log_dir: Path, figures: int) -> dict:
+    """``pfocr-rdf validate`` on a converted N-Triples dump, end to end (loading the store included)."""
+    cmd = [*converter_command(), "validate", str(dump_dir / "pfocr.nt"), "--engine", engine,
+           "--report", str(dump_dir / f"shacl-{engine}.ttl")]
+    m = measure(cmd, log_dir, f"validate-{engine}")
+    name = f"validate --engine {engine}"
+    if m["exit"] not in (0, 1):
+        return {"name": name, "error": (m["stderr"] + m["stdout"])[-2000:], **m}
+    m.pop("stdout"), m.pop("stderr")
+    return {"name": name, "records": figures, "triples": None, "output_bytes": 0, "cmd": cmd, **m}
+
+
+def check_against_pyshacl(shared: Path) -> str:
+    """On the real sample: the streaming validation of convert --validate equals pySHACL on the whole graph."""
+    sample = shared / "sample"
+    if not sample.is_dir():
+        return "pySHACL comparison skipped: no real sample"
+    sys.path.insert(0, str(ROOT))
+    import pyshacl
+    import rdflib
+
+    from converter import convert
+    from converter.shapes import load_shapes
+    from converter.validation import results_from_graph
+
+    with tempfile.TemporaryDirectory() as tmp:
+        report = convert([str(sample)], output=tmp, formats=["nt"], validate=True)
+        graph = rdflib.Graph().parse(Path(tmp) / "pfocr.nt", format="nt")
+        _, results, _ = pyshacl.validate(graph, shacl_graph=load_shapes(), inference="none", allow_warnings=True)
+    ours = {r.key() for r in report.validation.results}
+    reference = {r.key() for r in results_from_graph(results)}
+    verdict = "equal" if ours == reference else f"DIFFERENT ({len(ours ^ reference)} results differ)"
+    return (f"validation on the real sample ({report.records_converted} figures): streaming {len(ours)} results, "
+            f"pySHACL {len(reference)} results: {verdict}")
 
 
 # --- reporting ------------------------------------------------------------------------------------------------------
@@ -212,13 +253,15 @@ def main(argv: list[str] | None = None) -> None:
                                          "built there when missing")
     parser.add_argument("--shared", help="shared PFOCR data for building the corpus (default ../shared/pfocr)")
     parser.add_argument("--jobs", type=int, help="worker processes for the converter (default: its own, one per core)")
-    parser.add_argument("--runs", default="floor,nt,ttl,nq,jsonld,all",
-                        help="comma-separated subset of floor,nt,ttl,nq,jsonld,all (default: all of them)")
+    parser.add_argument("--runs", default="floor,nt,ttl,nq,jsonld,all,validate",
+                        help="comma-separated subset of floor,nt,ttl,nq,jsonld,all,validate (default: all of them); "
+                             "validate runs convert --format nt --validate, then pfocr-rdf validate with the "
+                             "sparql and python engines on that dump")
     parser.add_argument("--repeat", type=int, default=1, help="run each measurement this many times, keep the fastest")
     parser.add_argument("--json", help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-    unknown = [r for r in runs if r not in ("floor", *FORMATS, "all")]
+    unknown = [r for r in runs if r not in ("floor", *FORMATS, "all", "validate")]
     if unknown:
         parser.error(f"unknown run {', '.join(unknown)}")
 
@@ -233,6 +276,16 @@ def main(argv: list[str] | None = None) -> None:
             print(f"running {run} ...", file=sys.stderr, flush=True)
             if run == "floor":
                 result = run_floor(corpus, work, args.repeat)
+            elif run == "validate":
+                kept: list[Path] = []
+                result = run_convert(corpus, ["nt"], args.jobs, work, work, 1, ("--validate",), kept)
+                results.append(result)
+                if "error" not in result and kept:
+                    for engine in ("sparql", "python"):
+                        print(f"running validate --engine {engine} ...", file=sys.stderr, flush=True)
+                        results.append(run_validate(kept[0], engine, work, result["converted"]))
+                    shutil.rmtree(kept[0], ignore_errors=True)
+                continue
             else:
                 formats = list(FORMATS) if run == "all" else [run]
                 result = run_convert(corpus, formats, args.jobs, work, work, args.repeat)
@@ -253,6 +306,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"python {platform.python_version()} on {platform.platform()}")
     print()
     print(table(results))
+    plain = next((r for r in results if r["name"] == "convert nt" and "error" not in r), None)
+    checked = next((r for r in results if r["name"] == "convert nt --validate" and "error" not in r), None)
+    if checked:
+        v = checked.get("validation") or {}
+        print(f"\nconvert --validate: {v.get('violations')} violations, {v.get('warnings')} warnings")
+        if plain and checked["wall_s"] > plain["wall_s"]:
+            extra = checked["wall_s"] - plain["wall_s"]
+            print(f"streaming validation: {checked['converted'] / extra:,.0f} figures/s "
+                  f"({extra:.1f} s on top of convert nt); convert+validate end to end "
+                  f"{checked['converted'] / checked['wall_s']:,.0f} figures/s")
+        print(check_against_pyshacl(Path(args.shared) if args.shared else ROOT.parent / "shared" / "pfocr"))
 
     if args.json:
         data = {

@@ -9,60 +9,130 @@ from . import __version__
 if TYPE_CHECKING:
     from .server import Endpoint
 
+_TEXT = {"schema": {"type": "string"}}
 _RESULTS = {
-    "application/sparql-results+json": {"schema": {"type": "object"}},
-    "application/sparql-results+xml": {"schema": {"type": "string"}},
-    "text/csv": {"schema": {"type": "string"}},
-    "text/tab-separated-values": {"schema": {"type": "string"}},
+    "application/sparql-results+json": {"schema": {"type": "object", "properties": {
+        "head": {"type": "object"}, "results": {"type": "object"}, "boolean": {"type": "boolean"}}}},
+    "application/sparql-results+xml": _TEXT,
+    "text/csv": _TEXT,
+    "text/tab-separated-values": _TEXT,
 }
-_SCHEMA_OF = {"string": {"type": "string"}, "strings": {"type": "string", "description": "comma-separated"},
-              "iri": {"type": "string", "format": "iri"}, "iris": {"type": "string", "description": "comma-separated"},
+_GRAPHS = {
+    "text/turtle": _TEXT,
+    "application/n-triples": _TEXT,
+    "application/ld+json": {"schema": {"type": "object"}},
+    "application/rdf+xml": _TEXT,
+    "application/n-quads": _TEXT,
+}
+_SCHEMA_OF = {"string": {"type": "string"},
+              "strings": {"type": "string", "description": "comma-separated list"},
+              "iri": {"type": "string", "format": "iri"},
+              "iris": {"type": "string", "description": "comma-separated list of IRIs"},
               "integer": {"type": "integer"}}
+_MESSAGE = {"text/plain": _TEXT}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": _MESSAGE}
+
+
+def _errors(*codes: str) -> dict:
+    known = {
+        "400": "malformed request: no or several queries, invalid SPARQL, an invalid graph IRI or parameter",
+        "403": "an update on a read-only endpoint, or a federated SERVICE or remote LOAD where they are not allowed",
+        "404": "no such resource",
+        "406": "none of the media types in Accept can carry this result",
+        "411": "a body without Content-Length",
+        "413": "the request body is too large",
+        "415": "unsupported Content-Type or a charset other than UTF-8",
+        "502": "a federated SERVICE call failed (only where remote calls are allowed)",
+        "503": "the query ran out of time, its result is over the size limit, or all workers are busy",
+    }
+    return {code: _error(known[code]) for code in codes}
+
+
+def _graph_list(name: str, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "array", "items": {"type": "string", "format": "iri"}},
+            "style": "form", "explode": True}
+
+
+def _default(param) -> object:
+    if param.type == "integer":
+        try:
+            return int(param.default)
+        except ValueError:
+            return param.default
+    return param.default
 
 
 def openapi_document(endpoint: "Endpoint") -> dict:
     """An OpenAPI 3.0 document for ``endpoint`` (its canned queries are read from their headers)."""
-    errors = {"400": {"description": "malformed query or parameter"},
-              "503": {"description": "the query ran out of time or its result is over the size limit"}}
+    answers = {"description": "query results: SPARQL results for SELECT and ASK, an RDF graph for CONSTRUCT and "
+                              "DESCRIBE (by the Accept header)", "content": {**_RESULTS, **_GRAPHS}}
+    query_errors = _errors("400", "403", "406", "502", "503")
+    dataset = [_graph_list("default-graph-uri", "a graph of the query's default graph (replaces FROM)"),
+               _graph_list("named-graph-uri", "a named graph of the query's dataset (replaces FROM NAMED)")]
+    using = [_graph_list("using-graph-uri", "a graph of an update's default graph (as USING)"),
+             _graph_list("using-named-graph-uri", "a named graph of an update's dataset (as USING NAMED)")]
+    form_properties = {"query": {"type": "string"}, "update": {"type": "string"},
+                       **{p["name"]: p["schema"] for p in dataset + using}}
     paths: dict = {
         "/sparql": {
             "get": {
-                "summary": "SPARQL 1.1 query (SPARQL 1.1 Protocol)",
+                "operationId": "sparql_query_get",
+                "summary": "SPARQL 1.1 query (SPARQL 1.1 Protocol); without a query, the service description",
                 "parameters": [
-                    {"name": "query", "in": "query", "required": True, "schema": {"type": "string"}},
-                    {"name": "default-graph-uri", "in": "query", "schema": {"type": "array",
-                                                                            "items": {"type": "string"}}},
-                    {"name": "named-graph-uri", "in": "query", "schema": {"type": "array",
-                                                                          "items": {"type": "string"}}},
+                    {"name": "query", "in": "query", "required": False, "schema": {"type": "string"},
+                     "description": "a SPARQL 1.1 query; leave it out for the SPARQL service description"},
+                    *dataset,
                 ],
-                "responses": {"200": {"description": "query results", "content": _RESULTS}, **errors},
+                "responses": {"200": answers, **query_errors},
             },
             "post": {
-                "summary": "SPARQL 1.1 query or update (form or direct POST)",
-                "requestBody": {"content": {
-                    "application/sparql-query": {"schema": {"type": "string"}},
-                    "application/sparql-update": {"schema": {"type": "string"}},
-                    "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
-                        "query": {"type": "string"}, "update": {"type": "string"}}}},
+                "operationId": "sparql_post",
+                "summary": "SPARQL 1.1 query or update (form or direct POST); updates only on a writable endpoint",
+                "parameters": dataset + using,
+                "requestBody": {"required": True, "content": {
+                    "application/sparql-query": _TEXT,
+                    "application/sparql-update": _TEXT,
+                    "application/x-www-form-urlencoded": {"schema": {"type": "object",
+                                                                     "properties": form_properties}},
                 }},
-                "responses": {"200": {"description": "query results", "content": _RESULTS},
-                              "204": {"description": "update done"},
-                              "403": {"description": "updates on a read-only endpoint"}, **errors},
+                "responses": {"200": answers, "204": {"description": "update done"},
+                              **_errors("400", "403", "406", "411", "413", "415", "502", "503")},
             },
         },
+        "/queries": {"get": {
+            "operationId": "list_queries",
+            "summary": "The canned queries and their parameters",
+            "responses": {"200": {"description": "one entry per canned query", "content": {"application/json": {
+                "schema": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
+                    "path": {"type": "string"}, "parameters": {"type": "array", "items": {"type": "object"}}}}}}}}},
+        }},
+        "/openapi.json": {"get": {
+            "operationId": "openapi",
+            "summary": "This OpenAPI description",
+            "responses": {"200": {"description": "OpenAPI 3.0 document",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
     }
     for q in endpoint.queries.values():
         paths[f"/queries/{q.name}"] = {"get": {
-            "operationId": q.name.replace("-", "_"),
+            "operationId": "query_" + q.name.replace("-", "_"),
             "summary": q.title,
             "description": q.description,
             "parameters": [{"name": p.name, "in": "query", "required": False, "description": p.description,
-                            "schema": {**_SCHEMA_OF[p.type], "default": p.default}} for p in q.params],
-            "responses": {"200": {"description": "query results", "content": _RESULTS}, **errors},
+                            "schema": {**_SCHEMA_OF[p.type], "default": _default(p)}} for p in q.params],
+            "responses": {"200": answers, **_errors("400", "404", "406", "503")},
         }}
     return {
         "openapi": "3.0.3",
         "info": {"title": "PFOCR linked data", "version": __version__,
-                 "description": "SPARQL 1.1 endpoint and canned queries over Pathway Figure OCR as linked data."},
+                 "description": "SPARQL 1.1 endpoint and canned queries over Pathway Figure OCR as linked data. "
+                                + ("Read-write" if endpoint.writable else "Read-only") +
+                                f"; each query may run {endpoint.timeout:g} s and return "
+                                f"{endpoint.max_result_bytes} bytes."},
         "paths": paths,
     }

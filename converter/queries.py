@@ -136,25 +136,76 @@ def resolve(name_or_file: str, stdin_text: str | None = None) -> CannedQuery:
 
 
 # --- running and formatting -----------------------------------------------------------------------------------
-_STRIP = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"'
-                    r"|'(?:[^'\\\n]|\\.)*'|<[^<>\"{}|^`\\\x00-\x20]*>|#[^\n]*")
+# --- reading SPARQL text ------------------------------------------------------------------------------------------
+# A lexer for the few decisions the endpoint takes before the store parses a request: does it call a remote
+# service, does it name its own dataset, where do USING clauses go. Strings, IRIs, comments and prefixed names
+# (whose local part may hide a '#' or a quote behind a backslash) are whole tokens, so a keyword inside them is no
+# keyword; anything the lexer does not know is one character on its own, so nothing is hidden by mistake.
+_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?\#@%]"
+_PN_CHAR = r"[\w\-\u00B7\u0300-\u036F\u203F-\u2040]"
+_TOKEN = re.compile(rf"""
+    (?P<ws>\s+)
+  | (?P<comment>\#[^\n\r]*)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+               |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
+  | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{{4}}|\\U[0-9A-Fa-f]{{8}})*>)
+  | (?P<var>[?$]{_PN_CHAR}+)
+  | (?P<pname>(?:[^\W\d_](?:[\w.\-\u00B7]*[\w\-\u00B7])?)?:
+               (?:(?:[\w:]|{_PLX})(?:(?:{_PN_CHAR}|[.:]|{_PLX})*(?:{_PN_CHAR}|:|{_PLX}))?)?)
+  | (?P<number>[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)
+  | (?P<word>\w+)
+  | (?P<open>\{{)
+  | (?P<close>\}})
+  | (?P<other>.)
+""", re.X | re.S)
 
 
-def uses_service(query: str) -> bool:
-    """True when ``query`` calls a federated ``SERVICE`` (strings, IRIs and comments are ignored)."""
-    return re.search(r"\bSERVICE\b", _STRIP.sub(" ", query), re.I) is not None
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    start: int
+    end: int
+    depth: int  # braces open before the token
 
 
-def uses_load(update: str) -> bool:
-    """True when an update fetches a remote document with ``LOAD``."""
-    return re.search(r"\bLOAD\b", _STRIP.sub(" ", update), re.I) is not None
+def tokens(text: str) -> list[Token]:
+    out, depth = [], 0
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind in ("ws", "comment"):
+            continue
+        if kind == "close":
+            depth = max(0, depth - 1)
+        out.append(Token(kind, m.group(), m.start(), m.end(), depth))
+        if kind == "open":
+            depth += 1
+    return out
+
+
+def calls_remote(tokens: list[Token], update: bool) -> bool:
+    """True when a request may fetch from the network: a federated SERVICE, or (updates) LOAD. Cautious: a word
+    or a prefix that merely contains the keyword counts too."""
+    keywords = ("SERVICE", "LOAD") if update else ("SERVICE",)
+    for t in tokens:
+        if t.kind == "word" or t.kind == "pname":
+            name = (t.text if t.kind == "word" else t.text.split(":", 1)[0]).upper()
+            if any(k in name for k in keywords):
+                return True
+    return False
+
+
+def names_dataset(tokens: list[Token]) -> bool:
+    """True when a query has its own FROM or FROM NAMED clause."""
+    return any(t.kind == "word" and t.text.upper() == "FROM" for t in tokens)
 
 
 def run(store: ox.Store, query: str, *, allow_service: bool = False, **options):
     """Run a query on the store (the default graph is the union of all graphs unless a dataset is given)."""
-    if not allow_service and uses_service(query):
+    found = tokens(query)
+    if not allow_service and calls_remote(found, update=False):
         raise QueryError("federated SERVICE calls are not allowed here")
-    if "default_graph" not in options:
+    if "default_graph" not in options and not names_dataset(found):
         options.setdefault("use_default_graph_as_union", True)
     try:
         return store.query(query, **options)
@@ -214,4 +265,4 @@ def csv_rows(results) -> list[dict[str, str]]:
 
 
 __all__ = ["CannedQuery", "Param", "QueryError", "library", "resolve", "run", "format_results", "csv_rows",
-           "uses_service", "uses_load"]
+           "tokens", "calls_remote", "names_dataset"]

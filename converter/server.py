@@ -10,7 +10,14 @@ seconds and refuses results larger than ``max_result_bytes``, and never calls a 
 
 Read-only queries run in worker processes, one per core, each with its own read-only handle on the store: a query
 that runs out of time is stopped by ending its worker, and both cores answer queries. A writable endpoint runs
-queries and updates in the server process (updates one at a time) so that every query sees every update.
+queries and updates in the server process (updates one at a time) so that every query sees every update; there
+the time limit is checked while a result is written (a query that computes for long before its first result
+cannot be stopped in the server process).
+
+The protocol as the W3C SPARQL 1.1 Protocol states it: queries by GET, form POST and direct POST, updates by form
+or direct POST only; ``default-graph-uri``/``named-graph-uri`` (queries) and ``using-graph-uri``/
+``using-named-graph-uri`` (updates) replace the dataset of the request; relative IRIs resolve against the endpoint
+IRI; a query that names no dataset sees the union of all graphs as its default graph.
 """
 
 from __future__ import annotations
@@ -21,10 +28,10 @@ import os
 import queue
 import re
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -32,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyoxigraph as ox
 
 from . import __version__
-from .queries import QueryError, library, uses_load, uses_service
+from .queries import QueryError, Token, calls_remote, library, names_dataset, tokens
 
 RESULT_TYPES = {  # media type -> pyoxigraph format, for SELECT and ASK
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -52,15 +59,15 @@ GRAPH_TYPES = {  # media type -> pyoxigraph format, for CONSTRUCT and DESCRIBE
     "application/n-quads": ox.RdfFormat.N_QUADS,
     "text/plain": ox.RdfFormat.N_TRIPLES,
 }
-_QUERY_FORM = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I)
 
 
 class ProtocolError(Exception):
     """A request the endpoint refuses; ``status`` is the HTTP status to answer with."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
 
 
 @dataclass
@@ -72,6 +79,7 @@ class Request:
     default_graphs: list[str] = field(default_factory=list)
     named_graphs: list[str] = field(default_factory=list)
     accept: str = "*/*"
+    base: str | None = None  # the IRI relative IRIs resolve against: the endpoint's
 
 
 # --- content negotiation ----------------------------------------------------------------------------------------------
@@ -115,19 +123,72 @@ def negotiate(accept: str, offered: list[str]) -> str | None:
     return best[1] if best else None
 
 
-# --- executing (in a worker process or in the server process) ------------------------------------------------------
-class _Bounded:
-    """A binary sink that refuses to grow past a limit (stops serialising a result that is too large)."""
+def _with_using(req: Request, tokens: list[Token]) -> str:
+    """Apply the protocol's using-graph-uri / using-named-graph-uri as USING clauses of every operation that has a
+    WHERE clause (``DELETE WHERE { P }`` is written out as ``DELETE { P } USING ... WHERE { P }``)."""
+    if not req.default_graphs and not req.named_graphs:
+        return req.text
+    if any(t.kind == "word" and t.depth == 0 and t.text.upper() in ("USING", "WITH") for t in tokens):
+        raise ProtocolError(400, "an update with USING or WITH cannot also take using-graph-uri or "
+                                 "using-named-graph-uri parameters")
+    using = " ".join([f"USING <{g}>" for g in req.default_graphs] +
+                     [f"USING NAMED <{g}>" for g in req.named_graphs])
+    text, pieces, last = req.text, [], 0
+    for i, t in enumerate(tokens):
+        if not (t.kind == "word" and t.depth == 0 and t.text.upper() == "WHERE"):
+            continue
+        insert = f"{using} "
+        if i > 0 and tokens[i - 1].kind == "word" and tokens[i - 1].text.upper() == "DELETE":
+            pattern = _group_after(tokens, i)
+            if pattern is None:
+                raise ProtocolError(400, "invalid SPARQL update: DELETE WHERE needs a { pattern }")
+            insert = f"{text[pattern[0]:pattern[1]]} {using} "
+        pieces += [text[last:t.start], insert]
+        last = t.start
+    pieces.append(text[last:])
+    return "".join(pieces)
 
-    def __init__(self, limit: int) -> None:
+
+def _group_after(tokens: list[Token], i: int) -> tuple[int, int] | None:
+    """The span of the { ... } group that follows token ``i``."""
+    if i + 1 >= len(tokens) or tokens[i + 1].kind != "open":
+        return None
+    depth = tokens[i + 1].depth
+    for t in tokens[i + 2:]:
+        if t.kind == "close" and t.depth == depth:
+            return tokens[i + 1].start, t.end
+    return None
+
+
+# --- executing (in a worker process or in the server process) ------------------------------------------------------
+_WORKER_START_TIMEOUT = 60.0  # seconds a new query worker may take to open the store
+_QUEUE_WAIT = 30.0  # seconds a query may wait for a free worker (its time limit starts when one takes it)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+class _Bounded:
+    """A binary sink that refuses to grow past a limit (stops serialising a result that is too large) or, given a
+    deadline, to go on writing after it."""
+
+    def __init__(self, limit: int, deadline: float | None = None) -> None:
         self.parts: list[bytes] = []
         self.size = 0
         self.limit = limit
+        self.deadline = deadline
 
     def write(self, data: bytes) -> int:
         self.size += len(data)
         if self.size > self.limit:
             raise _TooLarge()
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise _OutOfTime()
         self.parts.append(bytes(data))
         return len(data)
 
@@ -135,29 +196,37 @@ class _Bounded:
         pass
 
 
-class _TooLarge(Exception):
-    pass
+def _too_large(max_bytes: int) -> ProtocolError:
+    return ProtocolError(503, f"the result is larger than this endpoint's limit of {max_bytes} bytes; "
+                              "add a LIMIT or narrow the query")
 
 
-def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool) -> tuple[int, str, bytes]:
-    """Run a request on a store: (HTTP status, content type, body)."""
+def _out_of_time(timeout: float) -> ProtocolError:
+    return ProtocolError(503, f"the query ran out of time ({timeout:g} s limit); narrow it or add a LIMIT")
+
+
+def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool,
+            timeout: float | None = None) -> tuple[int, str, bytes]:
+    """Run a request on a store: (HTTP status, content type, body). ``timeout`` (seconds) is checked while the
+    result is written; the hard limit is the worker process's."""
+    deadline = time.monotonic() + timeout if timeout else None
+    lexed = tokens(req.text)
+    remote = calls_remote(lexed, req.update)
+    if remote and not allow_remote:
+        raise ProtocolError(403, "federated SERVICE calls and LOAD of remote documents are not allowed on this "
+                                 "endpoint")
     try:
         if req.update:
-            if not allow_remote and uses_load(req.text):
-                raise ProtocolError(403, "LOAD of remote documents is not allowed on this endpoint")
-            store.update(_with_using(req), base_iri=None)
+            store.update(_with_using(req, lexed), base_iri=req.base)
             return 204, "text/plain", b""
-        if not allow_remote and uses_service(req.text):
-            raise ProtocolError(403, "federated SERVICE calls are not allowed on this endpoint")
-        options: dict = {}
-        if req.default_graphs:
+        options: dict = {"base_iri": req.base}
+        if req.default_graphs or req.named_graphs:  # the protocol's dataset replaces the query's
             options["default_graph"] = [ox.NamedNode(g) for g in req.default_graphs]
-        else:
-            options["use_default_graph_as_union"] = True
-        if req.named_graphs:
             options["named_graphs"] = [ox.NamedNode(g) for g in req.named_graphs]
+        elif not names_dataset(lexed):
+            options["use_default_graph_as_union"] = True
         results = store.query(req.text, **options)
-        sink = _Bounded(max_bytes)
+        sink = _Bounded(max_bytes, deadline)
         if isinstance(results, ox.QueryTriples):
             media = negotiate(req.accept, list(GRAPH_TYPES))
             if media is None:
@@ -176,39 +245,32 @@ def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool) -
         charset = "; charset=utf-8" if media.startswith("text/") or media.endswith("json") else ""
         return 200, media + charset, b"".join(sink.parts)
     except _TooLarge:
-        raise ProtocolError(503, f"the result is larger than this endpoint's limit of {max_bytes} bytes; "
-                                 "add a LIMIT or narrow the query") from None
+        raise _too_large(max_bytes) from None
+    except _OutOfTime:
+        raise _out_of_time(timeout or 0) from None
     except SyntaxError as err:
-        raise ProtocolError(400, f"invalid SPARQL: {err}") from None
+        raise ProtocolError(400, f"invalid SPARQL {'update' if req.update else 'query'}: {err}") from None
     except ValueError as err:
         raise ProtocolError(400, str(err)) from None
     except OSError as err:
-        if isinstance(err.__cause__, _TooLarge) or "larger than" in str(err):
-            raise ProtocolError(503, f"the result is larger than this endpoint's limit of {max_bytes} bytes") \
-                from None
+        if remote:
+            raise ProtocolError(502, f"a remote service or document failed: {err}") from None
         raise ProtocolError(500, f"store error: {err}") from None
-
-
-_USING_FORBIDDEN = re.compile(r"\b(USING|WITH)\b", re.I)
-_WHERE = re.compile(r"\bWHERE\b", re.I)
-
-
-def _with_using(req: Request) -> str:
-    """Apply the protocol's using-graph-uri / using-named-graph-uri as USING clauses of every operation."""
-    if not req.default_graphs and not req.named_graphs:
-        return req.text
-    if _USING_FORBIDDEN.search(req.text):
-        raise ProtocolError(400, "an update with USING or WITH cannot also take using-graph-uri parameters")
-    using = " ".join([f"USING <{g}>" for g in req.default_graphs] +
-                     [f"USING NAMED <{g}>" for g in req.named_graphs])
-    return _WHERE.sub(lambda m: f"{using} {m.group(0)}", req.text)
 
 
 def _worker(conn, store_path: str, max_bytes: int, allow_remote: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
-    store = ox.Store.read_only(store_path)
+    try:
+        store = ox.Store.read_only(store_path)
+    except Exception as err:  # noqa: BLE001 - said to the server, which decides
+        conn.send(("failed", f"{type(err).__name__}: {err}"))
+        return
+    conn.send(("ready", None))
     while True:
-        req = conn.recv()
+        try:
+            req = conn.recv()
+        except (EOFError, OSError):
+            return
         if req is None:
             return
         try:
@@ -220,7 +282,10 @@ def _worker(conn, store_path: str, max_bytes: int, allow_remote: bool) -> None:
 
 
 class _Pool:
-    """Query worker processes with hard time limits: a worker that runs out of time is ended and replaced."""
+    """Query worker processes with hard time limits: a worker that runs out of time is ended and replaced.
+
+    A worker joins the idle queue only once it has opened the store, so the time a fresh process takes to start
+    is never counted against a query."""
 
     def __init__(self, store_path: str, size: int, max_bytes: int, allow_remote: bool) -> None:
         self.args = (store_path, max_bytes, allow_remote)
@@ -228,12 +293,19 @@ class _Pool:
         self.idle: queue.Queue = queue.Queue()
         self.all: set = set()
         self.lock = threading.Lock()
-        for _ in range(size):
-            self.idle.put(self._start())
+        self.closed = False
+        workers = [self._spawn() for _ in range(size)]
+        for worker in workers:
+            problem = self._ready(worker)
+            if problem:
+                self.close()
+                raise OSError(f"a query worker could not start: {problem}")
+            self.idle.put(worker)
 
-    def _start(self):
+    def _spawn(self):
         parent, child = self.ctx.Pipe()
-        process = self.ctx.Process(target=_worker, args=(child, *self.args), daemon=True)
+        process = self.ctx.Process(target=_worker, args=(child, *self.args), daemon=True,
+                                   name="pfocr-rdf-query-worker")
         process.start()
         child.close()
         worker = (process, parent)
@@ -241,44 +313,83 @@ class _Pool:
             self.all.add(worker)
         return worker
 
-    def run(self, req: Request, timeout: float) -> tuple[int, str, bytes]:
-        started = time.monotonic()
+    @staticmethod
+    def _ready(worker) -> str | None:
+        """Wait (boundedly) for a new worker to open the store: None when it is ready, else what went wrong."""
+        process, conn = worker
         try:
-            worker = self.idle.get(timeout=timeout)
+            if not conn.poll(_WORKER_START_TIMEOUT):
+                return f"no answer within {_WORKER_START_TIMEOUT:g} s"
+            kind, payload = conn.recv()
+        except (EOFError, OSError):
+            return f"it exited with status {process.exitcode}"
+        return None if kind == "ready" else str(payload)
+
+    def _replace_later(self) -> None:
+        """Start a worker in place of an ended one; it joins the idle queue when it is ready."""
+        worker = self._spawn()
+
+        def join_when_ready() -> None:
+            problem = self._ready(worker)
+            with self.lock:
+                closed = self.closed
+            if problem is None and not closed:
+                self.idle.put(worker)
+                return
+            self._end(worker)
+            if problem is not None and not closed:
+                print(f"pfocr-rdf: a replacement query worker could not start: {problem}", file=sys.stderr)
+
+        threading.Thread(target=join_when_ready, daemon=True, name="pfocr-rdf-worker-start").start()
+
+    def run(self, req: Request, timeout: float) -> tuple[int, str, bytes]:
+        if self.closed:
+            raise ProtocolError(503, "the endpoint is shutting down")
+        wait = max(timeout, _QUEUE_WAIT)
+        try:
+            worker = self.idle.get(timeout=wait)
         except queue.Empty:
-            raise ProtocolError(503, f"all query workers are busy; try again (waited {timeout:g} s)") from None
+            raise ProtocolError(503, f"all query workers are busy; try again (waited {wait:g} s)",
+                                {"Retry-After": "5"}) from None
         process, conn = worker
         try:
             conn.send(req)
-            left = max(0.001, timeout - (time.monotonic() - started))
-            if not conn.poll(left):
+            if not conn.poll(timeout):
                 raise TimeoutError
             kind, payload = conn.recv()
-        except (TimeoutError, EOFError, OSError, BrokenPipeError) as err:
+        except (TimeoutError, EOFError, OSError) as err:
             self._replace(worker)
             if isinstance(err, TimeoutError):
-                raise ProtocolError(503, f"the query ran out of time ({timeout:g} s limit); narrow it or add a "
-                                         "LIMIT") from None
+                raise _out_of_time(timeout) from None
             raise ProtocolError(500, "the query worker stopped; try again") from None
         self.idle.put(worker)
         if kind == "error":
             raise ProtocolError(*payload)
         return payload
 
-    def _replace(self, worker) -> None:
+    def _end(self, worker) -> None:
         process, conn = worker
         process.kill()
         process.join(5)
         conn.close()
         with self.lock:
             self.all.discard(worker)
-        self.idle.put(self._start())
+
+    def _replace(self, worker) -> None:
+        self._end(worker)
+        with self.lock:
+            if self.closed:
+                return
+        self._replace_later()
 
     def close(self) -> None:
         with self.lock:
+            self.closed = True
             workers = list(self.all)
+            self.all.clear()
         for process, conn in workers:
             process.kill()
+        for process, conn in workers:
             process.join(5)
             conn.close()
 
@@ -290,6 +401,8 @@ class Endpoint:
                  max_result_bytes: int = 64 << 20, allow_remote: bool = False, workers: int | None = None) -> None:
         if not os.path.isdir(store_path):
             raise FileNotFoundError(f"{store_path}: no store here; build one with 'pfocr-rdf load'")
+        if timeout <= 0 or max_result_bytes <= 0:
+            raise ValueError("timeout and max_result_bytes must be positive")
         self.store_path = os.path.realpath(store_path)
         self.writable = writable
         self.timeout = timeout
@@ -301,6 +414,7 @@ class Endpoint:
             self.update_lock = threading.Lock()
             self.pool = None
         else:
+            ox.Store.read_only(self.store_path)  # fails here, with its reason, rather than in every worker
             self.store = None
             self.pool = _Pool(self.store_path, workers or os.cpu_count() or 1, max_result_bytes, allow_remote)
 
@@ -312,78 +426,144 @@ class Endpoint:
         if req.update:
             with self.update_lock:
                 return execute(self.store, req, self.max_result_bytes, self.allow_remote)
-        return execute(self.store, req, self.max_result_bytes, self.allow_remote)
+        return execute(self.store, req, self.max_result_bytes, self.allow_remote, self.timeout)
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+        elif self.store is not None:
+            self.store.flush()
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------------------
 _FORM = "application/x-www-form-urlencoded"
+_DIRECT = {"application/sparql-query": False, "application/sparql-update": True}
 _MAX_BODY = 8 << 20
+_MAX_FIELDS = 1000
+_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*")
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_SPARQL_METHODS = "GET, HEAD, POST, OPTIONS"
+_READ_METHODS = "GET, HEAD, OPTIONS"
+
+
+def _parse_qs(text: str, where: str) -> dict[str, list[str]]:
+    try:
+        return parse_qs(text, keep_blank_values=True, errors="strict", max_num_fields=_MAX_FIELDS)
+    except UnicodeDecodeError:
+        raise ProtocolError(400, f"the {where} is not percent-encoded UTF-8") from None
+    except ValueError:
+        raise ProtocolError(400, f"the {where} has more than {_MAX_FIELDS} fields") from None
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = f"pfocr-rdf/{__version__}"
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds a connection may stay silent (idle keep-alive, a stalled body) before it is dropped
     endpoint: Endpoint  # set on the subclass made by make_server
+    _body_read = False
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
         if os.environ.get("PFOCR_RDF_ACCESS_LOG"):
             super().log_message(format, *args)
 
     # -- plumbing
+    def parse_request(self) -> bool:
+        self._body_read = False
+        return super().parse_request()
+
+    def handle_expect_100(self) -> bool:
+        """Refuse an oversized body before the client sends it."""
+        try:
+            size = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            size = 0
+        if size > _MAX_BODY:
+            self._error(413, f"request bodies are limited to {_MAX_BODY} bytes")
+            return False
+        return super().handle_expect_100()
+
+    def _unread_body(self) -> bool:
+        if self._body_read:
+            return False
+        if self.headers.get("Transfer-Encoding"):
+            return True
+        try:
+            return int(self.headers.get("Content-Length") or 0) != 0
+        except ValueError:
+            return True
+
     def _send(self, status: int, content_type: str, body: bytes, extra: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Expose-Headers", "Content-Type, Content-Length, Allow, Retry-After")
         self.send_header("Vary", "Accept")
         if status != 204:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
+        if self._unread_body():  # the rest of the request is still on the wire: this connection cannot go on
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if status != 204 and self.command != "HEAD":
             self.wfile.write(body)
 
-    def _error(self, status: int, message: str) -> None:
-        self._send(status, "text/plain; charset=utf-8", (message.rstrip() + "\n").encode("utf-8"))
+    def _error(self, status: int, message: str, extra: dict[str, str] | None = None) -> None:
+        self._send(status, "text/plain; charset=utf-8", (message.rstrip() + "\n").encode("utf-8"), extra)
 
     def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding"):
+            raise ProtocolError(411, "send a Content-Length; chunked or encoded bodies are not accepted")
         length = self.headers.get("Content-Length")
         if length is None:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                raise ProtocolError(411, "send a Content-Length; chunked bodies are not accepted")
             return b""
         try:
             size = int(length)
         except ValueError:
             raise ProtocolError(400, "Content-Length is not a number") from None
-        if size < 0 or size > _MAX_BODY:
+        if size < 0:
+            raise ProtocolError(400, "Content-Length is negative")
+        if size > _MAX_BODY:
             raise ProtocolError(413, f"request bodies are limited to {_MAX_BODY} bytes")
-        return self.rfile.read(size)
+        body = self.rfile.read(size)
+        if len(body) != size:
+            self.close_connection = True
+            raise ProtocolError(400, "the body is shorter than its Content-Length")
+        self._body_read = True
+        return body
 
     def _dispatch(self, method: Callable[[], None]) -> None:
         try:
             method()
         except ProtocolError as err:
-            self._error(err.status, str(err))
+            self._error(err.status, str(err), err.headers)
         except QueryError as err:
             self._error(400, str(err))
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as err:  # noqa: BLE001 - a bug must not take the server down
             self._error(500, f"internal error: {type(err).__name__}: {err}")
 
+    def _route(self) -> tuple[str, dict[str, list[str]]]:
+        parts = urlsplit(self.path)
+        return parts.path.rstrip("/") or "/", _parse_qs(parts.query, "query string")
+
+    def _allowed(self, path: str) -> str | None:
+        """The methods a path answers to (None: nothing there)."""
+        if path == "/sparql":
+            return _SPARQL_METHODS
+        if path in ("/", "/queries", "/openapi.json") or path.startswith("/queries/"):
+            return _READ_METHODS
+        return None
+
+    def _not_here(self, path: str) -> ProtocolError:
+        return ProtocolError(404, f"nothing at {path}; the SPARQL endpoint is /sparql, the canned queries are at "
+                                  "/queries")
+
     # -- methods
     def do_OPTIONS(self) -> None:  # noqa: N802 - the stdlib's name
-        self._send(204, "", b"", {
-            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-            "Access-Control-Allow-Headers": "Content-Type, Accept",
-            "Access-Control-Max-Age": "86400",
-            "Allow": "GET, POST, OPTIONS",
-        })
+        self._dispatch(self._options)
 
     def do_GET(self) -> None:  # noqa: N802
         self._dispatch(self._get)
@@ -395,19 +575,35 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch(self._post)
 
     def do_PUT(self) -> None:  # noqa: N802
-        self._error(405, "use GET or POST")
+        self._dispatch(self._other)
 
     do_DELETE = do_PATCH = do_PUT  # noqa: N815
 
-    def _route(self) -> tuple[str, dict[str, list[str]]]:
-        parts = urlsplit(self.path)
-        return parts.path.rstrip("/") or "/", parse_qs(parts.query, keep_blank_values=True)
+    def _options(self) -> None:
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        allowed = "GET, HEAD, POST, OPTIONS" if path == "*" else self._allowed(path)
+        if allowed is None:
+            raise self._not_here(path)
+        self._send(204, "", b"", {
+            "Allow": allowed,
+            "Access-Control-Allow-Methods": allowed,
+            "Access-Control-Allow-Headers": self.headers.get("Access-Control-Request-Headers")
+            or "Accept, Content-Type",
+            "Access-Control-Max-Age": "86400",
+        })
+
+    def _other(self) -> None:
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        allowed = self._allowed(path)
+        if allowed is None:
+            raise self._not_here(path)
+        raise ProtocolError(405, f"{self.command} is not supported here; use {allowed}", {"Allow": allowed})
 
     def _get(self) -> None:
         path, params = self._route()
         if path == "/sparql":
             if "update" in params:
-                raise ProtocolError(400, "updates must be sent with POST")
+                raise ProtocolError(400, "updates must be sent with POST (form or direct), not GET")
             if "query" not in params:
                 return self._service_description()
             return self._answer(self._request(params, params["query"], False))
@@ -422,20 +618,31 @@ class Handler(BaseHTTPRequestHandler):
                               .encode())
         if path == "/":
             return self._send(200, "text/plain; charset=utf-8", self._index().encode("utf-8"))
-        raise ProtocolError(404, f"nothing at {path}; the SPARQL endpoint is /sparql")
+        raise self._not_here(path)
 
     def _post(self) -> None:
         path, params = self._route()
         if path != "/sparql":
-            raise ProtocolError(404 if not path.startswith("/queries") else 405,
-                                f"POST goes to /sparql, not {path}")
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            allowed = self._allowed(path)
+            if allowed is None:
+                raise self._not_here(path)
+            raise ProtocolError(405, f"POST goes to /sparql, not {path}", {"Allow": allowed})
         body = self._body()
-        if content_type == _FORM:
-            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-            for key, values in params.items():  # graph parameters may also come in the URL
-                if key not in ("query", "update"):
-                    form.setdefault(key, []).extend(values)
+        media, _, rest = (self.headers.get("Content-Type") or "").partition(";")
+        media = media.strip().lower()
+        charset = next((v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in rest.split(";"))
+                        if k.strip().lower() == "charset"), None)
+        if charset is not None and charset not in ("utf-8", "utf8"):
+            raise ProtocolError(415, f"request bodies must be UTF-8, not {charset}")
+        if media == _FORM:
+            if "query" in params or "update" in params:
+                raise ProtocolError(400, "a form POST carries the query or update in its body, not in the URL")
+            try:
+                form = _parse_qs(body.decode("utf-8"), "form")
+            except UnicodeDecodeError:
+                raise ProtocolError(400, "the form is not UTF-8") from None
+            for key, values in params.items():  # dataset parameters may also come in the URL
+                form.setdefault(key, []).extend(values)
             if "query" in form and "update" in form:
                 raise ProtocolError(400, "send either query or update, not both")
             if "query" in form:
@@ -443,49 +650,66 @@ class Handler(BaseHTTPRequestHandler):
             if "update" in form:
                 return self._answer(self._request(form, form["update"], True))
             raise ProtocolError(400, "the form has neither a query nor an update field")
-        if content_type in ("application/sparql-query", "application/sparql-update"):
-            update = content_type == "application/sparql-update"
+        if media in _DIRECT:
+            update = _DIRECT[media]
             if "query" in params or "update" in params:
-                raise ProtocolError(400, "a direct POST carries the query in its body, not in the URL")
+                raise ProtocolError(400, "a direct POST carries the query or update in its body, not in the URL")
             try:
-                text = body.decode("utf-8")
+                text = body.decode("utf-8").removeprefix("\ufeff")
             except UnicodeDecodeError:
                 raise ProtocolError(400, "the body is not UTF-8") from None
             return self._answer(self._request(params, [text], update))
-        if not content_type:
+        if not media:
             raise ProtocolError(400, "POST needs a Content-Type: application/sparql-query, "
                                      "application/sparql-update or application/x-www-form-urlencoded")
-        raise ProtocolError(415, f"unsupported Content-Type {content_type}")
+        raise ProtocolError(415, f"unsupported Content-Type {media}; send application/sparql-query, "
+                                 "application/sparql-update or application/x-www-form-urlencoded")
 
     def _request(self, params: dict[str, list[str]], texts: list[str], update: bool) -> Request:
+        kind = "update" if update else "query"
         if len(texts) != 1:
-            raise ProtocolError(400, f"send exactly one {'update' if update else 'query'}")
+            raise ProtocolError(400, f"send exactly one {kind} parameter, not {len(texts)}")
         if update:
             default, named = params.get("using-graph-uri", []), params.get("using-named-graph-uri", [])
             if params.get("default-graph-uri") or params.get("named-graph-uri"):
-                raise ProtocolError(400, "updates take using-graph-uri and using-named-graph-uri")
+                raise ProtocolError(400, "updates take using-graph-uri and using-named-graph-uri, "
+                                         "not default-graph-uri or named-graph-uri")
         else:
             default, named = params.get("default-graph-uri", []), params.get("named-graph-uri", [])
             if params.get("using-graph-uri") or params.get("using-named-graph-uri"):
-                raise ProtocolError(400, "queries take default-graph-uri and named-graph-uri")
+                raise ProtocolError(400, "queries take default-graph-uri and named-graph-uri, "
+                                         "not using-graph-uri or using-named-graph-uri")
         for iri in (*default, *named):
-            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*", iri):
+            if not _ABSOLUTE_IRI.fullmatch(iri):
                 raise ProtocolError(400, f"{iri!r} is not an absolute IRI")
         if not texts[0].strip():
-            raise ProtocolError(400, "the query is empty")
-        return Request(texts[0], update, list(default), list(named), self.headers.get("Accept") or "*/*")
+            raise ProtocolError(400, f"the {kind} is empty")
+        return Request(texts[0], update, list(dict.fromkeys(default)), list(dict.fromkeys(named)),
+                       self.headers.get("Accept") or "*/*", self._endpoint_iri())
 
     def _answer(self, req: Request) -> None:
         status, content_type, body = self.endpoint.run(req)
         self._send(status, content_type, body)
+
+    def _endpoint_iri(self) -> str:
+        """The endpoint's IRI as the client addressed it (the Host header, when it is a plain host name)."""
+        host = (self.headers.get("Host") or "").strip()
+        if not _HOST.fullmatch(host):
+            address, port = self.server.server_address[:2]
+            host = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        return f"http://{host}/sparql"
 
     # -- the rest of the site
     def _canned(self, name: str, params: dict[str, list[str]]) -> None:
         query = self.endpoint.queries.get(name)
         if query is None:
             raise ProtocolError(404, f"no canned query {name!r}; /queries lists them")
-        values = {k: v[-1] for k, v in params.items()}
-        self._answer(Request(query.render(values), accept=self.headers.get("Accept") or "*/*"))
+        repeated = sorted(k for k, v in params.items() if len(v) > 1)
+        if repeated:
+            raise ProtocolError(400, f"give each parameter once (lists are comma-separated): {', '.join(repeated)}")
+        values = {k: v[0] for k, v in params.items()}
+        self._answer(Request(query.render(values), accept=self.headers.get("Accept") or "*/*",
+                             base=self._endpoint_iri()))
 
     def _query_list(self) -> list[dict]:
         return [{"name": q.name, "title": q.title, "description": q.description, "path": f"/queries/{q.name}",
@@ -500,25 +724,25 @@ class Handler(BaseHTTPRequestHandler):
         return "\n".join(lines) + "\n"
 
     def _service_description(self) -> None:
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
-        endpoint = f"http://{host}/sparql"
+        endpoint = self._endpoint_iri()
         sd = "http://www.w3.org/ns/sparql-service-description#"
         languages = ["SPARQL11Query"] + (["SPARQL11Update"] if self.endpoint.writable else [])
         formats = ["SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                   "Turtle", "N-Triples", "JSON-LD", "RDF_XML"]
+                   "Turtle", "N-Triples", "JSON-LD", "RDF_XML", "N-Quads"]
+        features = ["sd:UnionDefaultGraph"] + (["sd:BasicFederatedQuery"] if self.endpoint.allow_remote else [])
         lines = [f"@prefix sd: <{sd}> .", "@prefix fmt: <http://www.w3.org/ns/formats/> .", "",
                  f"<{endpoint}> a sd:Service ;", f"    sd:endpoint <{endpoint}> ;"]
         lines += [f"    sd:supportedLanguage sd:{lang} ;" for lang in languages]
         lines += [f"    sd:resultFormat fmt:{f} ;" for f in formats]
-        lines += ["    sd:feature sd:UnionDefaultGraph, sd:BasicFederatedQuery ;" if self.endpoint.allow_remote
-                  else "    sd:feature sd:UnionDefaultGraph ;",
+        lines += [f"    sd:feature {', '.join(features)} ;",
                   "    sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ] ] ."]
         turtle = "\n".join(lines) + "\n"
         media = negotiate(self.headers.get("Accept") or "text/turtle", list(GRAPH_TYPES))
         if media is None or media == "text/turtle":
             return self._send(200, "text/turtle; charset=utf-8", turtle.encode("utf-8"))
         triples = ox.parse(turtle.encode("utf-8"), format=ox.RdfFormat.TURTLE)
-        self._send(200, media, ox.serialize(triples, format=GRAPH_TYPES[media]))
+        charset = "; charset=utf-8" if media.startswith("text/") or media.endswith("json") else ""
+        self._send(200, media + charset, ox.serialize(triples, format=GRAPH_TYPES[media]))
 
 
 class Server(ThreadingHTTPServer):
@@ -528,6 +752,12 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address, handler, endpoint: Endpoint) -> None:
         super().__init__(address, handler)
         self.endpoint = endpoint
+
+    @property
+    def url(self) -> str:
+        """The SPARQL endpoint's URL, e.g. ``http://127.0.0.1:7878/sparql``."""
+        host, port = self.server_address[:2]
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/sparql"
 
     def server_close(self) -> None:
         super().server_close()

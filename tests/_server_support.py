@@ -1,0 +1,270 @@
+"""Helpers for the endpoint tests: start the real server (in a thread, or as ``pfocr-rdf serve`` in a process),
+send raw HTTP requests with :mod:`http.client`, run the CLI, and compare SPARQL results.
+
+Every server here binds 127.0.0.1 on a port the system picks, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from converter.server import Endpoint, Server, make_server
+from converter.store import load
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "pfocr"
+HOST = "127.0.0.1"
+START_TIMEOUT = 30.0  # seconds a server may take to come up
+
+
+def cli_command() -> list[str]:
+    """``pfocr-rdf`` as installed beside the running interpreter, or ``python -m converter``."""
+    script = Path(sys.executable).with_name("pfocr-rdf")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "converter"]
+
+
+def build_store(path: Path, inputs: list[Path] | None = None) -> Path:
+    """An embedded store built with :func:`converter.store.load` (the example records by default)."""
+    load([str(p) for p in (inputs or [EXAMPLES])], str(path))
+    return path
+
+
+# --- servers ----------------------------------------------------------------------------------------------------
+@dataclass
+class Running:
+    """A running server: where it listens and how to stop it."""
+
+    host: str
+    port: int
+    stop: object = field(repr=False)
+    server: Server | None = None
+    process: subprocess.Popen | None = None
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/sparql"
+
+    def request(self, method: str, path: str, body: bytes | str | None = None,
+                headers: dict[str, str] | None = None, timeout: float = 30.0) -> "Response":
+        return http_request(self.host, self.port, method, path, body, headers, timeout)
+
+
+def start_thread_server(store: Path, **options) -> Running:
+    """``make_server(Endpoint(store, **options), port=0)`` serving in a background thread."""
+    endpoint = Endpoint(str(store), **options)
+    server = make_server(endpoint, port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+    host, port = server.server_address[:2]
+    return Running(host, port, stop, server=server)
+
+
+def start_cli_server(store: Path, *args: str) -> Running:
+    """``pfocr-rdf serve --store STORE --port 0 ARGS`` in a process; the URL it prints on standard error gives
+    the port."""
+    command = [*cli_command(), "serve", "--store", str(store), "--port", "0", *args]
+    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    log: list[str] = []
+
+    def drain() -> None:  # keeps reading so the pipe never fills
+        for line in process.stderr:
+            log.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            line = lines.get(timeout=max(0.01, left))
+        except queue.Empty:
+            line = None
+        if line is None or left <= 0:
+            stop()
+            raise RuntimeError(f"pfocr-rdf serve did not start: {''.join(log)}")
+        match = re.search(r"http://([^/\s]+):(\d+)/sparql", line)
+        if match:
+            return Running(match.group(1), int(match.group(2)), stop, process=process, log=log)
+
+
+# --- HTTP ---------------------------------------------------------------------------------------------------------
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    @property
+    def media(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def http_request(host: str, port: int, method: str, path: str, body: bytes | str | None = None,
+                 headers: dict[str, str] | None = None, timeout: float = 30.0) -> Response:
+    """One request on a fresh connection, with exactly the given headers (http.client adds Host,
+    Accept-Encoding: identity and Content-Length only)."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        data = response.read()
+        return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
+    finally:
+        connection.close()
+
+
+# --- results ------------------------------------------------------------------------------------------------------
+RESULT_FORMATS = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "application/xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+RDF_FORMATS = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+}
+
+
+def query_form(text: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of those keywords in the query."""
+    bare = re.sub(r"#[^\n]*|<[^<>\s]*>|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'", " ", text)
+    match = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", bare, re.I)
+    if match is None:
+        raise ValueError("not a query")
+    return match.group(1).upper()
+
+
+def json_rows(document: dict) -> Counter:
+    """SPARQL JSON results as a multiset of rows, each row a sorted tuple of (variable, type, value, datatype,
+    language); blank node labels are not compared."""
+    rows = Counter()
+    for binding in document["results"]["bindings"]:
+        row = []
+        for name, term in binding.items():
+            kind = term["type"]
+            kind = "literal" if kind == "typed-literal" else kind
+            value = "_:b" if kind == "bnode" else term["value"]
+            datatype = term.get("datatype")
+            if kind == "literal" and datatype is None and "xml:lang" not in term:
+                datatype = "http://www.w3.org/2001/XMLSchema#string"
+            row.append((name, kind, value, datatype, term.get("xml:lang")))
+        rows[tuple(sorted(row))] += 1
+    return rows
+
+
+def ox_rows(results: ox.QuerySolutions) -> Counter:
+    """Parsed query solutions as the same multiset as :func:`json_rows`."""
+    rows = Counter()
+    names = [v.value for v in results.variables]
+    for solution in results:
+        row = []
+        for name in names:
+            term = solution[name]
+            if term is None:
+                continue
+            if isinstance(term, ox.NamedNode):
+                row.append((name, "uri", term.value, None, None))
+            elif isinstance(term, ox.BlankNode):
+                row.append((name, "bnode", "_:b", None, None))
+            else:
+                datatype = None if term.language else term.datatype.value
+                row.append((name, "literal", term.value, datatype, term.language))
+        rows[tuple(sorted(row))] += 1
+    return rows
+
+
+def run_cli(*args: str, timeout: float = 60.0) -> str:
+    """Run ``pfocr-rdf ARGS`` and return its standard output (it must succeed)."""
+    done = subprocess.run([*cli_command(), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "200"})
+    if done.returncode != 0:
+        raise AssertionError(f"pfocr-rdf {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    return done.stdout
+
+
+def cli_query(store: Path, name: str, params: dict[str, str], fmt: str) -> str:
+    args = ["query", name, "--store", str(store), "--format", fmt]
+    for key, value in params.items():
+        args += ["--param", f"{key}={value}"]
+    return run_cli(*args)
+
+
+def graph_of(data: bytes | str, fmt: ox.RdfFormat) -> "object":
+    """An rdflib graph of RDF text parsed by pyoxigraph (for isomorphism checks)."""
+    import rdflib
+
+    graph = rdflib.Graph()
+    for triple in ox.parse(data.encode("utf-8") if isinstance(data, str) else data, format=fmt):
+        graph.add(tuple(_rdflib_term(t) for t in (triple.subject, triple.predicate, triple.object)))
+    return graph
+
+
+def _rdflib_term(term):
+    import rdflib
+
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":  # as rdflib reads a plain literal
+        return rdflib.Literal(term.value)
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+
+
+def example_params(name: str, params) -> dict[str, str]:
+    """Parameter values for a canned query on the example records: the defaults, except for the few parameters
+    whose defaults name records the examples do not have."""
+    overrides = {"figid": "PMC6512345__nihms-1029384-f0003", "article": "PMC6512345", "min_figures": "1",
+                 "min_shared": "1"}
+    return {p.name: overrides.get(p.name, p.default) for p in params}
