@@ -96,7 +96,7 @@ class Registry:
             banana = resource.get_banana()
             out[prefix] = Namespace(
                 prefix=prefix,
-                pattern=re.compile(pattern) if pattern else None,
+                pattern=re.compile(pattern, re.ASCII) if pattern else None,  # \d: ASCII digits only
                 banana=banana,
                 idorg_prefix=bioregistry.get_identifiers_org_prefix(prefix) or prefix,
             )

@@ -80,7 +80,8 @@ def identifier_shapes(style: IRIStyle = "slash") -> str:
             alternatives.append(regex_literal(f"{SITE}organisms/") + "[^/]+")
         spelled = " or ".join(registry.namespace_iri(p) + "…" for p in prefixes)
         shape(name, cls, "^(" + "|".join(alternatives) + ")$",
-              f"A {name.lower()} IRI must be {spelled} with an id valid in its Bioregistry pattern.")
+              f"{'An' if name[0] in 'AEIOU' else 'A'} {name.lower()} IRI must be {spelled} with an id valid in its "
+              "Bioregistry pattern.")
     return "\n".join(out)
 
 

@@ -16,6 +16,7 @@ local to a node, its values and their types, so batches give the results of one 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import pyoxigraph as ox
 
 from .identifiers import IRIStyle
 from .rdf import Literal as RdfLiteral
-from .rdf import nt_term, quote_string
+from .rdf import quote_string
 
 SH = "http://www.w3.org/ns/shacl#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -34,10 +35,13 @@ Engine = Lit["sparql", "python", "pyshacl"]
 SEVERITIES = ("Violation", "Warning", "Info")
 
 # Lexical forms of the datatypes the shapes use: an ill-typed literal fails sh:datatype, as in pySHACL.
+# Surrounding whitespace is allowed: these datatypes collapse it (XSD whiteSpace facet), as pySHACL does.
 _LEXICAL = {
-    XSD + "integer": r"^[+-]?[0-9]+$",
-    XSD + "decimal": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$",
-    XSD + "gYear": r"^-?[0-9]{4,}(Z|[+-][0-9]{2}:[0-9]{2})?$",
+    XSD + "integer": r"^\s*[+-]?[0-9]+\s*$",
+    XSD + "decimal": r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$",
+    XSD + "gYear": r"^\s*-?[0-9]{4,}(Z|[+-][0-9]{2}:[0-9]{2})?\s*$",
+    XSD + "double": r"^\s*([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN)\s*$",
+    XSD + "float": r"^\s*([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN)\s*$",
 }
 
 
@@ -136,8 +140,16 @@ _SHAPE_KEYS = {"targetClass", "path", "severity", "message", "property", "flags"
 
 
 def _nt(term) -> str:
-    """N-Triples form of an rdflib term."""
-    return term.n3()
+    """N-Triples form of an rdflib term, written by pyoxigraph like every other term in results."""
+    import rdflib
+
+    if isinstance(term, rdflib.Literal):
+        if term.language:
+            return str(ox.Literal(str(term), language=term.language))
+        return str(ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None))
+    if isinstance(term, rdflib.BNode):
+        return f"_:{term}"
+    return f"<{term}>"
 
 
 def read_shapes(style: IRIStyle = "slash") -> list[Shape]:
@@ -307,8 +319,12 @@ def _is_blank(term) -> bool:
 
 
 def _fmt(term) -> str:
-    """N-Triples form of a term of :mod:`converter.rdf` (blank nodes are ``_:`` strings)."""
-    return term if _is_blank(term) else nt_term(term)
+    """N-Triples form of a term of :mod:`converter.rdf` (blank nodes are ``_:`` strings), as pyoxigraph writes it."""
+    if isinstance(term, RdfLiteral):
+        if term.language:
+            return str(ox.Literal(term.lexical, language=term.language))
+        return str(ox.Literal(term.lexical, datatype=ox.NamedNode(term.datatype) if term.datatype else None))
+    return term if _is_blank(term) else f"<{term}>"
 
 
 def _lexical(term) -> str:
@@ -320,10 +336,15 @@ def _number(term):
 
     if not isinstance(term, RdfLiteral) or term.datatype not in _NUMERIC:
         return None
+    lexical = _LEXICAL.get(term.datatype, _LEXICAL[XSD + "integer"] if "nteger" in term.datatype or
+                           term.datatype.endswith(("long", "short", "byte", "int")) else None)
+    if lexical is not None and re.search(lexical, term.lexical) is None:
+        return None  # an ill-typed literal compares with nothing, as in SPARQL
     try:
-        return Decimal(term.lexical.strip())
+        number = Decimal(term.lexical.strip().replace("INF", "Infinity"))
     except InvalidOperation:
         return None
+    return None if number.is_nan() else number
 
 
 def _parse_nt_term(text: str):
@@ -362,10 +383,8 @@ class Evaluator:
     @staticmethod
     def _param(c: Constraint):
         if c.component in ("InConstraintComponent", "NotConstraintComponent"):
-            return frozenset(c.param)  # N-Triples forms
+            return frozenset(_parse_nt_term(t) for t in c.param)
         if c.component == "PatternConstraintComponent":
-            import re
-
             pattern, flags = c.param
             return re.compile(pattern, sum(getattr(re, f.upper()) for f in flags if f.upper() in "IMSX"))
         if c.component in ("MinInclusiveConstraintComponent", "MaxInclusiveConstraintComponent"):
@@ -373,7 +392,7 @@ class Evaluator:
         if c.component in ("ClassConstraintComponent", "DatatypeConstraintComponent"):
             return c.param.strip("<>")
         if c.component == "HasValueConstraintComponent":
-            return c.param
+            return _parse_nt_term(c.param)
         return c.param
 
     def check(self, triples: Iterable[tuple], focus: Iterable[str] | None = None) -> list[Result]:
@@ -426,7 +445,7 @@ class Evaluator:
         if name == "MaxCountConstraintComponent":
             return [result(None)] if len(set(values)) > param else []
         if name == "HasValueConstraintComponent":
-            return [] if any(_fmt(v) == param for v in values) else [result(None)]
+            return [] if param in values else [result(None)]
         return [result(v) for v in dict.fromkeys(values) if not self._value_ok(name, param, v, types)]
 
     @staticmethod
@@ -439,8 +458,6 @@ class Evaluator:
             if v.datatype != param:
                 return False
             lexical = _LEXICAL.get(param)
-            import re
-
             return lexical is None or re.search(lexical, v.lexical) is not None
         if name == "NodeKindConstraintComponent":
             kind = param.strip("<>").removeprefix(SH)
@@ -461,9 +478,9 @@ class Evaluator:
         if name == "MinLengthConstraintComponent":
             return not _is_blank(v) and len(_lexical(v)) >= param
         if name == "InConstraintComponent":
-            return _fmt(v) in param
+            return v in param
         if name == "NotConstraintComponent":
-            return _fmt(v) not in param
+            return v not in param
         raise ValidationError(f"{name} is not supported by the Python engine")
 
 
@@ -481,15 +498,24 @@ def _parse_focus(text: str) -> str:
 
 
 # --- the pySHACL engine ---------------------------------------------------------------------------------------------
-def _pyshacl_batch(args: tuple[str, str, list[str]]) -> list[Result]:
-    """Validate one batch (N-Triples text) with pySHACL; keep the results whose focus node is in the batch."""
+def _pyshacl_batch(args: tuple[list, str, list[str]]) -> list[Result]:
+    """Validate one batch with pySHACL; keep the results whose focus node is in the batch."""
     import pyshacl
     import rdflib
 
-    data, style, focus = args
-    graph = rdflib.Graph()
-    graph.parse(data=data, format="nt")
     from .shapes import load_shapes
+
+    triples, style, focus = args
+
+    def term(t):  # blank nodes keep their labels, so results name the batch's own focus nodes
+        if isinstance(t, RdfLiteral):
+            return rdflib.Literal(t.lexical, lang=t.language,
+                                  datatype=rdflib.URIRef(t.datatype) if t.datatype else None, normalize=False)
+        return rdflib.BNode(t[2:]) if _is_blank(t) else rdflib.URIRef(t)
+
+    graph = rdflib.Graph()
+    for triple in triples:
+        graph.add(tuple(term(t) for t in triple))
 
     _conforms, report, _text = pyshacl.validate(graph, shacl_graph=load_shapes(style), inference="none",
                                                 advanced=False, allow_warnings=True)
@@ -523,40 +549,38 @@ def results_from_graph(report) -> list[Result]:
 
 
 def _batch_triples(store: ox.Store, shapes: list[Shape], batch_size: int) -> Iterator[tuple[list, list[str]]]:
-    """Batches of focus nodes with their triples, the types of their values, and inverse-path links."""
-    targets = sorted({s.target_class for s in shapes if s.target_class})
-    inverse = sorted({s.path[1:] for s in shapes if s.path and s.path.startswith("^")})
-    focus: list[str] = []
-    seen: set[str] = set()
-    for target in targets:
-        for row in store.query(f"SELECT DISTINCT ?f WHERE {{ ?f <{RDF_TYPE}> {target} }} ORDER BY ?f",
-                               use_default_graph_as_union=True):
-            node = _term_nt(row["f"])
-            if node not in seen:
-                seen.add(node)
-                focus.append(node)
-    for start in range(0, len(focus), batch_size):
-        batch = focus[start:start + batch_size]
-        query = f"""CONSTRUCT {{ ?f ?p ?o . ?o <{RDF_TYPE}> ?t . ?x ?ip ?f . ?x <{RDF_TYPE}> ?xt }} WHERE {{
-            VALUES ?f {{ {" ".join(batch)} }}
-            {{ ?f ?p ?o OPTIONAL {{ ?o <{RDF_TYPE}> ?t }} }}
-            {"UNION { VALUES ?ip { " + " ".join(inverse) + " } ?x ?ip ?f OPTIONAL { ?x <" + RDF_TYPE + "> ?xt } }"
-             if inverse else ""}
-        }}"""
-        triples = {(_from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object))
-                   for t in store.query(query, use_default_graph_as_union=True)}
-        yield sorted(triples, key=repr), batch
-
-
-def _batches(store: ox.Store, shapes: list[Shape], batch_size: int) -> Iterator[tuple[str, list[str]]]:
-    """The same batches as N-Triples text, for pySHACL."""
-    for triples, batch in _batch_triples(store, shapes, batch_size):
-        yield "".join(f"{_fmt(s)} {_fmt(p)} {_fmt(o)} .\n" for s, p, o in triples), batch
+    """Batches of focus nodes with their triples, the types of their values, inverse-path links, and every
+    rdfs:subClassOf triple of the data (targets and sh:class follow subclasses)."""
+    rdf_type, subclass = ox.NamedNode(RDF_TYPE), ox.NamedNode(_SUBCLASS)
+    inverse = sorted({s.path[2:-1] for s in shapes if s.path and s.path.startswith("^")})
+    hierarchy = {(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, subclass, None)}
+    focus: dict = {}
+    for target in sorted({s.target_class for s in shapes if s.target_class}):
+        query = f"SELECT DISTINCT ?f WHERE {{ ?f <{RDF_TYPE}>/<{_SUBCLASS}>* {target} }}"
+        for row in store.query(query, use_default_graph_as_union=True):
+            focus.setdefault(_term_nt(row["f"]), row["f"])
+    nodes = sorted(focus.items())
+    for start in range(0, len(nodes), batch_size):
+        batch = nodes[start:start + batch_size]
+        found = set(hierarchy)
+        for _, f in batch:
+            for q in store.quads_for_pattern(f, None, None):
+                found.add((q.subject, q.predicate, q.object))
+                if not isinstance(q.object, ox.Literal):
+                    found.update((t.subject, t.predicate, t.object)
+                                 for t in store.quads_for_pattern(q.object, rdf_type, None))
+            for p in inverse:
+                for q in store.quads_for_pattern(None, ox.NamedNode(p), f):
+                    found.add((q.subject, q.predicate, q.object))
+                    found.update((t.subject, t.predicate, t.object)
+                                 for t in store.quads_for_pattern(q.subject, rdf_type, None))
+        triples = sorted((tuple(_from_ox(t) for t in triple) for triple in found), key=repr)
+        yield triples, [name for name, _ in batch]
 
 
 def _pyshacl_results(store: ox.Store, shapes: list[Shape], style: IRIStyle, batch_size: int,
                      jobs: int) -> list[Result]:
-    work = ((data, style, batch) for data, batch in _batches(store, shapes, batch_size))
+    work = ((triples, style, batch) for triples, batch in _batch_triples(store, shapes, batch_size))
     if jobs <= 1:
         return [r for part in map(_pyshacl_batch, work) for r in part]
     import multiprocessing
