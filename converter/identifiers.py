@@ -80,7 +80,17 @@ class Registry:
     """The namespaces listed in ``data/identifiers.json``, with patterns from Bioregistry."""
 
     def __init__(self, style: IRIStyle = "slash") -> None:
-        self.style: IRIStyle = style
+        self._style: IRIStyle = style
+        self._minted: dict[tuple[str, str, bool], str] = {}  # ids repeat across figures: mint each IRI once
+
+    @property
+    def style(self) -> IRIStyle:
+        return self._style
+
+    @style.setter
+    def style(self, style: IRIStyle) -> None:
+        self._style = style
+        self._minted.clear()
 
     @cached_property
     def namespaces(self) -> dict[str, Namespace]:
@@ -111,19 +121,22 @@ class Registry:
 
     def iri(self, prefix: str, value: str) -> str:
         """The primary identifiers.org IRI (style set on the registry); ``value`` must be valid."""
-        ns = self.namespaces[prefix]
-        local = ns.local_id(value)
-        if local is None:
-            raise ValueError(f"{value!r} is not a valid {prefix} identifier")
-        return ns.slash_iri(local) if self.style == "slash" else ns.colon_iri(local)
+        return self._mint(prefix, value, self.style == "slash")
 
     def alternate_iri(self, prefix: str, value: str) -> str:
         """The other identifiers.org form, linked to the primary IRI with ``schema:sameAs``."""
-        ns = self.namespaces[prefix]
-        local = ns.local_id(value)
-        if local is None:
-            raise ValueError(f"{value!r} is not a valid {prefix} identifier")
-        return ns.colon_iri(local) if self.style == "slash" else ns.slash_iri(local)
+        return self._mint(prefix, value, self.style != "slash")
+
+    def _mint(self, prefix: str, value: str, slash: bool) -> str:
+        key = (prefix, value, slash)
+        iri = self._minted.get(key)
+        if iri is None:
+            ns = self.namespaces[prefix]
+            local = ns.local_id(value)
+            if local is None:
+                raise ValueError(f"{value!r} is not a valid {prefix} identifier")
+            iri = self._minted[key] = ns.slash_iri(local) if slash else ns.colon_iri(local)
+        return iri
 
     def local_id_prefix(self, prefix: str) -> str:
         """Everything a primary IRI of this namespace holds before the local id (the banana included)."""
