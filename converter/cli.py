@@ -190,8 +190,7 @@ def query_command(query, store_dir, params, fmt, list_queries):
         text = canned.render(values)
         store = open_store(store_dir)
         results = run(store, text)
-        fmt = fmt or ("table" if sys.stdout.isatty() else "tsv")
-        click.echo(format_results(results, fmt), nl=False)
+        click.echo(format_results(results, fmt, terminal=sys.stdout.isatty()), nl=False)
     except (QueryError, StoreError) as err:
         _fail(str(err))
     except OSError as err:

@@ -62,9 +62,13 @@ class CannedQuery:
         text = self.text
         for p in self.params:
             terms = _terms(p, values.get(p.name, p.default))
-            block = re.compile(r"VALUES\s+\?" + re.escape(p.name) + r"\s*\{[^}]*\}")
+            block = re.compile(r"VALUES\s+\?" + re.escape(p.name) + _VALUES_BODY)
             text = block.sub(lambda _m, p=p, terms=terms: f"VALUES ?{p.name} {{ {terms} }}", text)
         return text
+
+
+# The { ... } of a VALUES block; a '}' inside a string or an IRI does not close it.
+_VALUES_BODY = r"""\s*\{(?:[^}"'<]|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|<[^>]*>)*\}"""
 
 
 def _terms(p: Param, raw: str) -> str:
@@ -105,11 +109,15 @@ def parse_query_file(path: Path) -> CannedQuery:
         elif key == "description":
             description.append(value.strip())
         else:
-            parts = [s.strip() for s in value.split(":", 3)]
-            if len(parts) < 3 or parts[1] not in PARAM_TYPES:
+            # name and type end at the first colons; the default (which may hold colons, as IRIs and CURIEs do)
+            # ends at the first ": " after it
+            name, _, rest = value.partition(":")
+            kind, _, rest = rest.partition(":")
+            default, _, about = rest.strip().partition(": ")
+            if not name.strip() or kind.strip() not in PARAM_TYPES or not default.strip():
                 raise QueryError(f"{path}: parameter line must be 'name: type: default: description', "
                                  f"type one of {', '.join(PARAM_TYPES)}")
-            params.append(Param(parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
+            params.append(Param(name.strip(), kind.strip(), default.strip(), about.strip()))
     query = CannedQuery(path.stem, title, " ".join(description), text, params, str(path))
     for p in params:
         if not re.search(r"VALUES\s+\?" + re.escape(p.name) + r"\s*\{", text):
@@ -226,9 +234,12 @@ _RESULT_MEDIA = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsForma
 _GRAPH_MEDIA = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES}
 
 
-def format_results(results, fmt: str) -> str:
+def format_results(results, fmt: str | None, terminal: bool = False) -> str:
     """Results as text: an aligned ``table``, ``csv``, ``tsv``, SPARQL ``json``/``xml``; graphs as ``turtle``
-    or ``ntriples``."""
+    or ``ntriples``. ``fmt=None`` picks the usual form: a table on a ``terminal`` (TSV otherwise), Turtle for
+    graphs."""
+    if fmt is None:
+        fmt = "turtle" if isinstance(results, ox.QueryTriples) else "table" if terminal else "tsv"
     if isinstance(results, ox.QueryBoolean):
         value = bool(results)
         if fmt == "json":
