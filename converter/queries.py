@@ -25,6 +25,7 @@ from typing import Iterable
 import pyoxigraph as ox
 
 from .rdf import quote_string
+from .store import data_in_named_graphs
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 PARAM_TYPES = ("string", "iri", "integer", "strings", "iris")  # the plural types take comma-separated lists
@@ -209,12 +210,13 @@ def names_dataset(tokens: list[Token]) -> bool:
 
 
 def run(store: ox.Store, query: str, *, allow_service: bool = False, **options):
-    """Run a query on the store (the default graph is the union of all graphs unless a dataset is given)."""
+    """Run a query on the store. Unless the query or ``options`` name a dataset, the default graph is the store's
+    default graph, or the union of all graphs when the data lives in named graphs."""
     found = tokens(query)
     if not allow_service and calls_remote(found, update=False):
         raise QueryError("federated SERVICE calls are not allowed here")
     if "default_graph" not in options and not names_dataset(found):
-        options.setdefault("use_default_graph_as_union", True)
+        options.setdefault("use_default_graph_as_union", data_in_named_graphs(store))
     try:
         return store.query(query, **options)
     except SyntaxError as err:

@@ -40,6 +40,7 @@ import pyoxigraph as ox
 
 from . import __version__
 from .queries import QueryError, Token, calls_remote, library, names_dataset, tokens
+from .store import data_in_named_graphs
 
 RESULT_TYPES = {  # media type -> pyoxigraph format, for SELECT and ASK
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -205,7 +206,7 @@ def _out_of_time(timeout: float) -> ProtocolError:
     return ProtocolError(503, f"the query ran out of time ({timeout:g} s limit); narrow it or add a LIMIT")
 
 
-def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool,
+def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool, union: bool,
             timeout: float | None = None) -> tuple[int, str, bytes]:
     """Run a request on a store: (HTTP status, content type, body). ``timeout`` (seconds) is checked while the
     result is written; the hard limit is the worker process's."""
@@ -224,7 +225,7 @@ def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool,
             options["default_graph"] = [ox.NamedNode(g) for g in req.default_graphs]
             options["named_graphs"] = [ox.NamedNode(g) for g in req.named_graphs]
         elif not names_dataset(lexed):
-            options["use_default_graph_as_union"] = True
+            options["use_default_graph_as_union"] = union
         results = store.query(req.text, **options)
         sink = _Bounded(max_bytes, deadline)
         if isinstance(results, ox.QueryTriples):
@@ -265,6 +266,7 @@ def _worker(conn, store_path: str, max_bytes: int, allow_remote: bool) -> None:
     except Exception as err:  # noqa: BLE001 - said to the server, which decides
         conn.send(("failed", f"{type(err).__name__}: {err}"))
         return
+    union = data_in_named_graphs(store)  # a read-only handle sees a store that does not change
     conn.send(("ready", None))
     while True:
         try:
@@ -274,7 +276,7 @@ def _worker(conn, store_path: str, max_bytes: int, allow_remote: bool) -> None:
         if req is None:
             return
         try:
-            conn.send(("ok", execute(store, req, max_bytes, allow_remote)))
+            conn.send(("ok", execute(store, req, max_bytes, allow_remote, union)))
         except ProtocolError as err:
             conn.send(("error", (err.status, str(err))))
         except Exception as err:  # noqa: BLE001 - any failure is answered, the worker lives on
@@ -425,8 +427,9 @@ class Endpoint:
             return self.pool.run(req, self.timeout)
         if req.update:
             with self.update_lock:
-                return execute(self.store, req, self.max_result_bytes, self.allow_remote)
-        return execute(self.store, req, self.max_result_bytes, self.allow_remote, self.timeout)
+                return execute(self.store, req, self.max_result_bytes, self.allow_remote, False)
+        return execute(self.store, req, self.max_result_bytes, self.allow_remote,
+                       data_in_named_graphs(self.store), self.timeout)
 
     def close(self) -> None:
         if self.pool is not None:

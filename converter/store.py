@@ -62,6 +62,13 @@ class LoadReport:
                 f"{self.statistics} precomputed counts; {self.seconds:.1f} s")
 
 
+def data_in_named_graphs(store: ox.Store) -> bool:
+    """True when the data itself lives in named graphs (loaded from N-Quads, say): queries then take the union of
+    all graphs as their default graph. Otherwise the default graph holds the data and queries stay on it, which
+    Oxigraph answers much faster; the statistics graph is read with ``GRAPH``."""
+    return any(g.value != STATISTICS_GRAPH for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+
+
 def open_store(path: str = DEFAULT_STORE, *, writable: bool = False) -> ox.Store:
     """Open a store built by :func:`load` (read-only unless ``writable``)."""
     if not os.path.isdir(path):
