@@ -1,0 +1,98 @@
+"""The embedded store: loads from dumps or records, atomic rebuilds, precomputed counts, the default graph."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from converter import convert
+from converter.queries import run
+from converter.store import STATISTICS_GRAPH, StoreError, load, open_store
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pfocr"
+MENTIONS = "https://schema.org/mentions"
+COUNT = "https://pfocr.wikipathways.org/vocab#figureCount"
+
+
+@pytest.fixture(scope="module")
+def dumps(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dumps")
+    convert([str(EXAMPLES)], output=str(out), formats=["nt", "nq", "ttl"], jobs=1)
+    return out
+
+
+def _count(store: ox.Store, query: str) -> int:
+    return int(next(iter(run(store, query)))["n"].value)
+
+
+def test_load_from_dump_and_from_records_hold_the_same_graph(dumps, tmp_path):
+    from_dump = load([str(dumps / "pfocr.nt")], str(tmp_path / "a" / "store"))
+    from_records = load([str(EXAMPLES)], str(tmp_path / "b" / "store"))
+    lines = len((dumps / "pfocr.nt").read_text(encoding="utf-8").splitlines())
+    assert from_dump.triples == from_records.triples == lines
+    a, b = open_store(str(tmp_path / "a" / "store")), open_store(str(tmp_path / "b" / "store"))
+    assert set(a.quads_for_pattern(None, None, None)) == set(b.quads_for_pattern(None, None, None))
+
+
+def test_precomputed_counts_equal_the_mentions_in_the_dump(dumps, tmp_path):
+    load([str(dumps / "pfocr.nt")], str(tmp_path / "store"))
+    store = open_store(str(tmp_path / "store"))
+    pairs = set()  # a figure may both mention an organism and be about it: it counts once
+    for line in (dumps / "pfocr.nt").read_text(encoding="utf-8").splitlines():
+        s, p, o = line.split(" ", 2)
+        if p in (f"<{MENTIONS}>", "<https://schema.org/about>"):
+            pairs.add((s, o.rstrip(" .")))
+    expected = Counter(o for _, o in pairs)
+    found = {f"<{q.subject.value}>": int(q.object.value) for q in store.quads_for_pattern(
+        None, ox.NamedNode(COUNT), None, ox.NamedNode(STATISTICS_GRAPH))}
+    assert found == dict(expected) and found
+
+
+def test_rebuilding_is_idempotent_and_keeps_two_versions(dumps, tmp_path):
+    path = tmp_path / "store"
+    first = load([str(dumps / "pfocr.nt")], str(path))
+    for _ in range(3):
+        again = load([str(dumps / "pfocr.nt")], str(path))
+        assert (again.triples, again.statistics) == (first.triples, first.statistics)
+    assert path.is_symlink()
+    assert len(os.listdir(tmp_path / ".stores")) <= 2
+
+
+def test_a_failed_load_leaves_the_previous_store_usable(dumps, tmp_path):
+    path = tmp_path / "store"
+    load([str(dumps / "pfocr.nt")], str(path))
+    before = len(open_store(str(path)))
+    broken = tmp_path / "broken.nt"
+    broken.write_text((dumps / "pfocr.nt").read_text(encoding="utf-8") + "<a> <b> \"unterminated .\n",
+                      encoding="utf-8")
+    target = os.readlink(path)
+    with pytest.raises(StoreError, match="broken.nt"):
+        load([str(broken)], str(path))
+    assert os.readlink(path) == target
+    assert len(open_store(str(path))) == before
+    assert len([d for d in os.listdir(tmp_path / ".stores") if not d.startswith("tmp")]) == 1
+
+
+def test_data_in_named_graphs_is_queried_as_the_union(dumps, tmp_path):
+    load([str(dumps / "pfocr.nq")], str(tmp_path / "q" / "store"))
+    load([str(dumps / "pfocr.nt")], str(tmp_path / "t" / "store"))
+    figures = "SELECT (COUNT(*) AS ?n) WHERE { ?f a <https://schema.org/ImageObject> }"
+    from_quads = _count(open_store(str(tmp_path / "q" / "store")), figures)
+    from_triples = _count(open_store(str(tmp_path / "t" / "store")), figures)
+    assert from_quads == from_triples == 9
+
+
+def test_cli_load_errors_are_one_line(tmp_path):
+    cmd = [sys.executable, "-m", "converter", "load", str(tmp_path / "missing.nt"), "--store", str(tmp_path / "s")]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("Error:") == 1 and "missing.nt" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "converter", "query", "figures-for-gene", "--store",
+                           str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "pfocr-rdf load" in proc.stderr and "Traceback" not in proc.stderr
