@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+from _support import rdflib_term
 
 from converter.server import Endpoint, Server, make_server
 from converter.store import load
@@ -244,22 +245,9 @@ def graph_of(data: bytes | str, fmt: ox.RdfFormat) -> "object":
 
     graph = rdflib.Graph()
     for triple in ox.parse(data.encode("utf-8") if isinstance(data, str) else data, format=fmt):
-        graph.add(tuple(_rdflib_term(t) for t in (triple.subject, triple.predicate, triple.object)))
+        graph.add(tuple(rdflib_term(t) for t in (triple.subject, triple.predicate, triple.object)))
     return graph
 
-
-def _rdflib_term(term):
-    import rdflib
-
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":  # as rdflib reads a plain literal
-        return rdflib.Literal(term.value)
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
 
 
 def example_params(name: str, params) -> dict[str, str]:

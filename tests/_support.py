@@ -222,3 +222,18 @@ def write_record(path: Path, record: dict, body: str = "") -> Path:
     path.write_text("---\n" + yaml.safe_dump(record, allow_unicode=True, sort_keys=False) + "---\n" + body,
                     encoding="utf-8")
     return path
+
+
+def rdflib_term(term):
+    """The rdflib term for a pyoxigraph term (a plain literal stays plain, as rdflib reads "..." in N-Triples)."""
+    import rdflib
+
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
+        return rdflib.Literal(term.value)
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))

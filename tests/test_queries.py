@@ -26,7 +26,7 @@ import pytest
 
 from _support import (
     HAVE_PFOCR, PROJECT, SAMPLE_FIGURES, SEED, SKIP_REASON, cli_command, front_matter, is_missing, minimal_record,
-    read_tsv, write_record,
+    rdflib_term, read_tsv, write_record,
 )
 
 from converter import convert
@@ -876,20 +876,6 @@ CROSS_PARAMS = {"most-mentioned-diseases": {"min_figures": "1"}, "wikipathways-s
                 "figures-with-all-genes": {"genes": "AKT1,PTEN"}}
 
 
-def _rdflib_term(term):
-    import rdflib
-
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
-        return rdflib.Literal(term.value)  # a plain literal, as rdflib reads "..." in N-Triples
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
-
-
 @pytest.fixture(scope="session")
 def small_stores(wikipathways, tmp_path_factory):
     """The examples and the seed with the WikiPathways-shaped graph: in Oxigraph and in an rdflib Dataset."""
@@ -906,7 +892,7 @@ def small_stores(wikipathways, tmp_path_factory):
         for quad in store.quads_for_pattern(None, None, None, None):
             graph = (dataset.default_graph if isinstance(quad.graph_name, ox.DefaultGraph)
                      else dataset.graph(rdflib.URIRef(quad.graph_name.value)))
-            graph.add((_rdflib_term(quad.subject), _rdflib_term(quad.predicate), _rdflib_term(quad.object)))
+            graph.add((rdflib_term(quad.subject), rdflib_term(quad.predicate), rdflib_term(quad.object)))
     return store, dataset
 
 
