@@ -163,6 +163,7 @@ def _group_after(tokens: list[Token], i: int) -> tuple[int, int] | None:
 
 # --- executing (in a worker process or in the server process) ------------------------------------------------------
 _WORKER_START_TIMEOUT = 60.0  # seconds a new query worker may take to open the store
+_THREADS = 2  # queries one worker process answers at once
 _QUEUE_WAIT = 30.0  # seconds a query may wait for a free worker (its time limit starts when one takes it)
 
 
@@ -259,15 +260,27 @@ def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool, u
         raise ProtocolError(500, f"store error: {err}") from None
 
 
-def _worker(conn, store_path: str, max_bytes: int, allow_remote: bool) -> None:
+def _worker(conns, store_path: str, max_bytes: int, allow_remote: bool) -> None:
+    """A query worker process: one read-only store, one thread per connection (pyoxigraph releases the GIL while
+    it evaluates, and threads share the store's caches)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     try:
         store = ox.Store.read_only(store_path)
     except Exception as err:  # noqa: BLE001 - said to the server, which decides
-        conn.send(("failed", f"{type(err).__name__}: {err}"))
+        for conn in conns:
+            conn.send(("failed", f"{type(err).__name__}: {err}"))
         return
     union = data_in_named_graphs(store)  # a read-only handle sees a store that does not change
-    conn.send(("ready", None))
+    threads = [threading.Thread(target=_answer_on, args=(conn, store, max_bytes, allow_remote, union), daemon=True)
+               for conn in conns]
+    for thread, conn in zip(threads, conns):
+        conn.send(("ready", None))
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _answer_on(conn, store: ox.Store, max_bytes: int, allow_remote: bool, union: bool) -> None:
     while True:
         try:
             req = conn.recv()
@@ -284,36 +297,39 @@ def _worker(conn, store_path: str, max_bytes: int, allow_remote: bool) -> None:
 
 
 class _Pool:
-    """Query worker processes with hard time limits: a worker that runs out of time is ended and replaced.
-
-    A worker joins the idle queue only once it has opened the store, so the time a fresh process takes to start
-    is never counted against a query."""
+    """Query worker processes with hard time limits: a query that runs out of time ends its worker process, which
+    is replaced. Each process answers on ``_THREADS`` connections (slots) at once; a slot joins the idle queue only
+    once its process has opened the store, so the time a fresh process takes to start never counts against a
+    query. A query whose process was ended under it (for another query's timeout) is run again elsewhere."""
 
     def __init__(self, store_path: str, size: int, max_bytes: int, allow_remote: bool) -> None:
         self.args = (store_path, max_bytes, allow_remote)
+        self.replaced: set[int] = set()
         self.ctx = multiprocessing.get_context("spawn")
         self.idle: queue.Queue = queue.Queue()
         self.all: set = set()
         self.lock = threading.Lock()
         self.closed = False
-        workers = [self._spawn() for _ in range(size)]
-        for worker in workers:
-            problem = self._ready(worker)
+        slots = [slot for _ in range(size) for slot in self._spawn()]
+        for slot in slots:
+            problem = self._ready(slot)
             if problem:
                 self.close()
                 raise OSError(f"a query worker could not start: {problem}")
-            self.idle.put(worker)
+            self.idle.put(slot)
 
-    def _spawn(self):
-        parent, child = self.ctx.Pipe()
-        process = self.ctx.Process(target=_worker, args=(child, *self.args), daemon=True,
+    def _spawn(self) -> list:
+        pipes = [self.ctx.Pipe() for _ in range(_THREADS)]
+        process = self.ctx.Process(target=_worker, args=([child for _, child in pipes], *self.args), daemon=True,
                                    name="pfocr-rdf-query-worker")
         process.start()
-        child.close()
-        worker = (process, parent)
+        slots = []
+        for parent, child in pipes:
+            child.close()
+            slots.append((process, parent))
         with self.lock:
-            self.all.add(worker)
-        return worker
+            self.all.update(slots)
+        return slots
 
     @staticmethod
     def _ready(worker) -> str | None:
@@ -328,42 +344,53 @@ class _Pool:
         return None if kind == "ready" else str(payload)
 
     def _replace_later(self) -> None:
-        """Start a worker in place of an ended one; it joins the idle queue when it is ready."""
-        worker = self._spawn()
+        """Start a worker in place of an ended one; its slots join the idle queue when it is ready."""
+        slots = self._spawn()
 
         def join_when_ready() -> None:
-            problem = self._ready(worker)
-            with self.lock:
-                closed = self.closed
-            if problem is None and not closed:
-                self.idle.put(worker)
-                return
-            self._end(worker)
-            if problem is not None and not closed:
-                print(f"pfocr-rdf: a replacement query worker could not start: {problem}", file=sys.stderr)
+            for worker in slots:
+                problem = self._ready(worker)
+                with self.lock:
+                    closed = self.closed
+                if problem is None and not closed:
+                    self.idle.put(worker)
+                    continue
+                self._end(worker)
+                if problem is not None and not closed:
+                    print(f"pfocr-rdf: a replacement query worker could not start: {problem}", file=sys.stderr)
 
         threading.Thread(target=join_when_ready, daemon=True, name="pfocr-rdf-worker-start").start()
+
+    def _take(self, wait: float):
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                worker = self.idle.get(timeout=max(0.001, deadline - time.monotonic()))
+            except queue.Empty:
+                raise ProtocolError(503, f"all query workers are busy; try again (waited {wait:g} s)",
+                                    {"Retry-After": "5"}) from None
+            if worker[0].is_alive():
+                return worker
+            self._replace(worker)  # a slot of a process ended for another query's timeout
 
     def run(self, req: Request, timeout: float) -> tuple[int, str, bytes]:
         if self.closed:
             raise ProtocolError(503, "the endpoint is shutting down")
-        wait = max(timeout, _QUEUE_WAIT)
-        try:
-            worker = self.idle.get(timeout=wait)
-        except queue.Empty:
-            raise ProtocolError(503, f"all query workers are busy; try again (waited {wait:g} s)",
-                                {"Retry-After": "5"}) from None
-        process, conn = worker
-        try:
-            conn.send(req)
-            if not conn.poll(timeout):
-                raise TimeoutError
-            kind, payload = conn.recv()
-        except (TimeoutError, EOFError, OSError) as err:
-            self._replace(worker)
-            if isinstance(err, TimeoutError):
-                raise _out_of_time(timeout) from None
-            raise ProtocolError(500, "the query worker stopped; try again") from None
+        for attempt in range(2):
+            worker = self._take(max(timeout, _QUEUE_WAIT))
+            process, conn = worker
+            try:
+                conn.send(req)
+                if not conn.poll(timeout):
+                    raise TimeoutError
+                kind, payload = conn.recv()
+                break
+            except (TimeoutError, EOFError, OSError) as err:
+                self._replace(worker)
+                if isinstance(err, TimeoutError):
+                    raise _out_of_time(timeout) from None
+                if attempt == 1:
+                    raise ProtocolError(500, "the query worker stopped; try again") from None
         self.idle.put(worker)
         if kind == "error":
             raise ProtocolError(*payload)
@@ -378,10 +405,13 @@ class _Pool:
             self.all.discard(worker)
 
     def _replace(self, worker) -> None:
+        """End a slot; the first slot of a process to end also ends the process and starts its replacement."""
+        process = worker[0]
         self._end(worker)
         with self.lock:
-            if self.closed:
+            if self.closed or process.pid in self.replaced:
                 return
+            self.replaced.add(process.pid)
         self._replace_later()
 
     def close(self) -> None:
