@@ -23,9 +23,9 @@ from itertools import groupby
 from typing import Iterable, Iterator, Sequence
 
 from .identifiers import IRIStyle, registry
-from .mapping import EntityIndex, entity_iri, figure_blocks, figure_iri, taxon_iri
+from .mapping import EntityIndex, entity_iri, figure_blocks, taxon_iri
 from .model import Entity, Figure, Taxon, build_figure
-from .sources import RecordError, Source, discover, peek_figid, read_record, read_text
+from .sources import RecordError, Source, discover, peek_figid, read_record
 from .validation import Evaluator, Result, ValidationReport, read_shapes
 from .vocab import GRAPH
 from .void import void_turtle
@@ -235,6 +235,7 @@ def convert(
     groups = _groups(sources)
     index = EntityIndex()
     seen_keys: set[str] = set()
+    article_space = registry.namespace_iri("pmc")  # shared blocks keyed by it are articles
     seen_figids: set[str] = set()
     articles = 0
     links: Counter = Counter()
@@ -262,7 +263,7 @@ def convert(
                     if key in seen_keys:
                         continue
                     seen_keys.add(key)
-                    articles += key.startswith(registry.namespace_iri("pmc"))
+                    articles += key.startswith(article_space)
                 dumps.write(payload)
                 report.triples += count
                 checked.extend(results)
@@ -322,4 +323,4 @@ def convert(
     return report
 
 
-__all__ = ["convert", "ConvertError", "Report", "Issue", "read_text", "figure_iri"]
+__all__ = ["convert", "ConvertError", "Report", "Issue"]

@@ -140,7 +140,3 @@ def jsonld_nodes(triples: Iterable[Triple]) -> list[str]:
                 node[_json_id(predicate)] = [_json_value(o) for o in objects]
         nodes.append(json.dumps(node, ensure_ascii=False, separators=(",", ":")))
     return nodes
-
-
-def jsonld_context() -> dict[str, str]:
-    return dict(PREFIXES)

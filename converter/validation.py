@@ -70,7 +70,6 @@ class Result:
 class ValidationReport:
     results: list[Result] = field(default_factory=list)
     engine: str = "sparql"
-    focus_nodes: int = 0
     figures: int = 0
     seconds: float = 0.0
     located: dict[str, str] = field(default_factory=dict, repr=False)  # focus -> figid, when known upfront
@@ -635,7 +634,6 @@ def validate(
         raise ValidationError(f"unknown engine {engine!r}; choose sparql, python or pyshacl")
     report = ValidationReport(sorted(set(results)), engine)
     report.figures = _count(store, "<https://schema.org/ImageObject>")
-    report.focus_nodes = sum(_count(store, t) for t in {s.target_class for s in shapes if s.path is None})
     report.seconds = time.perf_counter() - started
     return report
 

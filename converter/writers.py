@@ -13,8 +13,8 @@ import os
 import tempfile
 from typing import IO, Iterable
 
-from .rdf import Triple, jsonld_context, jsonld_nodes, nt_lines, turtle_block, turtle_prefixes
-from .vocab import GRAPH
+from .rdf import Triple, jsonld_nodes, nt_lines, turtle_block, turtle_prefixes
+from .vocab import GRAPH, PREFIXES
 
 FORMATS = ("ttl", "nt", "nq", "jsonld")
 FILE_NAMES = {"ttl": "pfocr.ttl", "nt": "pfocr.nt", "nq": "pfocr.nq", "jsonld": "pfocr.jsonld"}
@@ -99,7 +99,7 @@ class DumpSet:
             if fmt == "ttl":
                 fh.write(turtle_prefixes())
             elif fmt == "jsonld":
-                context = json.dumps(jsonld_context(), ensure_ascii=False, indent=1)
+                context = json.dumps(PREFIXES, ensure_ascii=False, indent=1)
                 fh.write('{"@context": ' + context + ',\n"@graph": [\n')
 
     def __enter__(self) -> "DumpSet":
