@@ -100,9 +100,11 @@ def convert_command(paths, output, formats, iri_style, jobs, strict, then_valida
               help="Where to write the SHACL validation report (Turtle). Default: shacl-report.ttl beside the dumps.")
 @click.option("--fail-on", type=click.Choice(["violation", "warning"]), default="violation", show_default=True,
               help="Lowest severity that makes the exit status 1.")
-@click.option("--engine", type=click.Choice(["sparql", "python", "pyshacl"]), default="sparql", show_default=True,
-              help="sparql: the shapes compiled to SPARQL in the store; python: the same constraints in batches "
-                   "in memory; pyshacl: the reference engine, in batches.")
+@click.option("--engine", type=click.Choice(["stream", "sparql", "python", "pyshacl"]), default="stream",
+              show_default=True,
+              help="stream: N-Triples/N-Quads dumps read in blocks on every core (other input: sparql); sparql: the "
+                   "shapes compiled to SPARQL in a store; python: the same constraints in batches in memory; "
+                   "pyshacl: the reference engine, in batches.")
 @click.option("--iri-style", type=click.Choice(["slash", "colon"]), default="slash", show_default=True,
               help="The IRI style the dumps were converted with.")
 def validate_command(dumps, store_dir, report_path, fail_on, engine, iri_style):
@@ -240,7 +242,7 @@ def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, al
 def _validate(dumps, store_dir, report_path, fail_on, engine, iri_style) -> int:
     import pyoxigraph as ox
 
-    from .validation import ValidationError, load_dumps, validate
+    from .validation import ValidationError, validate
 
     for dump in dumps:
         if not os.path.isfile(dump):
@@ -249,19 +251,18 @@ def _validate(dumps, store_dir, report_path, fail_on, engine, iri_style) -> int:
         if store_dir:
             if not os.path.isdir(store_dir):
                 _fail(f"{store_dir}: no such store; build it with 'pfocr-rdf load'")
-            store = ox.Store.read_only(store_dir)
+            report = validate(store=ox.Store.read_only(store_dir), engine=engine, iri_style=iri_style)
             folder = os.path.dirname(os.path.abspath(store_dir))
         else:
-            store = load_dumps(dumps)
+            report = validate(dumps, engine=engine, iri_style=iri_style)
             folder = os.path.dirname(dumps[0]) or "."
-        report = validate(store=store, engine=engine, iri_style=iri_style)
     except ValidationError as err:
         _fail(str(err))
     except OSError as err:
         _fail(f"{err.filename or store_dir}: {err.strerror or err}")
     report_path = report_path or os.path.join(folder, "shacl-report.ttl")
     atomic_write(report_path, report.to_turtle())
-    click.echo(summary(report, _sources(folder), store))
+    click.echo(summary(report, _sources(folder)))
     click.echo(f"SHACL report: {report_path}")
     failing = report.count("Violation") + (report.count("Warning") if fail_on == "warning" else 0)
     return 1 if failing else 0

@@ -284,7 +284,7 @@ def convert(
         if validate:
             closure = [t for block in entity_blocks for t in block.triples]
             checked.extend(_OPTIONS["evaluator"].check(closure, [b.key for b in entity_blocks]))
-            report.validation = ValidationReport(sorted(set(checked)), "streaming", located=located)
+            report.validation = ValidationReport(sorted(set(checked)), "convert", located=located)
     except BaseException:
         dumps.abort()
         raise

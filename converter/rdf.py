@@ -140,3 +140,89 @@ def jsonld_nodes(triples: Iterable[Triple]) -> list[str]:
                 node[_json_id(predicate)] = [_json_value(o) for o in objects]
         nodes.append(json.dumps(node, ensure_ascii=False, separators=(",", ":")))
     return nodes
+
+
+# --- reading N-Triples and N-Quads lines -------------------------------------------------------------------------
+_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+_GOOD_IRIS: dict[str, None] = {}  # tokens already checked: predicates, classes and entities repeat on every line
+
+
+def _iri(token: str) -> str | None:
+    """The IRI of an N-Triples ``<...>`` token, or None when it is not a plain absolute IRI."""
+    if token in _GOOD_IRIS:
+        return token[1:-1]
+    if token[:1] != "<" or token[-1:] != ">" or ":" not in token or _BAD_IRI.search(token, 1, len(token) - 1):
+        return None
+    if len(_GOOD_IRIS) > 1 << 16:
+        _GOOD_IRIS.clear()
+    _GOOD_IRIS[token] = None
+    return token[1:-1]
+
+
+def read_line(line: str) -> Triple | None:
+    """The triple of one N-Triples or N-Quads line (without its line break) in the form this module writes
+    (``<s> <p> o [<g>] .``), or None for any other line (a comment, other spacing, an escape sequence, a language
+    tag), which a full parser must read. Blank nodes come back as ``_:label`` strings; the graph is dropped.
+
+        >>> read_line('<https://ex.org/a> <https://schema.org/name> "A" .')
+        ('https://ex.org/a', 'https://schema.org/name', Literal(lexical='A', datatype=None, language=None))
+    """
+    parts = line.split(" ", 2)
+    if len(parts) != 3:
+        return None
+    s, p, rest = parts
+    if rest[-2:] != " ." or not s:
+        return None
+    good = _GOOD_IRIS
+    if s in good:
+        s = s[1:-1]
+    elif s[0] == "<":
+        s = _iri(s)
+        if s is None:
+            return None
+    elif not s.startswith("_:") or not s[2:].isalnum():
+        return None
+    if p in good:
+        p = p[1:-1]
+    else:
+        p = _iri(p)
+        if p is None:
+            return None
+    first = rest[:1]
+    if first == "<":
+        o, _, graph = rest[:-2].partition(" ")
+        if o in good:
+            o = o[1:-1]
+        else:
+            o = _iri(o)
+            if o is None:
+                return None
+    elif first == '"':
+        end = rest.rfind('"')
+        if end == 0:
+            return None
+        lexical, tail = rest[1:end], rest[end + 1:-2]
+        if '"' in lexical or "\\" in lexical or "\r" in lexical:
+            return None
+        datatype, _, graph = tail.partition(" ")
+        if datatype.startswith("^^<"):
+            datatype = _iri(datatype[2:])
+            if datatype is None:
+                return None
+            o = Literal(lexical, None if datatype == XSD_STRING else datatype)
+        elif not datatype:
+            o = Literal(lexical)
+        else:
+            return None
+    elif rest.startswith("_:"):
+        o, _, graph = rest[:-2].partition(" ")
+        if not o[2:].isalnum():
+            return None
+    else:
+        return None
+    if graph and (" " in graph or _iri(graph) is None):
+        return None
+    return s, p, o

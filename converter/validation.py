@@ -1,20 +1,23 @@
-"""SHACL validation of the dumps: pySHACL as the reference engine, and the same shapes compiled to SPARQL.
+"""SHACL validation of the dumps: pySHACL as the reference engine, and the same shapes evaluated faster.
 
-Both engines read the graph from a pyoxigraph store and give the same results (the tests check this on the real
-sample and on one small graph per constraint)::
+Every engine gives the same results (the tests check this on the real sample and on one small graph per
+constraint)::
 
     >>> from converter.validation import validate
     >>> report = validate(["output/pfocr.nt"])                     # doctest: +SKIP
-    >>> report.conforms, report.count("Violation")                # doctest: +SKIP
-    (True, 0)
+    >>> report.conforms, report.count("Violation"), report.engine  # doctest: +SKIP
+    (True, 0, 'stream')
 
-``engine="sparql"`` (the default) runs one query per constraint inside the store: fast enough for the whole
-corpus. ``engine="pyshacl"`` validates batches of focus nodes with pySHACL in parallel processes; every shape is
-local to a node, its values and their types, so batches give the results of one whole-graph run.
+Every shape is local to a node, its values and their types. ``engine="stream"`` (the default) therefore reads an
+N-Triples or N-Quads dump in blocks, one part of the file per core, without building a graph; other input goes to
+``engine="sparql"``, which runs one query per constraint inside a pyoxigraph store. ``engine="python"`` evaluates
+the constraints on batches read from a store, and ``engine="pyshacl"`` validates such batches with pySHACL in
+parallel processes: batches give the results of one whole-graph run.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -26,12 +29,12 @@ import pyoxigraph as ox
 
 from .identifiers import IRIStyle
 from .rdf import Literal as RdfLiteral
-from .rdf import quote_string
+from .rdf import quote_string, read_line
 
 SH = "http://www.w3.org/ns/shacl#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-Engine = Lit["sparql", "python", "pyshacl"]
+Engine = Lit["stream", "sparql", "python", "pyshacl"]
 SEVERITIES = ("Violation", "Warning", "Info")
 
 # Lexical forms of the datatypes the shapes use: an ill-typed literal fails sh:datatype, as in pySHACL.
@@ -73,6 +76,7 @@ class ValidationReport:
     figures: int = 0
     seconds: float = 0.0
     located: dict[str, str] = field(default_factory=dict, repr=False)  # focus -> figid, when known upfront
+    store: ox.Store | None = field(default=None, repr=False, compare=False)  # the graph checked, for locating
 
     @property
     def conforms(self) -> bool:
@@ -330,6 +334,7 @@ def _lexical(term) -> str:
     return term.lexical if isinstance(term, RdfLiteral) else term
 
 
+@functools.lru_cache(maxsize=1 << 16)  # scores and ranks repeat across figures
 def _number(term):
     from decimal import Decimal, InvalidOperation
 
@@ -386,24 +391,36 @@ class Evaluator:
                 elif c.component == "MaxCountConstraintComponent":
                     counts.append((component, None, c.param))
                 else:
-                    tests.append((component, c.component, _compile_test(c)))
+                    cls = c.param.strip("<>") if c.component == "ClassConstraintComponent" else None
+                    tests.append((component, c.component, _compile_test(c), cls))
             key = None if shape.path is None else shape.path.lstrip("^")[1:-1]
             inverse = bool(shape.path and shape.path.startswith("^"))
             self.by_class[shape.target_class.strip("<>")].append((shape, key, inverse, counts, tests))
+        self.inverse = {key for entries in self.by_class.values() for _, key, inverse, _, _ in entries if inverse}
 
-    def check(self, triples: Iterable[tuple], focus: Iterable[str] | None = None) -> list[Result]:
-        out_values: dict[tuple[str, str], list] = defaultdict(list)
-        in_values: dict[tuple[str, str], list] = defaultdict(list)
-        types: dict[str, set[str]] = defaultdict(set)
-        supers: dict[str, set[str]] = defaultdict(set)
-        for s, p, o in dict.fromkeys(triples):
-            out_values[(s, p)].append(o)
-            if o.__class__ is str:
-                in_values[(o, p)].append(s)
-                if p == RDF_TYPE:
-                    types[s].add(o)
-                elif p == _SUBCLASS:
-                    supers[s].add(o)
+    def check(self, triples: Iterable[tuple], focus: Iterable[str] | None = None,
+              pending: dict | None = None) -> list[Result]:
+        """Results on the focus nodes (by default every typed subject) of a batch of triples.
+
+        With ``pending``, an ``sh:class`` test on a value the batch holds no type for is not decided here: it is
+        added to ``pending[(value, class)]`` as ``(shape, component, focus)``, for the caller to decide once the
+        value's types are known.
+        """
+        nodes: dict[str, dict] = {}
+        for s, p, o in triples:
+            nodes.setdefault(s, {}).setdefault(p, {})[o] = None
+        return self.check_nodes(nodes, focus, pending)
+
+    def check_nodes(self, nodes: dict[str, dict], focus: Iterable[str] | None = None,
+                    pending: dict | None = None) -> list[Result]:
+        """:meth:`check` on triples grouped as subject -> predicate -> {object: None}."""
+        types: dict[str, object] = {s: props[RDF_TYPE] for s, props in nodes.items() if RDF_TYPE in props}
+        in_values: dict[tuple[str, str], dict] = {}
+        for p in self.inverse:
+            for s, props in nodes.items():
+                for o in props.get(p, ()):
+                    in_values.setdefault((o, p), {})[s] = None
+        supers = {s: props[_SUBCLASS] for s, props in nodes.items() if _SUBCLASS in props}
         if supers:
             for node, direct in list(types.items()):
                 seen, todo = set(direct), list(direct)
@@ -414,25 +431,30 @@ class Evaluator:
                             todo.append(parent)
                 types[node] = seen
         results: list[Result] = []
-        empty: list = []
+        empty: dict = {}
+        by_class = self.by_class
         for node in (list(types) if focus is None else focus):
+            props = nodes.get(node, empty)
             for cls in types.get(node, ()):
-                for shape, key, inverse, counts, tests in self.by_class.get(cls, ()):
+                for shape, key, inverse, counts, tests in by_class.get(cls, ()):
                     if key is None:  # a node shape: the focus node is the value
-                        results.extend(_result(shape, component, node, node) for component, name, test in tests
+                        results.extend(_result(shape, component, node, node) for component, name, test, _ in tests
                                        if test(node, types))
                         continue
-                    values = (in_values if inverse else out_values).get((node, key), empty)
+                    values = in_values.get((node, key), empty) if inverse else props.get(key, empty)
                     for component, low, high in counts:
                         if (low is not None and len(values) < low) or (high is not None and len(values) > high):
                             results.append(_result(shape, component, node, None))
-                    for component, name, test in tests:
+                    for component, name, test, value_class in tests:
                         if name == "HasValueConstraintComponent":
                             if not test(values, types):
                                 results.append(_result(shape, component, node, None))
                             continue
                         for v in values:
-                            if test(v, types):
+                            if value_class is not None and pending is not None and v.__class__ is str \
+                                    and v not in types:
+                                pending.setdefault((v, value_class), []).append((shape, component, node))
+                            elif test(v, types):
                                 results.append(_result(shape, component, node, v))
         return results
 
@@ -457,14 +479,15 @@ def _compile_test(c: Constraint) -> Callable:
         kind = param.strip("<>").removeprefix(SH)
         allowed = {"IRI": "i", "Literal": "l", "BlankNode": "b", "BlankNodeOrIRI": "bi", "IRIOrLiteral": "il",
                    "BlankNodeOrLiteral": "bl"}[kind]
-        return lambda v, types: ("l" if v.__class__ is RdfLiteral else "b" if _is_blank(v) else "i") not in allowed
+        return lambda v, types: ("l" if v.__class__ is RdfLiteral else "b" if v[:2] == "_:" else "i") not in allowed
     if name == "ClassConstraintComponent":
         cls = param.strip("<>")
         return lambda v, types: v.__class__ is not str or cls not in types.get(v, ())
     if name == "PatternConstraintComponent":
         pattern, flags = param
         regex = re.compile(pattern, sum(getattr(re, f.upper()) for f in flags if f.upper() in "IMSX"))
-        return lambda v, types: _is_blank(v) or regex.search(_lexical(v)) is None
+        return lambda v, types: (regex.search(v.lexical) is None if v.__class__ is RdfLiteral
+                                 else v[:2] == "_:" or regex.search(v) is None)
     if name in ("MinInclusiveConstraintComponent", "MaxInclusiveConstraintComponent"):
         bound = _number(_parse_nt_term(param))
         low = name.startswith("Min")
@@ -591,6 +614,291 @@ def _pyshacl_results(store: ox.Store, shapes: list[Shape], style: IRIStyle, batc
         return [r for part in pool.imap(_pyshacl_batch, work) for r in part]
 
 
+# --- the stream engine: N-Triples and N-Quads dumps read in blocks, on every core ---------------------------------
+class NotStreamable(Exception):
+    """The dump's layout does not let blocks be checked alone; a store-based engine must read it."""
+
+
+_IMAGE_OBJECT = "https://schema.org/ImageObject"
+_STREAM_FORMATS = {".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS}
+_CHUNK = 1 << 23
+_PART_BYTES = 1 << 24  # smaller dumps are read in one process
+_BATCH = 4000  # triples per evaluator call: whole blocks, so every subject's triples are checked together
+
+
+def _root(term: str) -> str:
+    """Nodes with one root (an IRI up to its fragment; a blank node alone) must sit together in a dump."""
+    return term.partition("#")[0]
+
+
+def _lines(path: str, start: int, end: int) -> Iterator[str]:
+    """The lines in bytes [start, end) of a file that has line breaks at both ends of the range."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        left, carry = end - start, b""
+        while left > 0:
+            chunk = fh.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            chunk = carry + chunk
+            cut = chunk.rfind(b"\n") + 1 if left > 0 else len(chunk)
+            carry = chunk[cut:]
+            try:
+                text = chunk[:cut].decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValidationError(f"{path}: invalid UTF-8 near byte {start + err.start}") from None
+            start += cut
+            yield from text.split("\n")
+
+
+def _split(path: str, parts: int) -> list[tuple[int, int]]:
+    """Byte ranges of about equal size, each starting at a line whose root differs from the line before."""
+    size = os.path.getsize(path)
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for i in range(1, parts):
+            fh.seek(max(size * i // parts, cuts[-1]))
+            fh.readline()
+            before = None
+            while True:
+                at, line = fh.tell(), fh.readline()
+                if not line:
+                    at = size
+                    break
+                root = _root(line.split(b" ", 1)[0].decode("utf-8", "replace").strip("<>"))
+                if before is not None and root != before:
+                    break
+                before = root
+            cuts.append(at)
+    cuts.append(size)
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+class _Part:
+    """One byte range of one dump: its own results, and the class tests it needs other parts' types for."""
+
+    def __init__(self, evaluator: Evaluator, path: str, start: int, end: int) -> None:
+        self.evaluator, self.path, self.start, self.end = evaluator, path, start, end
+        self.types: dict[str, frozenset] = {}
+        self.pending: dict[tuple[str, str], list] = {}
+        self.refs: dict[str, str] = {}  # node -> the first node of another root linking to it
+
+    def scan(self) -> tuple[list[Result], set, set[str], int]:
+        """Checks every block; returns the results, the (value, class) tests left open, the roots and the figure
+        count. Raises NotStreamable when a root comes back after another or a link needs another root's node."""
+        evaluator, pending, refs = self.evaluator, self.pending, self.refs
+        inverse = evaluator.inverse
+        fmt = _STREAM_FORMATS[os.path.splitext(self.path)[1]]
+        results: list[Result] = []
+        roots: set[str] = set()
+        nodes: dict[str, dict] = {}
+        props: dict = {}
+        root = last = None
+        size = 0
+        for line in _lines(self.path, self.start, self.end):
+            triple = read_line(line)
+            if triple is None:
+                triple = self._parse(line, fmt)
+                if triple is None:
+                    continue
+            s, p, o = triple
+            if s != last:
+                last = s
+                here = _root(s)
+                if here != root:
+                    if here in roots:
+                        raise NotStreamable(f"the triples of <{here}> are not together")
+                    if size >= _BATCH:
+                        results.extend(self._check(nodes))
+                        nodes, size = {}, 0
+                    roots.add(here)
+                    root = here
+                props = nodes.get(s)
+                if props is None:
+                    props = nodes[s] = {}
+            objects = props.get(p)
+            if objects is None:
+                props[p] = {o: None}
+            else:
+                objects[o] = None
+            size += 1
+            if o.__class__ is str and p != RDF_TYPE:
+                if p == _SUBCLASS:
+                    raise NotStreamable("the data declares subclasses")
+                if p in inverse and _root(o) != root:
+                    raise NotStreamable(f"<{p}> links <{s}> to a node with another root")
+                if o not in refs and not o.startswith(root):
+                    refs[o] = s
+        results.extend(self._check(nodes))
+        results.extend(self.decide(self.types))
+        figures = sum(_IMAGE_OBJECT in t for t in self.types.values())
+        return results, {key for key in pending if key[0] not in self.types}, roots, figures
+
+    def _check(self, nodes: dict[str, dict]) -> list[Result]:
+        shared: dict[frozenset, frozenset] = {}
+        for s, props in nodes.items():
+            if RDF_TYPE in props:
+                t = frozenset(o for o in props[RDF_TYPE] if o.__class__ is str)
+                self.types[s] = shared.setdefault(t, t)
+        return self.evaluator.check_nodes(nodes, pending=self.pending)
+
+    def _parse(self, line: str, fmt) -> tuple | None:
+        try:
+            for quad in ox.parse(line, format=fmt):
+                return tuple(_from_ox(t) for t in (quad.subject, quad.predicate, quad.object))
+        except SyntaxError as err:
+            raise ValidationError(f"{self.path}: {err}: {line[:200]}") from None
+        return None
+
+    def types_of(self, values: list[str]) -> dict[str, frozenset]:
+        return {v: self.types[v] for v in values if v in self.types}
+
+    def decide(self, known: dict[str, frozenset]) -> list[Result]:
+        """Results of the open class tests whose value's types are in ``known`` (all of them, at the end: a value
+        no part has types for has none)."""
+        return [_result(shape, component, node, value) for (value, cls), uses in self.pending.items()
+                if value in known and cls not in known[value] for shape, component, node in uses]
+
+    def referrers(self, values: set[str]) -> dict[str, str]:
+        """A node of another root linking to each value, for locating results on nodes outside any figure."""
+        return {value: self.refs[value] for value in values if value in self.refs}
+
+
+def _serve_part(conn, part: _Part) -> None:
+    try:
+        while True:
+            method, args = conn.recv()
+            if method == "close":
+                break
+            conn.send(("ok", getattr(part, method)(*args)))
+    except (NotStreamable, ValidationError) as err:
+        conn.send(("error", err))
+    finally:
+        conn.close()
+        os._exit(0)  # the part's tables are thrown away whole, not freed object by object
+
+
+def _figid(node: str) -> str | None:
+    iri = node.strip("<>").partition("#")[0]
+    if iri.startswith(FIGURES) and iri.endswith(".html"):
+        return iri[len(FIGURES):-len(".html")]
+    return None
+
+
+def _stream(paths: list[str], shapes: list[Shape], jobs: int) -> ValidationReport:
+    """Validates N-Triples/N-Quads dumps whose nodes sit together by root, as pfocr-rdf writes them: every shape is
+    local to a node, its values and their types, so each part checks its blocks alone and the parts then settle the
+    class tests on values another part holds."""
+    evaluator = Evaluator(shapes)
+    ranges = [(path, a, b) for path in paths
+              for a, b in _split(path, max(1, min(jobs, os.path.getsize(path) // _PART_BYTES)))]
+    parts = [_Part(evaluator, *r) for r in ranges]
+    workers = [_Local(p) for p in parts] if len(parts) == 1 or jobs <= 1 else [_Worker(p) for p in parts]
+    try:
+        return _settle(workers)
+    finally:
+        for worker in workers:
+            worker.close()
+
+
+def _settle(workers: list) -> ValidationReport:
+    def everyone(method: str, *args) -> list:
+        for worker in workers:
+            worker.ask(method, *args)
+        return [worker.answer() for worker in workers]
+
+    results: list[Result] = []
+    roots: set[str] = set()
+    wanted: set[str] = set()
+    figures = 0
+    for found, open_tests, part_roots, count in everyone("scan"):
+        if roots & part_roots:
+            raise NotStreamable("a root's triples are in two places")
+        results += found
+        roots |= part_roots
+        wanted.update(value for value, _ in open_tests)
+        figures += count
+    known: dict[str, frozenset] = {}
+    for types in everyone("types_of", sorted(wanted)):
+        known.update(types)
+    known.update((value, frozenset()) for value in wanted - known.keys())
+    for found in everyone("decide", known):
+        results += found
+    located = {r.focus: _figid(r.focus) for r in results if _figid(r.focus)}
+    # A node outside every figure is located by the figure linking to it, or to a node linking to it (a taxon:
+    # through a gene); a few hops at most.
+    chase = {r.focus[1:-1]: r.focus for r in results if r.focus not in located and r.focus.startswith("<")}
+    for _hop in range(3):
+        if not chase:
+            break
+        found_refs: dict[str, str] = {}
+        for refs in everyone("referrers", set(chase)):
+            for value, node in refs.items():
+                found_refs.setdefault(value, node)
+        chase_next = {}
+        for value, node in found_refs.items():
+            if _figid(node):
+                located.setdefault(chase[value], _figid(node))
+            else:
+                chase_next[node] = chase[value]
+        chase = chase_next
+    return ValidationReport(sorted(set(results)), "stream", figures, located=located)
+
+
+class _Local:
+    """A part checked in this process."""
+
+    def __init__(self, part: _Part) -> None:
+        self.part = part
+
+    def ask(self, method: str, *args) -> None:
+        self.value = getattr(self.part, method)(*args)
+
+    def answer(self):
+        return self.value
+
+    def close(self) -> None:
+        pass
+
+
+class _Worker:
+    """A part checked in a forked process that keeps its state between questions."""
+
+    def __init__(self, part: _Part) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self.path = part.path
+        self.conn, theirs = ctx.Pipe()
+        self.process = ctx.Process(target=_serve_part, args=(theirs, part), daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def ask(self, method: str, *args) -> None:
+        self.conn.send((method, args))
+
+    def answer(self):
+        try:
+            status, value = self.conn.recv()
+        except EOFError:
+            raise ValidationError(f"{self.path}: a validation worker stopped") from None
+        if status == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        try:
+            self.conn.send(("close", ()))
+        except OSError:
+            pass
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
 # --- loading and the public function ---------------------------------------------------------------------------------
 _FORMATS = {".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS, ".ttl": ox.RdfFormat.TURTLE,
             ".jsonld": ox.RdfFormat.JSON_LD}
@@ -621,9 +929,20 @@ def validate(
 ) -> ValidationReport:
     """Validate dumps (or an open store) against the shapes in ``shapes/``; returns the results, sorted."""
     started = time.perf_counter()
-    if store is None:
-        store = load_dumps(list(dumps))
     shapes = read_shapes(iri_style)
+    dumps = list(dumps)
+    if engine == "stream":
+        if store is None and dumps and all(os.path.splitext(d)[1] in _STREAM_FORMATS for d in dumps):
+            try:
+                report = _stream(dumps, shapes, jobs or os.cpu_count() or 1)
+            except NotStreamable:
+                pass
+            else:
+                report.seconds = time.perf_counter() - started
+                return report
+        engine = "sparql"
+    if store is None:
+        store = load_dumps(dumps)
     if engine == "sparql":
         results = _sparql_results(store, shapes)
     elif engine == "python":
@@ -632,7 +951,7 @@ def validate(
         results = _pyshacl_results(store, shapes, iri_style, batch_size, jobs or os.cpu_count() or 1)
     else:
         raise ValidationError(f"unknown engine {engine!r}; choose sparql, python or pyshacl")
-    report = ValidationReport(sorted(set(results)), engine)
+    report = ValidationReport(sorted(set(results)), engine, store=store)
     report.figures = _count(store, "<https://schema.org/ImageObject>")
     report.seconds = time.perf_counter() - started
     return report
@@ -667,9 +986,9 @@ def figure_of(store: ox.Store, focus: str) -> str | None:
     return None
 
 
-def summary(report: ValidationReport, sources: dict[str, str], store: ox.Store | None = None,
-            examples: int = 3) -> str:
+def summary(report: ValidationReport, sources: dict[str, str], examples: int = 3) -> str:
     """Results grouped by shape and constraint, with counts and the first examples located by figid and file."""
+    store = report.store
     groups: dict[tuple[str, str, str, str], list[Result]] = defaultdict(list)
     for r in report.results:
         groups[(r.severity, r.shape, r.component, r.message)].append(r)

@@ -180,3 +180,35 @@ def check_word(word: str, symbol: str) -> None:
 @example(word='"quoted"\\', symbol="a\nb")
 def test_any_word_gives_valid_rdf_and_survives(word, symbol):
     check_word(word, symbol)
+
+
+# --- the stream engine's N-Triples reader -----------------------------------------------------------------------
+iri_text = st.lists(st.one_of(st.text("abc:/#%-._~", min_size=1), tricky, any_text), max_size=4).map("".join)
+
+
+@SETTINGS
+@given(subject=iri_text, obj=st.one_of(iri_text, text_with_tricks), literal=st.booleans(),
+       datatype=st.sampled_from([None, "http://www.w3.org/2001/XMLSchema#integer",
+                                 "http://www.w3.org/2001/XMLSchema#string"]), graph=st.booleans())
+@example(subject="https://ex.org/a", obj='say "hi"\n', literal=True, datatype=None, graph=False)
+@example(subject="https://ex.org/a b", obj="x", literal=False, datatype=None, graph=True)
+def test_read_line_agrees_with_pyoxigraph(subject, obj, literal, datatype, graph):
+    """``read_line`` returns what pyoxigraph parses from a line, or None (the full parser then reads it); it never
+    accepts a line pyoxigraph rejects."""
+    from converter.rdf import read_line
+    from converter.validation import _from_ox
+
+    s, o = f"<https://ex.org/{subject}>", f"<https://ex.org/{obj}>"
+    if literal:
+        o = str(ox.Literal(obj, datatype=ox.NamedNode(datatype) if datatype else None))
+    line = f"{s} <https://schema.org/name> {o}" + (" <https://ex.org/g>" if graph else "") + " ."
+    fmt = ox.RdfFormat.N_QUADS if graph else ox.RdfFormat.N_TRIPLES
+    try:
+        expected = [tuple(_from_ox(t) for t in (q.subject, q.predicate, q.object)) for q in ox.parse(line, format=fmt)]
+    except SyntaxError:
+        expected = None
+    found = read_line(line)
+    if expected is None:
+        assert found is None, line
+    elif found is not None:
+        assert [found] == expected, line

@@ -17,6 +17,7 @@ converter mints.
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
@@ -546,10 +547,32 @@ def run_all(nt: str, shacl: rdflib.Graph) -> dict[str, list]:
     found = {"pyshacl-direct": results_from_graph(report)}
     for engine in ENGINES:
         try:
+            if engine == "stream":
+                found[engine] = validate_file(nt).results
+                continue
             found[engine] = validate(store=store, engine=engine, batch_size=10_000, jobs=1).results
         except Exception as err:  # noqa: BLE001 - reported as the engine's disagreement, after the others
             found[engine] = err
     return found
+
+
+def by_root(nt: str) -> str:
+    """The lines of an N-Triples text with every root's lines together (figure and mentions, ...), as the converter
+    writes its dumps: the layout the stream engine reads in blocks."""
+    order: dict[str, int] = {}
+
+    def root(line: str) -> int:
+        key = line.split(" ", 1)[0].strip("<>").partition("#")[0]
+        return order.setdefault(key, len(order))
+    return "".join(sorted((line + "\n" for line in nt.splitlines() if line), key=root))
+
+
+def validate_file(nt: str, layout=by_root, **options):
+    """The stream engine on an N-Triples dump file of ``nt`` in the given layout."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "pfocr.nt")
+        path.write_text(layout(nt), encoding="utf-8")
+        return validate([str(path)], engine="stream", jobs=1, **options)
 
 
 def check(results: dict, expected: set) -> None:
@@ -580,6 +603,29 @@ def test_conforming_graph_has_every_target_class():
 
 def test_conforming_graph_has_no_results():
     check(run_all(Graph(conforming_triples()).ntriples(), load_shapes()), set())
+
+
+def test_stream_engine_reads_blocks_and_falls_back_on_other_layouts():
+    """A dump with each root's triples together is checked in blocks; one whose roots interleave, or that declares
+    subclasses, is read into a store instead, with the same results."""
+    graph = Graph(conforming_triples())
+    focus, path = node("F1"), f"<{SCHEMA}caption>"
+    graph.replace(focus, path, graph.values(focus, path)[0], ox.Literal("NA"))
+    nt = graph.ntriples()
+    streamed = validate_file(nt)
+    assert streamed.engine == "stream" and streamed.figures == 2
+    assert [(local(r.shape), short(r.component)) for r in streamed.results] == [("Figure-caption", "Not")]
+    assert streamed.located == {str(focus): "PMC1__test-f1"}
+
+    def interleaved(text: str) -> str:
+        lines = by_root(text).splitlines(keepends=True)
+        return "".join(lines[1::2] + lines[::2])
+    fallback = validate_file(nt, interleaved)
+    assert fallback.engine == "sparql" and fallback.results == streamed.results
+    graph.triples.append(ox.Triple(ox.NamedNode(PFOCR + "GeneMention"), ox.NamedNode(RDFS_SUBCLASS),
+                                   ox.NamedNode(PFOCR + "Mention")))
+    declared = validate_file(graph.ntriples())
+    assert declared.engine == "sparql" and declared.results == streamed.results
 
 
 def test_every_constraint_has_a_case():
@@ -615,6 +661,7 @@ def test_engines_give_result_values_in_ntriples_form():
     store = ox.Store()
     store.load(graph.ntriples(), format=ox.RdfFormat.N_TRIPLES)
     by_engine = {engine: validate(store=store, engine=engine, jobs=1).results for engine in ENGINES}
+    by_engine["stream"] = validate_file(graph.ntriples()).results
     for engine, results in by_engine.items():
         assert [(local(r.shape), short(r.component)) for r in results] == [("Figure-caption", "Datatype")], engine
         value = results[0].value

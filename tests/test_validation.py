@@ -189,6 +189,21 @@ def test_every_engine_gives_the_sparql_results(other, sparql, store, request):
     assert results == sparql.results
 
 
+@pytest.mark.parametrize("parts", [1, 4])
+def test_stream_engine_gives_the_sparql_results(parts, nt, sparql, monkeypatch):
+    """The stream engine reads the N-Triples dump in blocks, in one process or split into parts checked in worker
+    processes that settle the links between parts (a mention's gene is in another part) at the end."""
+    import converter.validation
+
+    monkeypatch.setattr(converter.validation, "_PART_BYTES", nt.stat().st_size // parts + 1)
+    ranges = converter.validation._split(str(nt), parts)
+    assert len(ranges) == parts and ranges[0][0] == 0 and ranges[-1][1] == nt.stat().st_size
+    report = validate([str(nt)], engine="stream", jobs=parts)
+    assert report.engine == "stream"
+    assert report.results == sparql.results and report.figures == sparql.figures
+    assert {r.focus for r in report.results} == set(report.located)  # each located by figure, with no store
+
+
 def test_every_dump_format_gives_the_same_results(sample_run, sparql):
     for fmt, name in DUMP_FILES.items():
         report = validate([str(sample_run.path(name))])
@@ -268,7 +283,7 @@ def test_cli_validate_conforms_and_writes_the_report(dump_copy, sparql):
     proc = run("validate", dump_copy)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     match = SUMMARY.search(proc.stdout)
-    assert match and match.groups()[1:] == ("sparql", "0", str(sparql.count("Warning"))), proc.stdout
+    assert match and match.groups()[1:] == ("stream", "0", str(sparql.count("Warning"))), proc.stdout
     report_path = dump_copy.parent / "shacl-report.ttl"
     assert f"SHACL report: {report_path}" in proc.stdout
     graph = rdflib.Graph().parse(report_path, format="turtle")
@@ -302,6 +317,19 @@ def test_cli_names_shape_figure_and_file_of_a_violation(dump_copy, sample_run):
     examples = [line for line in block[1].splitlines() if line.startswith("    - ")]
     assert examples and figid in examples[0] and source in examples[0], proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("engine", ["stream", "sparql"])
+def test_cli_broken_dump_is_an_input_error(engine, dump_copy):
+    """A dump with a line no N-Triples parser accepts: one error naming the file, exit 2, no report."""
+    lines = dump_copy.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(len(lines) // 2, "<https://ex.org/a b> <https://schema.org/name> \"x\" .\n")
+    dump_copy.write_text("".join(lines), encoding="utf-8")
+    proc = run("validate", dump_copy, "--engine", engine)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith(f"Error: {dump_copy}"), proc.stderr
+    assert not (dump_copy.parent / "shacl-report.ttl").exists()
 
 
 def test_cli_missing_dump_is_a_usage_error(tmp_path):
