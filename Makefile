@@ -14,10 +14,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# rapper (Debian's raptor2-utils) is the independent RDF parser the tests check every dump with.
+# rapper (Debian's raptor2-utils) is the independent RDF parser the tests check every dump with; Virtuoso
+# (virtuoso-opensource) is the external triplestore the publish tests start.
 system-deps:
-	@command -v rapper >/dev/null 2>&1 || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq raptor2-utils >/dev/null; }
+	@command -v rapper >/dev/null 2>&1 && command -v virtuoso-t >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq raptor2-utils \
+	    virtuoso-opensource >/dev/null; }
 
 # The main job: convert and validate the bundled examples, build the embedded store, serve it at /sparql.
 run: setup
@@ -29,7 +31,6 @@ test: setup system-deps
 	$(BIN)/python -m pytest -q
 
 bench: setup
-	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/bench_convert.py -n 20000
 	$(BIN)/python benchmarks/bench_query.py -n 20000
 

@@ -17,6 +17,7 @@ from .pipeline import ConvertError, convert
 from .queries import RESULT_FORMATS
 from .store import DEFAULT_STORE
 from .validation import summary
+from .vocab import GRAPH
 from .writers import FILE_NAMES, FORMATS, atomic_write
 
 
@@ -56,9 +57,12 @@ def main() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
               help="Worker processes (default: one per core). Output is identical for any value.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any record is rejected.")
+@click.option("--chunk-size", type=click.IntRange(1), default=None, metavar="N",
+              help="Also write OUTPUT/chunks/: the N-Triples dump as sorted, gzipped N-Quads files of at most N "
+                   "triples each, for parallel bulk loaders (docs/triplestores.md).")
 @click.option("--validate", "then_validate", is_flag=True,
               help="Validate the dumps against shapes/ afterwards (exit 1 on violations).")
-def convert_command(paths, output, formats, iri_style, jobs, strict, then_validate):
+def convert_command(paths, output, formats, iri_style, jobs, strict, chunk_size, then_validate):
     """Convert PFOCR figure records to RDF dumps.
 
     PATHS are PFOCR checkouts (folders holding _figures/ and _data/), folders of figure pages, single .md files,
@@ -69,12 +73,21 @@ def convert_command(paths, output, formats, iri_style, jobs, strict, then_valida
       pfocr-rdf convert examples/pfocr
       pfocr-rdf convert ../pfocr-database -o build --format nt,ttl
       cat PMC7957022__fcell-09-641469-g005.md | pfocr-rdf convert - -o - --format ttl
+      pfocr-rdf convert ../pfocr-database --format nt --chunk-size 1000000
     """
+    from .chunks import write_chunks
+
     try:
-        if then_validate and output == "-":
-            _fail("--validate needs an output folder, not '-o -'")
+        for flag, wanted in (("--validate", then_validate), ("--chunk-size", chunk_size)):
+            if wanted and output == "-":
+                _fail(f"{flag} needs an output folder, not '-o -'")
+        if chunk_size and "nt" not in formats:
+            _fail("--chunk-size splits the N-Triples dump: add nt to --format")
         report = convert(paths, output=output, formats=formats, iri_style=iri_style, jobs=jobs,
                          progress=sys.stderr.isatty(), validate=then_validate)
+        if chunk_size:
+            names = write_chunks(os.path.join(output, FILE_NAMES["nt"]), os.path.join(output, "chunks"), chunk_size)
+            click.echo(f"{len(names)} bulk-load chunks in {os.path.join(output, 'chunks')}", err=True)
     except ConvertError as err:
         _fail(str(err))
     except OSError as err:
@@ -146,6 +159,53 @@ def load_command(inputs, store_dir):
         _fail(str(err))
     except OSError as err:
         _fail(f"{err.filename or store_dir}: {err.strerror or err}")
+    click.echo(report.summary())
+
+
+@main.command("publish")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--endpoint", required=True,
+              help="The store's Graph Store Protocol service (gsp; Oxigraph: /store) or SPARQL Update service "
+                   "(update).")
+@click.option("--graph", default=GRAPH, show_default=True, help="The named graph to replace (or append to).")
+@click.option("--protocol", type=click.Choice(["gsp", "update"]), default="gsp", show_default=True,
+              help="gsp: SPARQL 1.1 Graph Store HTTP Protocol; update: SPARQL 1.1 Update (INSERT DATA).")
+@click.option("--user", default=None, help="User name, when the store asks for one (digest or basic auth).")
+@click.option("--password", default=None, envvar="PFOCR_RDF_PASSWORD",
+              help="Password (or the PFOCR_RDF_PASSWORD environment variable).")
+@click.option("--append", is_flag=True,
+              help="Add to the graph directly instead of replacing it through a staging graph.")
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Triples per request (default: 50,000 for gsp, 10,000 for update).")
+@click.option("--update-endpoint", default=None,
+              help="SPARQL Update service for the swap, when the store's layout is not known.")
+@click.option("--query-endpoint", default=None,
+              help="SPARQL query service for the triple count, when the store's layout is not known.")
+@click.option("--retries", type=click.IntRange(0), default=4, show_default=True,
+              help="Retries of a request after a transient failure (unreachable, HTTP 429/5xx), with backoff.")
+def publish_command(inputs, endpoint, graph, protocol, user, password, append, batch_size, update_endpoint,
+                    query_endpoint, retries):
+    """Publish dumps or PFOCR records into a triplestore over SPARQL 1.1 protocols.
+
+    The graph is replaced atomically: batches go into a staging graph, its triple count is checked, and one
+    SPARQL Update MOVE swaps it in, with the statistics graph the canned queries read. See docs/triplestores.md.
+
+    \b
+    Examples:
+      pfocr-rdf publish output/pfocr.nt --endpoint http://127.0.0.1:7878/store
+      pfocr-rdf publish examples/pfocr --endpoint http://127.0.0.1:8890/sparql-auth --protocol update \\
+          --user dba --password dba
+    """
+    from .publish import PublishError, publish
+
+    try:
+        report = publish(inputs, endpoint, graph=graph, protocol=protocol, user=user, password=password,
+                         append=append, batch_size=batch_size, update_endpoint=update_endpoint,
+                         query_endpoint=query_endpoint, retries=retries, progress=sys.stderr.isatty())
+    except (PublishError, ConvertError) as err:
+        _fail(str(err), 1)
+    except OSError as err:
+        _fail(f"{err.filename}: {err.strerror or err}")
     click.echo(report.summary())
 
 

@@ -26,7 +26,7 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-from .vocab import SITE
+from .vocab import RDF_TYPE, SCHEMA, SITE
 
 STATISTICS_GRAPH = SITE + "graph/statistics"
 DEFAULT_STORE = os.path.join("output", "store")
@@ -79,8 +79,26 @@ def open_store(path: str = DEFAULT_STORE, *, writable: bool = False) -> ox.Store
         raise StoreError(f"{path}: cannot open the store: {err}") from None
 
 
-def _dumps_for(inputs: Iterable[str], work: str) -> list[str]:
-    """Dump files to load: dumps as given; records (folders, .md, -) converted to N-Triples first."""
+def statistics(dumps: Iterable[str]) -> list[ox.Triple]:
+    """The precomputed counts (``pfocr:figureCount``) of the graph in ``dumps``, for a store other than this one.
+
+    Only the triples the counts read are kept, in a store in memory, so this stays small for the whole corpus.
+    """
+    wanted = {ox.NamedNode(SCHEMA + "mentions"), ox.NamedNode(SCHEMA + "about")}
+    rdf_type, figure = ox.NamedNode(RDF_TYPE), ox.NamedNode(SCHEMA + "ImageObject")
+    store = ox.Store()
+    for dump in dumps:
+        try:
+            quads = ox.parse(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]])
+            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
+                              if q.predicate in wanted or (q.predicate == rdf_type and q.object == figure))
+        except (SyntaxError, ValueError) as err:
+            raise StoreError(f"{dump}: {err}") from None
+    return list(store.query(_STATISTICS))
+
+
+def dump_files(inputs: Iterable[str], work: str) -> list[str]:
+    """Dump files to load: dumps as given; records (folders, .md, -) converted to N-Triples in ``work`` first."""
     dumps, records = [], []
     for path in inputs:
         if os.path.splitext(path)[1] in DUMP_FORMATS and os.path.isfile(path):
@@ -113,7 +131,7 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
     fresh = tempfile.mkdtemp(prefix=os.path.basename(store_path) + "-", dir=versions)
     try:
         with tempfile.TemporaryDirectory(dir=versions) as work:
-            dumps = _dumps_for(inputs, work)
+            dumps = dump_files(inputs, work)
             store = ox.Store(fresh)
             for dump in dumps:
                 try:
