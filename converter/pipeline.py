@@ -12,9 +12,14 @@ whatever the number of workers or the order the inputs were given in.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
+import pickle
+import shutil
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -24,11 +29,11 @@ from typing import Iterable, Iterator, Sequence
 from .identifiers import IRIStyle, registry
 from .mapping import EntityIndex, entity_iri, figure_blocks, taxon_iri
 from .model import Entity, Figure, Taxon, build_figure
-from .sources import RecordError, Source, discover, peek_figid, read_record
+from .sources import COMPANION_KINDS, RecordError, Source, discover, peek_figid, read_record
 from .validation import Evaluator, Result, ValidationReport, read_shapes
 from .vocab import GRAPH
 from .void import void_turtle
-from .writers import FILE_NAMES, FORMATS, DumpSet, atomic_write, serialize
+from .writers import FILE_NAMES, FORMATS, DumpSet, atomic_write, encode, serialize
 
 
 class ConvertError(Exception):
@@ -63,6 +68,7 @@ class Report:
     records_rejected: int = 0
     triples: int = 0
     seconds: float = 0.0
+    reused: int = 0  # records whose text came from the last build (not in report.json: a rebuild's is a full one's)
     outputs: dict[str, str] = field(default_factory=dict)
     rejected: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
@@ -71,13 +77,15 @@ class Report:
     validation: ValidationReport | None = None
 
     def summary(self) -> str:
+        reused = f" ({self.reused} unchanged since the last build)" if self.reused else ""
         return (f"{self.records_read} records read: {self.records_converted} converted, "
-                f"{self.records_rejected} rejected; {self.triples} triples; {len(self.warnings)} warnings; "
+                f"{self.records_rejected} rejected{reused}; {self.triples} triples; {len(self.warnings)} warnings; "
                 f"{self.seconds:.1f} s")
 
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("seconds")  # the report is deterministic like the dumps; timing is in the summary line
+        data.pop("reused")
         validation = data.pop("validation")
         if validation is not None:
             data["validation"] = {"violations": self.validation.count("Violation"),
@@ -86,57 +94,68 @@ class Report:
 
 
 @dataclass
-class _Result:
-    """What a worker sends back for one group of files sharing a figid."""
+class _Group:
+    """One group of files sharing a figid, converted: what the parent writes, in order, and reports.
 
-    blocks: list[tuple[str | None, int, dict]]
-    figures: list[tuple[str, str]]  # (figid, file) of the converted record
-    entities: list[Entity]
-    taxa: list[Taxon]
-    links: Counter
-    rejected: list[Issue]
-    warnings: list[Issue]
+    ``items`` are ``("text", ranges, triples, results)``: bytes of each dump, ``(start, end)`` per format in a shard
+    file a worker wrote (or, in the build index, in the dump of that build); and ``("shared", key, triples, text,
+    results)``: a block several figures may share (an article, a journal), written by the first that has it. Its
+    ``text`` is per format either the encoded bytes or, once written, the ``(start, end)`` it was written at. In the
+    build index, entities and taxa are numbers into the index's tables.
+    """
+
+    key: str | None  # digest of the group's input files (None: not reusable by a later build)
+    items: list = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (figid, file) of each converted record
+    entities: list[Entity] = field(default_factory=list)  # each once
+    taxa: list[Taxon] = field(default_factory=list)
+    links: Counter = field(default_factory=Counter)
+    rejected: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
 
 
 _OPTIONS: dict[str, object] = {}
+_BUILD_DIR = ".pfocr-build"  # in the output folder: the last build's index, and the workers' shards meanwhile
+_INDEX = "index.pickle"
+_TASK_GROUPS = 32  # groups per worker task: each task writes one shard file per format
 
 
 def _layout_rank(fig: Figure) -> int:
     return 0 if fig.layout == "tsv" else 1  # the newer (TSV) layout supersedes the older one
 
 
-def _convert_group(sources: Sequence[Source]) -> _Result:
+def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list]:
+    """The group, and its blocks as (shared key or None, triple count, payload, validation results)."""
     formats = _OPTIONS["formats"]
     graph = _OPTIONS["graph"]
-    rejected: list[Issue] = []
-    warnings: list[Issue] = []
+    group = _Group(None)
+    blocks_out: list = []
     candidates: list[tuple[Figure, list[RecordError]]] = []
     for source in sources:
         try:
             candidates.append(build_figure(read_record(source)))
         except RecordError as err:
-            rejected.append(Issue.of(err, peek_figid(source)))
-    result = _Result([], [], [], [], Counter(), rejected, warnings)
-    if not candidates:
-        return result
+            group.rejected.append(Issue.of(err, peek_figid(source)))
     candidates.sort(key=lambda c: (c[0].figid, _layout_rank(c[0]), c[0].file))
     for figid, same in groupby(candidates, key=lambda c: c[0].figid):
         winner, *losers = list(same)
         fig, fig_warnings = winner
         for loser, _ in losers:
-            rejected.append(Issue(loser.file, "figid", f"figid {figid} also in {fig.file}, which is kept "
-                                  "(the newer TSV layout wins, then the first path in sorted order)", None, figid))
-        warnings.extend(Issue.of(w, figid) for w in fig_warnings)
+            group.rejected.append(Issue(loser.file, "figid", f"figid {figid} also in {fig.file}, which is kept "
+                                        "(the newer TSV layout wins, then the first path in sorted order)", None,
+                                        figid))
+        group.warnings.extend(Issue.of(w, figid) for w in fig_warnings)
         blocks = figure_blocks(fig)
         checked = _check_blocks(fig, blocks) if _OPTIONS.get("evaluator") else {}
         for block in blocks:
-            result.blocks.append((block.key, len(block.triples), serialize(block.triples, formats, graph),
-                                  checked.get(block.key, [])))
-        result.figures.append((figid, fig.file))
-        result.entities.extend(m.entity for m in fig.mentions if m.entity)
-        result.taxa.extend((*fig.organisms, *fig.organisms_ner))
-        result.links.update({entity_iri(m.entity): m.entity.prefix for m in fig.mentions if m.entity}.values())
-    return result
+            blocks_out.append((block.key, len(block.triples), serialize(block.triples, formats, graph),
+                               checked.get(block.key, [])))
+        group.figures.append((figid, fig.file))
+        entities = {entity_iri(m.entity): m.entity for m in fig.mentions if m.entity}
+        group.entities.extend(entities.values())
+        group.taxa.extend((*fig.organisms, *fig.organisms_ner))
+        group.links.update(e.prefix for e in entities.values())
+    return group, blocks_out
 
 
 def _check_blocks(fig: Figure, blocks: list) -> dict[str | None, list[Result]]:
@@ -156,6 +175,60 @@ def _check_blocks(fig: Figure, blocks: list) -> dict[str | None, list[Result]]:
     return checked
 
 
+def _input_key(sources: Sequence[Source]) -> str | None:
+    """What the group reads, as make and git see files: the path, size and modification time of its pages and of
+    the companion TSVs their figids point to. A change to any of them (or a companion appearing) changes it."""
+    parts = []
+    try:
+        for source in sources:
+            if source.text is not None:
+                return None
+            paths = [source.path]
+            figid = peek_figid(source)
+            if figid:
+                paths += [p for kind in COMPANION_KINDS if (p := source.companion(figid, kind)) is not None]
+            for path in paths:
+                st = os.stat(path)
+                parts.append(f"{path}\0{st.st_size}\0{st.st_mtime_ns}")
+    except OSError:
+        return None  # unreadable now: convert it, and let the reader report why
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _convert_task(task: tuple[int, list[tuple[list[Source], str | None]]]) -> tuple[int, list[_Group]]:
+    """Convert groups; their text goes to this task's shard files, one per format (worker side)."""
+    number, groups = task
+    formats = _OPTIONS["formats"]
+    shard = os.path.join(_OPTIONS["shards"], f"{number:07d}")
+    out: list[_Group] = []
+    files = {fmt: open(f"{shard}.{fmt}", "wb") for fmt in formats}
+    sizes = dict.fromkeys(formats, 0)
+    try:
+        for sources, key in groups:
+            group, blocks = _convert_group(sources)
+            group.key = key if key is not None else _input_key(sources)
+            figids = {figid for figid, _ in group.figures}
+            if any(peek_figid(s) not in figids for s in sources if group.figures):
+                group.key = None  # a figid line read differently than the front matter: no safe reuse
+            for shared, count, payload, results in blocks:
+                if shared is not None:
+                    text = {fmt: encode(fmt, payload[fmt]) for fmt in formats}
+                    group.items.append(("shared", shared, count, text, results))
+                    continue
+                ranges = {}
+                for fmt in formats:
+                    data = encode(fmt, payload[fmt])
+                    files[fmt].write(data)
+                    ranges[fmt] = (sizes[fmt], sizes[fmt] + len(data))
+                    sizes[fmt] += len(data)
+                group.items.append(("text", ranges, count, results))
+            out.append(group)
+    finally:
+        for fh in files.values():
+            fh.close()
+    return number, out
+
+
 def _groups(sources: list[Source]) -> list[list[Source]]:
     """Sources grouped by figid, in figid order; files whose figid cannot be seen come last, alone."""
     keyed: dict[str, list[Source]] = {}
@@ -169,15 +242,70 @@ def _groups(sources: list[Source]) -> list[list[Source]]:
     return [keyed[k] for k in sorted(keyed)] + unknown
 
 
-def _run(groups: list[list[Source]], jobs: int) -> Iterator[_Result]:
-    if jobs <= 1 or len(groups) < 64:
-        yield from map(_convert_group, groups)
+def _run(tasks: list, jobs: int) -> Iterator[tuple[int, list[_Group]]]:
+    if jobs <= 1 or len(tasks) < 2:
+        yield from map(_convert_task, tasks)
         return
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(jobs) as pool:
-        yield from pool.imap(_convert_group, groups, chunksize=16)
+        yield from pool.imap(_convert_task, tasks)
+
+
+def _fingerprint(formats: list[str], iri_style: str, graph: str, validate: bool) -> str:
+    """What a build's output depends on besides the records: this code, its data, the shapes, the options."""
+    h = hashlib.sha256(repr((sorted(formats), iri_style, graph, validate)).encode())
+    package = os.path.dirname(os.path.abspath(__file__))
+    roots = [package, os.path.join(package, "data")]
+    if validate:
+        from .shapes import SHAPES_DIR
+
+        roots.append(str(SHAPES_DIR))
+    for root in roots:
+        for name in sorted(os.listdir(root)):
+            path = os.path.join(root, name)
+            if os.path.isfile(path) and not name.endswith(".pyc"):
+                with open(path, "rb") as fh:
+                    h.update(name.encode() + b"\0" + fh.read())
+    return h.hexdigest()
+
+
+class _Previous:
+    """The last build in the output folder, when its index still describes the dumps there."""
+
+    def __init__(self, output: str, fingerprint: str, formats: list[str]) -> None:
+        self.groups: dict[str, _Group] = {}
+        self.entities: list[Entity] = []
+        self.taxa: list[Taxon] = []
+        self.files: dict = {}
+        path = os.path.join(output, _BUILD_DIR, _INDEX)
+        try:
+            with open(path, "rb") as fh:
+                header = pickle.load(fh)  # noqa: S301 - the converter's own file, beside its own dumps
+                dumps = {fmt: os.path.join(output, FILE_NAMES[fmt]) for fmt in formats}
+                if header.get("fingerprint") != fingerprint or header.get("dumps") != _stamps(dumps):
+                    return
+                self.entities, self.taxa, self.groups = pickle.load(fh)  # noqa: S301
+            self.files = {fmt: open(p, "rb") for fmt, p in dumps.items()}
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+            self.groups, self.files = {}, {}
+
+    def reusable(self, keys: list[str | None]) -> list[_Group | None]:
+        """The last build's group for each key; None where the group's files changed."""
+        return [self.groups.get(k) if k is not None else None for k in keys]
+
+    def close(self) -> None:
+        for fh in self.files.values():
+            fh.close()
+
+
+def _stamps(dumps: dict[str, str]) -> dict[str, tuple[int, int]]:
+    out = {}
+    for fmt, path in dumps.items():
+        st = os.stat(path)
+        out[fmt] = (st.st_size, st.st_mtime_ns)
+    return out
 
 
 def convert(
@@ -197,8 +325,12 @@ def convert(
     ``paths`` are PFOCR checkouts (folders with ``_figures/`` and ``_data/``), folders of figure pages, single
     ``.md`` files, or ``-`` for one record on standard input. ``output="-"`` streams the single format in
     ``formats`` to standard output and writes nothing else. ``validate=True`` checks every node against the SHACL
-    shapes as it is written (``report.validation``; ``shacl-report.ttl`` in ``output``). Returns the :class:`Report`; raises
-    :class:`ConvertError` when nothing can be converted at all (a missing path, no records).
+    shapes as it is written (``report.validation``; ``shacl-report.ttl`` in ``output``). Returns the :class:`Report`;
+    raises :class:`ConvertError` when nothing can be converted at all (a missing path, no records).
+
+    A rebuild into the same ``output`` converts only the records whose files changed: ``output/.pfocr-build``
+    keeps an index of the last build, and the text of every unchanged record is copied from the last dumps. The
+    dumps are byte-identical to a full build's; deleting that folder forces one.
     """
     started = time.perf_counter()
     formats = list(dict.fromkeys(formats))
@@ -218,9 +350,6 @@ def convert(
 
     registry.style = iri_style
     registry.namespaces  # load the Bioregistry data once, before worker processes fork
-    _OPTIONS.update(formats=formats, graph=graph, evaluator=Evaluator(read_shapes(iri_style)) if validate else None)
-    checked: list[Result] = []
-    located: dict[str, str] = {}
     try:
         sources, problems = discover(paths)
     except RecordError as err:
@@ -232,51 +361,128 @@ def convert(
     report.warnings.extend(Issue.of(p) for p in problems)
     report.records_read = len(sources)
     groups = _groups(sources)
-    index = EntityIndex()
+    fingerprint = _fingerprint(formats, iri_style, graph, validate)
+    if output != "-":
+        os.makedirs(output, exist_ok=True)
+    build = tempfile.mkdtemp(prefix=".pfocr-shards-", dir=output if output != "-" else None)
+    previous = _Previous(output, fingerprint, formats) if output != "-" else None
+    try:
+        keys = _keys(groups) if previous is not None and previous.groups else [None] * len(groups)
+        reuse = previous.reusable(keys) if previous is not None else [None] * len(groups)
+        todo = [i for i, g in enumerate(reuse) if g is None]
+        tasks = [(n, [(groups[i], keys[i]) for i in todo[start:start + _TASK_GROUPS]])
+                 for n, start in enumerate(range(0, len(todo), _TASK_GROUPS))]
+        _OPTIONS.update(formats=formats, graph=graph, shards=build,
+                        evaluator=Evaluator(read_shapes(iri_style)) if validate else None)
+        converted = _run(tasks, jobs if jobs is not None else (os.cpu_count() or 1))
+        if progress:
+            from tqdm import tqdm
+
+            converted = tqdm(converted, total=len(tasks), unit="task", file=sys.stderr, leave=False)
+        index = _assemble(report, output, formats, graph, validate, groups, reuse, converted, previous, build,
+                          stdout)
+        if output != "-":
+            _write_index(output, fingerprint, formats, *index)
+    finally:
+        if previous is not None:
+            previous.close()
+        shutil.rmtree(build, ignore_errors=True)
+    report.seconds = time.perf_counter() - started
+    if report.validation is not None:
+        report.validation.seconds = report.seconds
+    return report
+
+
+def _keys(groups: list[list[Source]]) -> list[str | None]:
+    return [_input_key(g) for g in groups]
+
+
+def _assemble(report: Report, output: str, formats: list[str], graph: str, validate: bool, groups: list,
+              reuse: list, converted: Iterator, previous: "_Previous | None", build: str, stdout) -> dict:
+    """Write the dumps in group order from reused and newly converted groups; fill ``report``; returns the index
+    of this build (input digest -> group, with ranges in the new dumps)."""
+    index: dict[str, _Group] = {}
+    entity_ids: dict[Entity, int] = {}  # the build index's tables: each distinct entity and taxon once
+    taxon_ids: dict[Taxon, int] = {}
+    entities = EntityIndex()
     seen_keys: set[str] = set()
-    article_space = registry.namespace_iri("pmc")  # shared blocks keyed by it are articles
     seen_figids: set[str] = set()
+    article_space = registry.namespace_iri("pmc")  # shared blocks keyed by it are articles
     articles = 0
     links: Counter = Counter()
-    results = _run(groups, jobs if jobs is not None else (os.cpu_count() or 1))
-    if progress:
-        from tqdm import tqdm
-
-        results = tqdm(results, total=len(groups), unit="fig", file=sys.stderr, leave=False)
+    checked: list[Result] = []
+    located: dict[str, str] = {}
+    pending: list[_Group] = []
+    shard_files: dict = {}
     dumps = DumpSet(output, formats, graph, stdout=stdout)
     try:
-        for result in results:
-            report.rejected.extend(result.rejected)
-            report.warnings.extend(result.warnings)
-            figids = {figid for figid, _ in result.figures}
-            clash = figids & seen_figids
-            if clash:  # only when a file's figid line was unusual enough to escape grouping
-                for figid, file in result.figures:
+        for i in range(len(groups)):
+            if reuse[i] is not None:
+                group, source = reuse[i], previous.files
+                report.reused += len(groups[i])
+                group = dataclasses.replace(group, entities=[previous.entities[n] for n in group.entities],
+                                            taxa=[previous.taxa[n] for n in group.taxa])
+            else:
+                if not pending:
+                    for fh in shard_files.values():
+                        fh.close()
+                    number, pending = next(converted)
+                    base = os.path.join(build, f"{number:07d}")
+                    shard_files = {fmt: open(f"{base}.{fmt}", "rb") for fmt in formats}
+                    pending = list(pending)
+                group, source = pending.pop(0), shard_files
+                if not pending:
+                    for fmt in formats:
+                        os.unlink(f"{base}.{fmt}")  # read through the open handle; the space goes at close
+            report.rejected.extend(group.rejected)
+            report.warnings.extend(group.warnings)
+            figids = {figid for figid, _ in group.figures}
+            if figids & seen_figids:  # only when a file's figid line was unusual enough to escape grouping
+                for figid, file in group.figures:
                     report.rejected.append(Issue(file, "figid", f"figid {figid} seen in an earlier file, "
                                                  "which is kept", None, figid))
                 continue
             seen_figids |= figids
-            report.converted.extend({"figid": figid, "file": file} for figid, file in result.figures)
-            for key, count, payload, results in result.blocks:
-                if key is not None:
-                    if key in seen_keys:
+            report.converted.extend({"figid": figid, "file": file} for figid, file in group.figures)
+            kept = _Group(group.key, [], group.figures, [], [], group.links, group.rejected, group.warnings)
+            for item in group.items:
+                if item[0] == "text":
+                    _, ranges, count, results = item
+                    written = {fmt: dumps.copy(fmt, source[fmt], *ranges[fmt]) for fmt in formats}
+                    kept.items.append(("text", written, count, results))
+                else:
+                    _, key, count, text, results = item
+                    if key in seen_keys:  # an earlier figure wrote it; keep this one's text for a later build
+                        kept.items.append(("shared", key, count, _bytes(text, source), results))
                         continue
                     seen_keys.add(key)
                     articles += key.startswith(article_space)
-                dumps.write(payload)
+                    written = {fmt: dumps.copy(fmt, source[fmt], *where) if isinstance(where, tuple)
+                               else dumps.put(fmt, where) for fmt, where in text.items()}
+                    kept.items.append(("shared", key, count, written, results))
                 report.triples += count
                 checked.extend(results)
-                located.update((r.focus, result.figures[0][0]) for r in results)
-            for entity in result.entities:
-                if validate:
-                    located.setdefault(f"<{entity_iri(entity)}>", result.figures[0][0])
-                index.add(entity)
-            for taxon in result.taxa:
-                if validate:
-                    located.setdefault(f"<{taxon_iri(taxon)}>", result.figures[0][0])
-                index.add_taxon(taxon)
-            links.update(result.links)
-        entity_blocks = index.blocks()
+                located.update((r.focus, group.figures[0][0]) for r in results)
+            for entity in group.entities:
+                number = entity_ids.get(entity)
+                if number is None:  # merging an entity seen in this form before changes nothing
+                    number = entity_ids[entity] = len(entity_ids)
+                    entities.add(entity)
+                    if validate:
+                        located.setdefault(f"<{entity_iri(entity)}>", group.figures[0][0])
+                kept.entities.append(number)
+            for taxon in group.taxa:
+                number = taxon_ids.get(taxon)
+                if number is None:
+                    number = taxon_ids[taxon] = len(taxon_ids)
+                    entities.add_taxon(taxon)
+                    if validate:
+                        located.setdefault(f"<{taxon_iri(taxon)}>", group.figures[0][0])
+                kept.taxa.append(number)
+            links.update(group.links)
+            if kept.key is not None:
+                index[kept.key] = kept
+        entity_blocks = entities.blocks()
         for block in entity_blocks:
             dumps.write(serialize(block.triples, formats, graph))
             report.triples += len(block.triples)
@@ -284,28 +490,31 @@ def convert(
             closure = [t for block in entity_blocks for t in block.triples]
             checked.extend(_OPTIONS["evaluator"].check(closure, [b.key for b in entity_blocks]))
             report.validation = ValidationReport(sorted(set(checked)), "convert", located=located)
+        for fh in shard_files.values():
+            fh.close()
     except BaseException:
         dumps.abort()
         raise
     report.records_converted = len(report.converted)
     report.records_rejected = len(report.rejected)
-    kinds = Counter(kind for m in index.entities.values() for kind in m.kinds)
+    kinds = Counter(kind for m in entities.entities.values() for kind in m.kinds)
     report.statistics = {
         "figures": report.records_converted,
         "articles": articles,
         "genes": kinds["gene"],
         "chemicals": kinds["chemical"],
         "diseases": kinds["disease"],
-        "taxa": len(index.taxa),
+        "taxa": len(entities.taxa),
         "links": dict(sorted(links.items())),
     }
     report.rejected.sort(key=lambda i: (i.file, i.field))
     try:
-        finished = dumps.finish()
+        dumps.finish()
         if output != "-":
             report.outputs = {**{fmt: FILE_NAMES[fmt] for fmt in formats}, "void": "void.ttl",
                               "report": "report.json"}
-            void = void_turtle(report, {fmt: (finished[fmt], FILE_NAMES[fmt]) for fmt in formats})
+            digests = dumps.digests()
+            void = void_turtle(report, {fmt: (FILE_NAMES[fmt], *digests[fmt]) for fmt in formats})
     except BaseException:
         dumps.abort()
         raise
@@ -313,13 +522,34 @@ def convert(
     if output != "-":
         if report.validation is not None:
             report.validation.figures = report.records_converted
-            report.validation.seconds = time.perf_counter() - started
             atomic_write(os.path.join(output, "shacl-report.ttl"), report.validation.to_turtle())
             report.outputs["validation"] = "shacl-report.ttl"
         atomic_write(os.path.join(output, "void.ttl"), void)
         atomic_write(os.path.join(output, "report.json"), report.to_json())
-    report.seconds = time.perf_counter() - started
-    return report
+    return list(entity_ids), list(taxon_ids), index
+
+
+def _bytes(text: dict, source: dict) -> dict[str, bytes]:
+    """A shared block's text as bytes, read back from ``source`` where it is a range there."""
+    return {fmt: os.pread(source[fmt].fileno(), where[1] - where[0], where[0]) if isinstance(where, tuple) else where
+            for fmt, where in text.items()}
+
+
+def _write_index(output: str, fingerprint: str, formats: list[str], entities: list[Entity], taxa: list[Taxon],
+                 index: dict[str, _Group]) -> None:
+    """The index of this build, for the next: written after the dumps, stamped with their sizes and times."""
+    folder = os.path.join(output, _BUILD_DIR)
+    os.makedirs(folder, exist_ok=True)
+    dumps = {fmt: os.path.join(output, FILE_NAMES[fmt]) for fmt in formats}
+    fd, tmp = tempfile.mkstemp(prefix=".index-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump({"fingerprint": fingerprint, "dumps": _stamps(dumps)}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((entities, taxa, index), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, os.path.join(folder, _INDEX))
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 __all__ = ["convert", "ConvertError", "Report", "Issue"]

@@ -55,10 +55,16 @@ def nt_term(term: Term) -> str:
     return f"<{term}>"
 
 
-def nt_lines(triples: Iterable[Triple], graph: str | None = None) -> str:
-    """N-Triples (or N-Quads, given a graph IRI) lines for ``triples``."""
+def nt_heads(triples: Iterable[Triple]) -> list[str]:
+    """Each triple as N-Triples without its final `` .``: one list serves N-Triples and N-Quads alike."""
+    return [f"<{s}> <{p}> <{o}>" if o.__class__ is str else f"<{s}> <{p}> {nt_term(o)}" for s, p, o in triples]
+
+
+def nt_lines(triples: Iterable[Triple], graph: str | None = None, heads: list[str] | None = None) -> str:
+    """N-Triples (or N-Quads, given a graph IRI) lines for ``triples`` (or for ``heads`` made already)."""
     tail = f" <{graph}> .\n" if graph else " .\n"
-    return "".join(f"<{s}> <{p}> {nt_term(o)}{tail}" for s, p, o in triples)
+    heads = nt_heads(triples) if heads is None else heads
+    return tail.join(heads) + tail if heads else ""
 
 
 # --- Turtle and JSON-LD ------------------------------------------------------------------------------------------
@@ -66,14 +72,23 @@ _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_:-])?")
 _PREFIX_OF = {ns: prefix for prefix, ns in PREFIXES.items()}
 
 
+_COMPACT: dict[str, str | None] = {}  # predicates, classes and entities repeat in every block
+
+
 def compact(iri: str) -> str | None:
     """``prefix:local`` when ``iri`` starts with a known namespace and the rest is a safe local name."""
+    try:
+        return _COMPACT[iri]
+    except KeyError:
+        pass
     # Every namespace ends in '/' or '#' and a local name holds neither, so the namespace ends at the last one.
     cut = max(iri.rfind("#"), iri.rfind("/")) + 1
     prefix = _PREFIX_OF.get(iri[:cut])
-    if prefix is None or not _LOCAL_NAME.fullmatch(iri, cut):
-        return None
-    return f"{prefix}:{iri[cut:]}"
+    short = f"{prefix}:{iri[cut:]}" if prefix is not None and _LOCAL_NAME.fullmatch(iri, cut) else None
+    if len(_COMPACT) >= 1 << 16:
+        _COMPACT.clear()
+    _COMPACT[iri] = short
+    return short
 
 
 def _ttl_iri(iri: str) -> str:
@@ -105,9 +120,9 @@ def turtle_prefixes() -> str:
     return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()) + "\n"
 
 
-def turtle_block(triples: Iterable[Triple]) -> str:
+def turtle_block(triples: Iterable[Triple], grouped: dict | None = None) -> str:
     parts = []
-    for subject, props in group(triples).items():
+    for subject, props in (group(triples) if grouped is None else grouped).items():
         lines = []
         for predicate, objects in props.items():
             verb = "a" if predicate == RDF_TYPE else _ttl_iri(predicate)
@@ -128,10 +143,10 @@ def _json_value(term: Term) -> object:
     return {"@id": _json_id(term)}
 
 
-def jsonld_nodes(triples: Iterable[Triple]) -> list[str]:
+def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list[str]:
     """One compact JSON text per subject, using the prefixes of ``data/context.jsonld``."""
     nodes = []
-    for subject, props in group(triples).items():
+    for subject, props in (group(triples) if grouped is None else grouped).items():
         node: dict[str, object] = {"@id": _json_id(subject)}
         for predicate, objects in props.items():
             if predicate == RDF_TYPE and all(isinstance(o, str) for o in objects):

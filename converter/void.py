@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 from typing import TYPE_CHECKING
 
 from .identifiers import registry
@@ -25,8 +23,8 @@ def _int(n: int) -> Literal:
     return Literal(str(n), xsd("integer"))
 
 
-def void_turtle(report: "Report", dumps: dict[str, tuple[str, str]]) -> str:
-    """Turtle describing the dataset. ``dumps`` maps format -> (path to read now, file name beside void.ttl)."""
+def void_turtle(report: "Report", dumps: dict[str, tuple[str, int, str]]) -> str:
+    """Turtle describing the dataset. ``dumps`` maps format -> (file name beside void.ttl, size, SHA-256)."""
     d = DATASET
     stats = report.statistics
     t: list[Triple] = [
@@ -67,7 +65,7 @@ def void_turtle(report: "Report", dumps: dict[str, tuple[str, str]]) -> str:
         ]
         if prefix in _NAMESPACE_TITLES:
             t.append((target, DCTERMS + "title", Literal(_NAMESPACE_TITLES[prefix])))
-    for fmt, (path, name) in sorted(dumps.items()):
+    for fmt, (name, size, sha256) in sorted(dumps.items()):
         dist = f"{d}#dump-{fmt}"
         t += [
             (d, VOID + "dataDump", name),
@@ -75,15 +73,7 @@ def void_turtle(report: "Report", dumps: dict[str, tuple[str, str]]) -> str:
             (dist, RDF_TYPE, DCAT + "Distribution"),
             (dist, DCAT + "downloadURL", name),
             (dist, DCAT + "mediaType", Literal(MEDIA_TYPES[fmt])),
-            (dist, DCAT + "byteSize", _int(os.path.getsize(path))),
-            (dist, pfocr("sha256"), Literal(_sha256(path))),
+            (dist, DCAT + "byteSize", _int(size)),
+            (dist, pfocr("sha256"), Literal(sha256)),
         ]
     return turtle_prefixes() + turtle_block(t)  # dump names stay relative: Turtle resolves them against void.ttl
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -8,12 +8,13 @@ A crash leaves the previous dump untouched: nothing under its final name is ever
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from typing import IO, Iterable
 
-from .rdf import Triple, jsonld_nodes, nt_lines, turtle_block, turtle_prefixes
+from .rdf import Triple, group, jsonld_nodes, nt_heads, nt_lines, turtle_block, turtle_prefixes
 from .vocab import GRAPH, PREFIXES
 
 FORMATS = ("ttl", "nt", "nq", "jsonld")
@@ -27,16 +28,20 @@ Payload = dict[str, object]  # format -> text (or, for JSON-LD, a list of node t
 def serialize(triples: Iterable[Triple], formats: Iterable[str], graph: str = GRAPH) -> Payload:
     """Text of ``triples`` in each of ``formats``; safe to call in a worker process."""
     triples = list(triples)
+    formats = set(formats)
     out: Payload = {}
-    for fmt in formats:
-        if fmt == "nt":
-            out[fmt] = nt_lines(triples)
-        elif fmt == "nq":
-            out[fmt] = nt_lines(triples, graph)
-        elif fmt == "ttl":
-            out[fmt] = turtle_block(triples)
-        elif fmt == "jsonld":
-            out[fmt] = jsonld_nodes(triples)
+    if formats & {"nt", "nq"}:
+        heads = nt_heads(triples)
+        if "nt" in formats:
+            out["nt"] = nt_lines(triples, heads=heads)
+        if "nq" in formats:
+            out["nq"] = nt_lines(triples, graph, heads=heads)
+    if formats & {"ttl", "jsonld"}:
+        grouped = group(triples)
+        if "ttl" in formats:
+            out["ttl"] = turtle_block(triples, grouped)
+        if "jsonld" in formats:
+            out["jsonld"] = jsonld_nodes(triples, grouped)
     return out
 
 
@@ -70,23 +75,29 @@ def _remove(path: str) -> None:
 
 
 class DumpSet:
-    """The dump files being written. ``output`` is a folder, or ``-`` for one format on standard output."""
+    """The dump files being written. ``output`` is a folder, or ``-`` for one format on standard output.
 
-    def __init__(self, output: str, formats: Iterable[str], graph: str = GRAPH, stdout: IO[str] | None = None):
+    Text comes in two ways: serialised blocks (:meth:`write`), and byte ranges of files written earlier, by a
+    worker or by the previous build (:meth:`copy`). Each file's size and SHA-256 are kept as it is written.
+    """
+
+    def __init__(self, output: str, formats: Iterable[str], graph: str = GRAPH, stdout: IO[bytes] | None = None):
         self.formats = list(formats)
         self.graph = graph
         self.to_stdout = output == "-"
         self.output = output
         self.paths: dict[str, str] = {}
         self._tmp: dict[str, str] = {}
-        self._files: dict[str, IO[str]] = {}
+        self._files: dict[str, IO[bytes]] = {}
+        self.sizes = dict.fromkeys(self.formats, 0)
+        self._hasher = _Hasher(self.formats) if output != "-" else None
         self._first_node = True
         if self.to_stdout:
             import sys
 
             if len(self.formats) != 1:
                 raise ValueError("'-o -' writes one format: choose it with --format")
-            self._files[self.formats[0]] = stdout or sys.stdout
+            self._files[self.formats[0]] = stdout or sys.stdout.buffer
         else:
             os.makedirs(output, exist_ok=True)
             for fmt in self.formats:
@@ -94,13 +105,13 @@ class DumpSet:
                 fd, tmp = tempfile.mkstemp(prefix=f".{FILE_NAMES[fmt]}.", suffix=".tmp", dir=output)
                 os.fchmod(fd, _umask_mode())
                 self.paths[fmt], self._tmp[fmt] = final, tmp
-                self._files[fmt] = os.fdopen(fd, "w", encoding="utf-8", newline="\n", buffering=1 << 20)
-        for fmt, fh in self._files.items():
+                self._files[fmt] = os.fdopen(fd, "wb", buffering=1 << 20)
+        for fmt in self.formats:
             if fmt == "ttl":
-                fh.write(turtle_prefixes())
+                self.put(fmt, turtle_prefixes().encode("utf-8"), raw=True)
             elif fmt == "jsonld":
                 context = json.dumps(PREFIXES, ensure_ascii=False, indent=1)
-                fh.write('{"@context": ' + context + ',\n"@graph": [\n')
+                self.put(fmt, ('{"@context": ' + context + ',\n"@graph": [\n').encode("utf-8"), raw=True)
 
     def __enter__(self) -> "DumpSet":
         return self
@@ -112,21 +123,46 @@ class DumpSet:
         else:
             self.abort()
 
-    def write(self, payload: Payload) -> None:
-        for fmt, fh in self._files.items():
-            part = payload[fmt]
-            if fmt == "jsonld":
-                for node in part:  # type: ignore[union-attr]
-                    fh.write(node if self._first_node else ",\n" + node)
-                    self._first_node = False
-            else:
-                fh.write(part)  # type: ignore[arg-type]
+    def put(self, fmt: str, data: bytes, raw: bool = False) -> tuple[int, int]:
+        """Write encoded bytes to one dump; returns (start, end) of what it wrote."""
+        start = self.sizes[fmt]
+        if fmt == "jsonld" and data and not raw:
+            # Nodes travel as ",\n{node}"; the file's first node goes without the comma.
+            data = data[2:] if data.startswith(b",\n") else data
+            data = data if self._first_node else b",\n" + data
+            self._first_node = False
+        if data:
+            self._files[fmt].write(data)
+            if self._hasher is not None:
+                self._hasher.update(fmt, data)
+            self.sizes[fmt] += len(data)
+        return start, self.sizes[fmt]
+
+    def write(self, payload: Payload) -> dict[str, tuple[int, int]]:
+        """Write one serialised block; returns format -> (start, end) of what it wrote."""
+        return self.write_encoded({fmt: encode(fmt, payload[fmt]) for fmt in self.formats})
+
+    def write_encoded(self, data: dict[str, bytes]) -> dict[str, tuple[int, int]]:
+        """Write one block already encoded (:func:`encode`); returns format -> (start, end)."""
+        return {fmt: self.put(fmt, data[fmt]) for fmt in self.formats}
+
+    def copy(self, fmt: str, source: IO[bytes], start: int, end: int) -> tuple[int, int]:
+        """Write bytes [start, end) of ``source`` (a dump or shard file in this layout); returns where they went."""
+        data = os.pread(source.fileno(), end - start, start)
+        if len(data) != end - start:
+            raise OSError(f"{getattr(source, 'name', 'a build file')}: shorter than the build index says")
+        return self.put(fmt, data)
+
+    def digests(self) -> dict[str, tuple[int, str]]:
+        """Format -> (size in bytes, SHA-256) of each file written (after :meth:`finish`)."""
+        hexdigests = self._hasher.hexdigests()
+        return {fmt: (self.sizes[fmt], hexdigests[fmt]) for fmt in self.formats}
 
     def finish(self) -> dict[str, str]:
         """Complete every file under its temporary name; returns format -> temporary path."""
         for fmt, fh in self._files.items():
             if fmt == "jsonld":
-                fh.write("\n]}\n")
+                self.put(fmt, b"\n]}\n", raw=True)
             fh.flush()
             if not self.to_stdout:
                 os.fsync(fh.fileno())
@@ -140,9 +176,57 @@ class DumpSet:
         self._tmp.clear()
 
     def abort(self) -> None:
+        if self._hasher is not None:
+            self._hasher.hexdigests()
         for fh in self._files.values():
             if not self.to_stdout and not fh.closed:
                 fh.close()
         for tmp in self._tmp.values():
             _remove(tmp)
         self._tmp.clear()
+
+
+class _Hasher:
+    """SHA-256 of each dump, computed by a thread beside the writing one (hashlib lets go of the GIL for large
+    buffers, so hashing runs on the other core)."""
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, formats: list[str]) -> None:
+        import queue
+        import threading
+
+        self._hashes = {fmt: hashlib.sha256() for fmt in formats}
+        self._pending = {fmt: bytearray() for fmt in formats}
+        self._queue: queue.Queue = queue.Queue(maxsize=64)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._done: dict[str, str] | None = None
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            self._hashes[job[0]].update(job[1])
+
+    def update(self, fmt: str, data: bytes) -> None:
+        pending = self._pending[fmt]
+        pending += data
+        if len(pending) >= self._CHUNK:
+            self._queue.put((fmt, bytes(pending)))
+            pending.clear()
+
+    def hexdigests(self) -> dict[str, str]:
+        if self._done is None:
+            for fmt, pending in self._pending.items():
+                if pending:
+                    self._queue.put((fmt, bytes(pending)))
+            self._queue.put(None)
+            self._thread.join()
+            self._done = {fmt: h.hexdigest() for fmt, h in self._hashes.items()}
+        return self._done
+
+
+def encode(fmt: str, part) -> bytes:
+    """A serialised block as the bytes of its format (JSON-LD nodes each after a ``,\\n``)."""
+    if fmt == "jsonld":
+        return "".join(f",\n{node}" for node in part).encode("utf-8")
+    return part.encode("utf-8")

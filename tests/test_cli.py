@@ -12,8 +12,8 @@ import pytest
 
 from _support import ALL_FILES, SEED, cli_command, minimal_record, write_record
 
-SUMMARY = re.compile(r"^(\d+) records read: (\d+) converted, (\d+) rejected; (\d+) triples; (\d+) warnings; "
-                     r"[\d.]+ s$")
+SUMMARY = re.compile(r"^(\d+) records read: (\d+) converted, (\d+) rejected(?: \(\d+ unchanged since the last "
+                     r"build\))?; (\d+) triples; (\d+) warnings; [\d.]+ s$")
 GENE = "7099"
 SAME_AS = "https://schema.org/sameAs"
 MENTIONS = "https://schema.org/mentions"
@@ -50,11 +50,15 @@ def test_console_script_is_installed():
     assert command[0] != sys.executable, "the pfocr-rdf console script is not installed in this environment"
 
 
+BUILD = ".pfocr-build"  # the index of the last build, for the next (incremental rebuilds)
+
+
 def test_convert_writes_all_files_and_one_summary_line(records, tmp_path):
     out = tmp_path / "out"
     proc = run("convert", records, "-o", out)
     assert proc.returncode == 0, text(proc.stderr)
-    assert sorted(p.name for p in out.iterdir()) == sorted(ALL_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*ALL_FILES, BUILD])
+    assert [p.name for p in (out / BUILD).iterdir()] == ["index.pickle"]  # what the next build reuses
     lines = text(proc.stdout).splitlines()
     assert len(lines) == 1
     read, converted, rejected, triples, warnings = summary_counts(lines[0])
@@ -70,14 +74,14 @@ def test_format_nt_writes_only_ntriples(records, tmp_path):
     out = tmp_path / "out"
     proc = run("convert", records, "-o", out, "--format", "nt")
     assert proc.returncode == 0, text(proc.stderr)
-    assert sorted(p.name for p in out.iterdir()) == ["pfocr.nt", "report.json", "void.ttl"]
+    assert sorted(p.name for p in out.iterdir()) == [BUILD, "pfocr.nt", "report.json", "void.ttl"]
 
 
 def test_format_ttl_and_jsonld(records, tmp_path):
     out = tmp_path / "out"
     proc = run("convert", records, "-o", out, "--format", "ttl,jsonld")
     assert proc.returncode == 0, text(proc.stderr)
-    assert sorted(p.name for p in out.iterdir()) == ["pfocr.jsonld", "pfocr.ttl", "report.json", "void.ttl"]
+    assert sorted(p.name for p in out.iterdir()) == [BUILD, "pfocr.jsonld", "pfocr.ttl", "report.json", "void.ttl"]
     ttl = {q.triple for q in ox.parse(path=str(out / "pfocr.ttl"), format=ox.RdfFormat.TURTLE)}
     jsonld = {q.triple for q in ox.parse(path=str(out / "pfocr.jsonld"), format=ox.RdfFormat.JSON_LD)}
     assert ttl and ttl == jsonld
