@@ -31,8 +31,7 @@ test: setup system-deps
 	$(BIN)/python -m pytest -q
 
 bench: setup
-	$(BIN)/python benchmarks/bench_convert.py -n 20000
-	$(BIN)/python benchmarks/bench_query.py -n 20000
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf output .pytest_cache .hypothesis

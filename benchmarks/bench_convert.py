@@ -201,6 +201,118 @@ def check_against_pyshacl(shared: Path) -> str:
     return "\n".join(lines)
 
 
+# --- incremental rebuilds ------------------------------------------------------------------------------------------
+def _changed_copy(corpus: Path, work: Path, share: float) -> tuple[Path, int]:
+    """The corpus as hard links, with every 1/share-th page rewritten (a new file: the corpus stays as it is)."""
+    copy = work / "corpus-changed"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(corpus, copy, copy_function=os.link)
+    pages = sorted((copy / "_figures").glob("*.md"))
+    step = max(1, round(1 / share))
+    for page in pages[::step]:
+        text = page.read_text(encoding="utf-8").replace("caption: ", "caption: Revised. ", 1)
+        fresh = page.with_suffix(".tmp")
+        fresh.write_text(text, encoding="utf-8")
+        os.replace(fresh, page)
+    return copy, len(pages[::step])
+
+
+def run_incremental(corpus: Path, jobs: int | None, log_dir: Path, work: Path, share: float = 0.01) -> list[dict]:
+    """A full build; 1% of the pages changed; the rebuild into the same folder against a full build of the changed
+    corpus, whose outputs must be byte-identical to the rebuild's."""
+    out, full = work / "incremental-out", work / "incremental-full"
+    extra = ["--jobs", str(jobs)] if jobs is not None else []
+    first = measure([*converter_command(), "convert", str(corpus), "-o", str(out), *extra], log_dir, "first")
+    if first["exit"] != 0:
+        return [{"name": "incremental", "error": first["stderr"][-2000:], **first}]
+    changed, count = _changed_copy(corpus, work, share)
+    rows = []
+    for name, target in ((f"rebuild, {count} records changed", out), ("full build of the same", full)):
+        m = measure([*converter_command(), "convert", str(changed), "-o", str(target), *extra], log_dir,
+                    name.split(",")[0].replace(" ", "-"))
+        if m["exit"] != 0:
+            return [{"name": name, "error": m["stderr"][-2000:], **m}]
+        report = json.loads((target / "report.json").read_text(encoding="utf-8"))
+        m.pop("stdout"), m.pop("stderr")
+        rows.append({"name": name, "records": report["records_read"], "triples": report["triples"],
+                     "output_bytes": sum((target / f).stat().st_size for f in report["outputs"].values()), **m})
+    same = all((out / f).read_bytes() == (full / f).read_bytes() for f in os.listdir(full) if not f.startswith("."))
+    rows[0]["identical_to_full_build"] = same
+    rows[0]["share_of_full_build"] = rows[0]["wall_s"] / rows[1]["wall_s"]
+    for path in (out, full, changed):
+        shutil.rmtree(path, ignore_errors=True)
+    return rows
+
+
+# --- baselines: rdflib and Morph-KGC on the first records of the same corpus ------------------------------------
+MORPH_VENV = HERE / ".venv-morph"  # Morph-KGC pins an old pyoxigraph, so it lives in its own environment
+
+
+def _subset(corpus: Path, work: Path, n: int) -> Path:
+    sub = work / f"subset-{n}"
+    shutil.rmtree(sub, ignore_errors=True)
+    (sub / "_figures").mkdir(parents=True)
+    (sub / "_data").mkdir()
+    companions: dict[str, list[Path]] = {}
+    for tsv in (corpus / "_data").glob("*.tsv"):
+        companions.setdefault(tsv.name.rsplit("-", 1)[0], []).append(tsv)
+    for page in sorted((corpus / "_figures").glob("*.md"))[:n]:
+        os.link(page, sub / "_figures" / page.name)
+        for tsv in companions.get(page.stem, []):
+            os.link(tsv, sub / "_data" / tsv.name)
+    return sub
+
+
+def _morph_python() -> str | None:
+    python = MORPH_VENV / "bin" / "python"
+    if not python.exists():
+        print("installing Morph-KGC into benchmarks/.venv-morph ...", file=sys.stderr, flush=True)
+        made = subprocess.run([sys.executable, "-m", "venv", str(MORPH_VENV)], capture_output=True, text=True)
+        pip = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "morph-kgc"], capture_output=True,
+                             text=True) if made.returncode == 0 else made
+        if pip.returncode != 0:
+            print(f"Morph-KGC could not be installed: {pip.stderr[-500:]}", file=sys.stderr)
+            return None
+    return str(python)
+
+
+def run_baselines(corpus: Path, n: int, log_dir: Path, work: Path) -> list[dict]:
+    """The converter (N-Triples), the rdflib pipeline and Morph-KGC on the same first ``n`` records."""
+    sub = _subset(corpus, work, n)
+    rows = []
+    ours = run_convert(sub, ["nt"], None, log_dir, work, 1)
+    ours["name"] = f"pfocr-rdf convert nt ({n} records)"
+    rows.append(ours)
+    script = str(HERE / "baselines.py")
+    m = measure([sys.executable, script, "rdflib", str(sub), str(work / "rdflib.nt")], log_dir, "rdflib")
+    if m["exit"] == 0:
+        stats = json.loads(m.pop("stdout"))
+        m.pop("stderr")
+        rows.append({"name": f"rdflib pipeline ({n} records)", "records": stats["records_read"],
+                     "triples": stats["triples"], "output_bytes": (work / "rdflib.nt").stat().st_size, **m})
+    else:
+        rows.append({"name": "rdflib pipeline", "error": m["stderr"][-2000:], **m})
+    python = _morph_python()
+    if python is not None:
+        exported = subprocess.run([sys.executable, script, "export", str(sub), str(work / "morph")],
+                                  capture_output=True, text=True, check=True)
+        stats = json.loads(exported.stdout)
+        m = measure([python, "-m", "morph_kgc", str(work / "morph" / "config.ini")], log_dir, "morph")
+        if m["exit"] == 0:
+            out = work / "morph" / "out.nt"
+            with open(out, "rb") as fh:
+                triples = sum(1 for _ in fh)
+            m.pop("stdout"), m.pop("stderr")
+            rows.append({"name": f"Morph-KGC, records as JSON ({n} records)", "records": stats["records_read"],
+                         "triples": triples, "output_bytes": out.stat().st_size, **m})
+        else:
+            rows.append({"name": "Morph-KGC", "error": m["stderr"][-2000:], **m})
+    shutil.rmtree(sub, ignore_errors=True)
+    shutil.rmtree(work / "morph", ignore_errors=True)
+    (work / "rdflib.nt").unlink(missing_ok=True)
+    return rows
+
+
 # --- reporting ------------------------------------------------------------------------------------------------------
 def _rate(count: int | None, seconds: float) -> str:
     return "-" if count is None or not seconds else f"{count / seconds:,.0f}"
@@ -223,6 +335,32 @@ def table(results: list[dict]) -> str:
     for row in rows:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
     return "\n".join(lines)
+
+
+def ratios(results: list[dict]) -> list[str]:
+    """The comparisons the targets are stated in, from the rows of this run."""
+    ok = {r["name"]: r for r in results if "error" not in r}
+    lines = []
+    floor, nt, every = ok.get("floor (read + YAML)"), ok.get("convert nt"), ok.get("convert ttl,nt,nq,jsonld")
+    if floor and nt:
+        lines.append(f"convert nt takes {nt['wall_s'] / floor['wall_s']:.2f}x the floor's time "
+                     f"({nt['wall_s']:.1f} s against {floor['wall_s']:.1f} s)")
+    if every:
+        lines.append(f"all four dumps: {every['wall_s']:.1f} s for {every['records']:,} records, peak RSS "
+                     f"{every['peak_rss_bytes'] / 2**20:,.0f} MiB")
+    rebuild = next((r for r in results if r["name"].startswith("rebuild")), None)
+    if rebuild and "share_of_full_build" in rebuild:
+        lines.append(f"incremental rebuild: {rebuild['share_of_full_build']:.0%} of a full build's time, output "
+                     f"{'identical to' if rebuild.get('identical_to_full_build') else 'DIFFERENT from'} a full build's")
+    ours = next((r for r in results if r["name"].startswith("pfocr-rdf convert nt (")), None)
+    if ours:
+        for prefix in ("rdflib pipeline", "Morph-KGC"):
+            other = next((r for r in results if r["name"].startswith(prefix) and "error" not in r), None)
+            if other:
+                lines.append(f"{prefix}: the converter is {other['wall_s'] / ours['wall_s']:.1f}x faster on the "
+                             f"same {ours['records']:,} records ({_rate(ours['records'], ours['wall_s'])} against "
+                             f"{_rate(other['records'], other['wall_s'])} records/s)")
+    return lines
 
 
 def ensure_corpus(corpus: Path, n: int, seed: int, shared: str | None) -> dict:
@@ -257,15 +395,18 @@ def main(argv: list[str] | None = None) -> None:
                                          "built there when missing")
     parser.add_argument("--shared", help="shared PFOCR data for building the corpus (default ../shared/pfocr)")
     parser.add_argument("--jobs", type=int, help="worker processes for the converter (default: its own, one per core)")
-    parser.add_argument("--runs", default="floor,nt,ttl,nq,jsonld,all,validate",
-                        help="comma-separated subset of floor,nt,ttl,nq,jsonld,all,validate (default: all of them); "
-                             "validate runs convert --format nt --validate, then pfocr-rdf validate with the "
-                             "sparql and python engines on that dump")
+    parser.add_argument("--baseline-records", type=int, default=5000,
+                        help="records the baselines (and the converter beside them) run on (default 5000)")
+    parser.add_argument("--runs", default="floor,nt,ttl,nq,jsonld,all,validate,incremental,baselines",
+                        help="comma-separated subset of floor,nt,ttl,nq,jsonld,all,validate,incremental,baselines "
+                             "(default: all of them). validate runs convert --format nt --validate, then pfocr-rdf "
+                             "validate with the stream and sparql engines on that dump; incremental rebuilds after "
+                             "1%% of the pages changed; baselines runs the rdflib pipeline and Morph-KGC")
     parser.add_argument("--repeat", type=int, default=1, help="run each measurement this many times, keep the fastest")
     parser.add_argument("--json", help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-    unknown = [r for r in runs if r not in ("floor", *FORMATS, "all", "validate")]
+    unknown = [r for r in runs if r not in ("floor", *FORMATS, "all", "validate", "incremental", "baselines")]
     if unknown:
         parser.error(f"unknown run {', '.join(unknown)}")
 
@@ -285,10 +426,19 @@ def main(argv: list[str] | None = None) -> None:
                 result = run_convert(corpus, ["nt"], args.jobs, work, work, 1, ("--validate",), kept)
                 results.append(result)
                 if "error" not in result and kept:
-                    for engine in ("stream", "sparql"):
+                    # the sparql engine holds the whole graph in memory: about 12 GiB at 100,000 records
+                    for engine in ("stream", "sparql") if args.records <= 50_000 else ("stream",):
                         print(f"running validate --engine {engine} ...", file=sys.stderr, flush=True)
                         results.append(run_validate(kept[0], engine, work, result["converted"]))
                     shutil.rmtree(kept[0], ignore_errors=True)
+                continue
+            elif run in ("incremental", "baselines"):
+                rows = (run_incremental(corpus, args.jobs, work, work) if run == "incremental"
+                        else run_baselines(corpus, min(args.baseline_records, args.records), work, work))
+                for row in rows:
+                    if "error" in row:
+                        print(f"{row['name']} failed (exit {row['exit']}):\n{row['error']}", file=sys.stderr)
+                results.extend(rows)
                 continue
             else:
                 formats = list(FORMATS) if run == "all" else [run]
@@ -325,6 +475,9 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{r['name']}: {r['records'] / r['wall_s']:,.0f} figures/s end to end ({r['wall_s']:.1f} s, "
                       f"peak RSS {r.get('peak_rss_bytes', 0) / 2**20:,.0f} MiB)")
         print(check_against_pyshacl(Path(args.shared) if args.shared else ROOT.parent / "shared" / "pfocr"))
+    print()
+    for line in ratios(results):
+        print(line)
 
     if args.json:
         data = {

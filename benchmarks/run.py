@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""The whole benchmark suite in one command, on 20,000 and 100,000 records: conversion (each dump format, all
+together, the floor, validation, an incremental rebuild, the rdflib and Morph-KGC baselines) and the local graph
+(load against ``oxigraph load``, canned-query latency, endpoint throughput against ``oxigraph serve``).
+
+    python benchmarks/run.py [--sizes 20000,100000] [--seed 1] [--out benchmarks/results]
+
+Each size runs ``bench_convert.py`` and ``bench_query.py`` (their tables are printed as they come) and writes
+``OUT/convert-N.json`` and ``OUT/query-N.json``. Corpora are generated on first use into ``benchmarks/corpus/``
+(git ignores both folders). Nothing here asserts on timings: the figures are for reading and for RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="20000,100000", help="corpus sizes (default 20000,100000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", default=str(HERE / "results"), help="folder for the JSON results")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
+        for script, name in (("bench_convert.py", "convert"), ("bench_query.py", "query")):
+            print(f"\n=== {name}, {size:,} records ===", flush=True)
+            cmd = [sys.executable, str(HERE / script), "-n", str(size), "--seed", str(args.seed),
+                   "--json", str(out / f"{name}-{size}.json")]
+            if subprocess.run(cmd, check=False).returncode != 0:
+                failed.append(f"{name} on {size:,} records")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
