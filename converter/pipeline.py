@@ -175,16 +175,17 @@ def _check_blocks(fig: Figure, blocks: list) -> dict[str | None, list[Result]]:
     return checked
 
 
-def _input_key(sources: Sequence[Source]) -> str | None:
+def _input_key(sources: Sequence[Source], figids: Sequence[str | None] | None = None) -> str | None:
     """What the group reads, as make and git see files: the path, size and modification time of its pages and of
-    the companion TSVs their figids point to. A change to any of them (or a companion appearing) changes it."""
+    the companion TSVs their figids (``peek_figid``, when not given) point to. A change to any of them (or a
+    companion appearing) changes it."""
     parts = []
     try:
-        for source in sources:
+        for n, source in enumerate(sources):
             if source.text is not None:
                 return None
             paths = [source.path]
-            figid = peek_figid(source)
+            figid = figids[n] if figids is not None else peek_figid(source)
             if figid:
                 paths += [p for kind in COMPANION_KINDS if (p := source.companion(figid, kind)) is not None]
             for path in paths:
@@ -206,9 +207,10 @@ def _convert_task(task: tuple[int, list[tuple[list[Source], str | None]]]) -> tu
     try:
         for sources, key in groups:
             group, blocks = _convert_group(sources)
-            group.key = key if key is not None else _input_key(sources)
-            figids = {figid for figid, _ in group.figures}
-            if any(peek_figid(s) not in figids for s in sources if group.figures):
+            peeked = [peek_figid(s) for s in sources]
+            group.key = key if key is not None else _input_key(sources, peeked)
+            converted = {figid for figid, _ in group.figures}
+            if converted and any(figid not in converted for figid in peeked):
                 group.key = None  # a figid line read differently than the front matter: no safe reuse
             for shared, count, payload, results in blocks:
                 if shared is not None:
