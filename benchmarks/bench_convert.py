@@ -202,11 +202,8 @@ def check_against_pyshacl(shared: Path) -> str:
 
 
 # --- incremental rebuilds ------------------------------------------------------------------------------------------
-def _changed_copy(corpus: Path, work: Path, share: float) -> tuple[Path, int]:
-    """The corpus as hard links, with every 1/share-th page rewritten (a new file: the corpus stays as it is)."""
-    copy = work / "corpus-changed"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(corpus, copy, copy_function=os.link)
+def _change(copy: Path, share: float) -> int:
+    """Rewrite every 1/share-th page (as a new file: the hard-linked original corpus stays as it is)."""
     pages = sorted((copy / "_figures").glob("*.md"))
     step = max(1, round(1 / share))
     for page in pages[::step]:
@@ -214,18 +211,20 @@ def _changed_copy(corpus: Path, work: Path, share: float) -> tuple[Path, int]:
         fresh = page.with_suffix(".tmp")
         fresh.write_text(text, encoding="utf-8")
         os.replace(fresh, page)
-    return copy, len(pages[::step])
+    return len(pages[::step])
 
 
 def run_incremental(corpus: Path, jobs: int | None, log_dir: Path, work: Path, share: float = 0.01) -> list[dict]:
-    """A full build; 1% of the pages changed; the rebuild into the same folder against a full build of the changed
-    corpus, whose outputs must be byte-identical to the rebuild's."""
-    out, full = work / "incremental-out", work / "incremental-full"
+    """A full build of a copy of the corpus; 1% of its pages changed; the rebuild into the same folder against a
+    full build of the changed copy, whose outputs must be byte-identical to the rebuild's."""
+    out, full, changed = work / "incremental-out", work / "incremental-full", work / "corpus-copy"
+    shutil.rmtree(changed, ignore_errors=True)
+    shutil.copytree(corpus, changed, copy_function=os.link)  # the records' paths are part of what a build reads
     extra = ["--jobs", str(jobs)] if jobs is not None else []
-    first = measure([*converter_command(), "convert", str(corpus), "-o", str(out), *extra], log_dir, "first")
+    first = measure([*converter_command(), "convert", str(changed), "-o", str(out), *extra], log_dir, "first")
     if first["exit"] != 0:
         return [{"name": "incremental", "error": first["stderr"][-2000:], **first}]
-    changed, count = _changed_copy(corpus, work, share)
+    count = _change(changed, share)
     rows = []
     for name, target in ((f"rebuild, {count} records changed", out), ("full build of the same", full)):
         m = measure([*converter_command(), "convert", str(changed), "-o", str(target), *extra], log_dir,

@@ -277,7 +277,7 @@ class _Previous:
     """The last build in the output folder, when its index still describes the dumps there."""
 
     def __init__(self, output: str, fingerprint: str, formats: list[str]) -> None:
-        self.groups: dict[str, _Group] = {}
+        self.groups: dict[str, bytes] = {}  # input digest -> the group, pickled
         self.entities: list[Entity] = []
         self.taxa: list[Taxon] = []
         self.files: dict = {}
@@ -293,7 +293,7 @@ class _Previous:
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
             self.groups, self.files = {}, {}
 
-    def reusable(self, keys: list[str | None]) -> list[_Group | None]:
+    def reusable(self, keys: list[str | None]) -> list[bytes | None]:
         """The last build's group for each key; None where the group's files changed."""
         return [self.groups.get(k) if k is not None else None for k in keys]
 
@@ -403,7 +403,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
               reuse: list, converted: Iterator, previous: "_Previous | None", build: str, stdout) -> dict:
     """Write the dumps in group order from reused and newly converted groups; fill ``report``; returns the index
     of this build (input digest -> group, with ranges in the new dumps)."""
-    index: dict[str, _Group] = {}
+    index: dict[str, bytes] = {}  # input digest -> the group, pickled: a few hundred bytes instead of objects
     entity_ids: dict[Entity, int] = {}  # the build index's tables: each distinct entity and taxon once
     taxon_ids: dict[Taxon, int] = {}
     entities = EntityIndex()
@@ -420,7 +420,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
     try:
         for i in range(len(groups)):
             if reuse[i] is not None:
-                group, source = reuse[i], previous.files
+                group, source = pickle.loads(reuse[i]), previous.files  # noqa: S301 - see _Previous
                 report.reused += len(groups[i])
                 group = dataclasses.replace(group, entities=[previous.entities[n] for n in group.entities],
                                             taxa=[previous.taxa[n] for n in group.taxa])
@@ -483,7 +483,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                 kept.taxa.append(number)
             links.update(group.links)
             if kept.key is not None:
-                index[kept.key] = kept
+                index[kept.key] = pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
         entity_blocks = entities.blocks()
         for block in entity_blocks:
             dumps.write(serialize(block.triples, formats, graph))
@@ -538,7 +538,7 @@ def _bytes(text: dict, source: dict) -> dict[str, bytes]:
 
 
 def _write_index(output: str, fingerprint: str, formats: list[str], entities: list[Entity], taxa: list[Taxon],
-                 index: dict[str, _Group]) -> None:
+                 index: dict[str, bytes]) -> None:
     """The index of this build, for the next: written after the dumps, stamped with their sizes and times."""
     folder = os.path.join(output, _BUILD_DIR)
     os.makedirs(folder, exist_ok=True)
