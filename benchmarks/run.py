@@ -37,6 +37,8 @@ def main() -> None:
                    "--json", str(out / f"{name}-{size}.json")]
             if name == "convert" and size > 50_000:  # single formats and baselines: the 20,000-record run has them
                 cmd += ["--runs", "floor,nt,all,validate,incremental"]
+            if name == "query":
+                cmd += ["--repeat", "5" if size <= 50_000 else "3", "--seconds", "10"]
             if subprocess.run(cmd, check=False).returncode != 0:
                 failed.append(f"{name} on {size:,} records")
     if failed:
