@@ -293,10 +293,6 @@ class _Previous:
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
             self.groups, self.files = {}, {}
 
-    def reusable(self, keys: list[str | None]) -> list[bytes | None]:
-        """The last build's group for each key; None where the group's files changed."""
-        return [self.groups.get(k) if k is not None else None for k in keys]
-
     def close(self) -> None:
         for fh in self.files.values():
             fh.close()
@@ -369,8 +365,8 @@ def convert(
     build = tempfile.mkdtemp(prefix=".pfocr-shards-", dir=output if output != "-" else None)
     previous = _Previous(output, fingerprint, formats) if output != "-" else None
     try:
-        keys = _keys(groups) if previous is not None and previous.groups else [None] * len(groups)
-        reuse = previous.reusable(keys) if previous is not None else [None] * len(groups)
+        keys = [_input_key(g) for g in groups] if previous is not None and previous.groups else [None] * len(groups)
+        reuse = [previous.groups.get(k) if previous is not None and k is not None else None for k in keys]
         todo = [i for i, g in enumerate(reuse) if g is None]
         tasks = [(n, [(groups[i], keys[i]) for i in todo[start:start + _TASK_GROUPS]])
                  for n, start in enumerate(range(0, len(todo), _TASK_GROUPS))]
@@ -393,10 +389,6 @@ def convert(
     if report.validation is not None:
         report.validation.seconds = report.seconds
     return report
-
-
-def _keys(groups: list[list[Source]]) -> list[str | None]:
-    return [_input_key(g) for g in groups]
 
 
 def _assemble(report: Report, output: str, formats: list[str], graph: str, validate: bool, groups: list,

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pyoxigraph as ox
 import requests
 
-from .store import DUMP_FORMATS, STATISTICS_GRAPH, StoreError, dump_files, statistics
+from .store import DUMP_FORMATS, STATISTICS_GRAPH, Statistics, StoreError, dump_files
 from .vocab import GRAPH
 
 Protocol = Literal["gsp", "update"]
@@ -140,10 +140,11 @@ def _excerpt(text: str, size: int = 300) -> str:
     return text if len(text) <= size else text[:size] + "..."
 
 
-def _batches(dumps: list[str], size: int, report: PublishReport) -> Iterator[str]:
+def _batches(dumps: list[str], size: int, report: PublishReport, counts: Statistics | None) -> Iterator[str]:
     """N-Triples text of at most ``size`` triples and about MAX_BATCH_BYTES at a time, from dumps of any format
-    (graph names dropped)."""
+    (graph names dropped); ``counts``, when given, sees every triple on the way, for the statistics graph."""
     lines: list[str] = []
+    triples: list[ox.Triple] = []
     length = 0
     for dump in dumps:
         try:
@@ -153,14 +154,19 @@ def _batches(dumps: list[str], size: int, report: PublishReport) -> Iterator[str
                                        "blank nodes cannot be published in parts; give it an IRI")
                 line = f"{quad.triple} .\n"
                 if lines and (len(lines) == size or length + len(line) > MAX_BATCH_BYTES):
+                    if counts is not None:
+                        counts.add(triples)
                     yield "".join(lines)
                     report.triples += len(lines)
-                    lines, length = [], 0
+                    lines, triples, length = [], [], 0
                 lines.append(line)
+                triples.append(quad.triple)
                 length += len(line)
         except SyntaxError as err:
             raise PublishError(f"{dump}: {err}") from None
     if lines:
+        if counts is not None:
+            counts.add(triples)
         yield "".join(lines)
         report.triples += len(lines)
 
@@ -307,19 +313,17 @@ def _send(target: _Target, dumps: list[str], data_graph: str, stats_graph: str |
 
     with tqdm(unit=" triples", unit_scale=True, disable=not progress, desc="publishing") as bar:
         sent = 0
-        for text in _batches(dumps, size, report):
+        statistics = Statistics() if stats_graph is not None else None
+        for text in _batches(dumps, size, report, statistics):
             target.add(data_graph, text)
             report.batches += 1
             bar.update(report.triples - sent)
             sent = report.triples
             if on_batch is not None:
                 on_batch(report.batches)
-        if stats_graph is None:
+        if statistics is None:
             return
-        try:
-            counts = statistics(dumps)
-        except StoreError as err:
-            raise PublishError(str(err)) from None
+        counts = statistics.counts()
         for start in range(0, len(counts), size):
             target.add(stats_graph, _nt(counts[start:start + size]))
             report.batches += 1

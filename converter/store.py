@@ -79,22 +79,35 @@ def open_store(path: str = DEFAULT_STORE, *, writable: bool = False) -> ox.Store
         raise StoreError(f"{path}: cannot open the store: {err}") from None
 
 
-def statistics(dumps: Iterable[str]) -> list[ox.Triple]:
-    """The precomputed counts (``pfocr:figureCount``) of the graph in ``dumps``, for a store other than this one.
+class Statistics:
+    """The precomputed counts (``pfocr:figureCount``) of a graph read in pieces, for a store other than this one.
 
     Only the triples the counts read are kept, in a store in memory, so this stays small for the whole corpus.
     """
-    wanted = {ox.NamedNode(SCHEMA + "mentions"), ox.NamedNode(SCHEMA + "about")}
-    rdf_type, figure = ox.NamedNode(RDF_TYPE), ox.NamedNode(SCHEMA + "ImageObject")
-    store = ox.Store()
+
+    _READ = {ox.NamedNode(SCHEMA + "mentions"), ox.NamedNode(SCHEMA + "about")}
+    _TYPE, _FIGURE = ox.NamedNode(RDF_TYPE), ox.NamedNode(SCHEMA + "ImageObject")
+
+    def __init__(self) -> None:
+        self.store = ox.Store()
+
+    def add(self, triples: Iterable[ox.Triple]) -> None:
+        self.store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples
+                               if t.predicate in self._READ or (t.predicate == self._TYPE and t.object == self._FIGURE))
+
+    def counts(self) -> list[ox.Triple]:
+        return list(self.store.query(_STATISTICS))
+
+
+def statistics(dumps: Iterable[str]) -> list[ox.Triple]:
+    """The precomputed counts of the graph in ``dumps`` (see :class:`Statistics`)."""
+    builder = Statistics()
     for dump in dumps:
         try:
-            quads = ox.parse(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]])
-            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads
-                              if q.predicate in wanted or (q.predicate == rdf_type and q.object == figure))
+            builder.add(q.triple for q in ox.parse(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]]))
         except (SyntaxError, ValueError) as err:
             raise StoreError(f"{dump}: {err}") from None
-    return list(store.query(_STATISTICS))
+    return builder.counts()
 
 
 def dump_files(inputs: Iterable[str], work: str) -> list[str]:

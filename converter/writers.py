@@ -140,11 +140,7 @@ class DumpSet:
 
     def write(self, payload: Payload) -> dict[str, tuple[int, int]]:
         """Write one serialised block; returns format -> (start, end) of what it wrote."""
-        return self.write_encoded({fmt: encode(fmt, payload[fmt]) for fmt in self.formats})
-
-    def write_encoded(self, data: dict[str, bytes]) -> dict[str, tuple[int, int]]:
-        """Write one block already encoded (:func:`encode`); returns format -> (start, end)."""
-        return {fmt: self.put(fmt, data[fmt]) for fmt in self.formats}
+        return {fmt: self.put(fmt, encode(fmt, payload[fmt])) for fmt in self.formats}
 
     def copy(self, fmt: str, source: IO[bytes], start: int, end: int) -> tuple[int, int]:
         """Write bytes [start, end) of ``source`` (a dump or shard file in this layout); returns where they went."""
