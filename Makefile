@@ -12,14 +12,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The editor's front-end packages (web/package.json, locked in web/package-lock.json), built into the Python
+# package: the server then loads nothing from a CDN.
+VENDOR := converter/static/vendor
+$(VENDOR)/.built: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p $(VENDOR)
+	cp web/node_modules/@zazuko/yasgui/build/yasgui.min.js web/node_modules/@zazuko/yasgui/build/yasgui.min.css \
+	  web/node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
+	cp web/node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js.LICENSE.md
+	touch $@
+
+setup: $(STAMP) $(VENDOR)/.built
 
 # rapper (Debian's raptor2-utils) is the independent RDF parser the tests check every dump with; Virtuoso
-# (virtuoso-opensource) is the external triplestore the publish tests start.
+# (virtuoso-opensource) is the external triplestore the publish tests start; Chromium is the browser the web
+# page tests drive (through Playwright, which is told where it is and downloads no browser).
 system-deps:
-	@command -v rapper >/dev/null 2>&1 && command -v virtuoso-t >/dev/null 2>&1 || { \
+	@command -v rapper >/dev/null 2>&1 && command -v virtuoso-t >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq raptor2-utils \
-	    virtuoso-opensource >/dev/null; }
+	    virtuoso-opensource chromium >/dev/null; }
 
 # The main job: convert and validate the bundled examples, build the embedded store, serve it at /sparql.
 run: setup
@@ -34,4 +46,4 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf output .pytest_cache .hypothesis
+	rm -rf output .pytest_cache .hypothesis web/node_modules $(VENDOR)

@@ -32,15 +32,18 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyoxigraph as ox
 
 from . import __version__
 from .queries import QueryError, Token, calls_remote, library, names_dataset, tokens
+from .site import FORMAT_NAMES, RDF_TYPES, Site, rdf_document, site_iri, static_files
 from .store import data_in_named_graphs
+from .vocab import DATASET, FIGURES, PREFIXES
 
 RESULT_TYPES = {  # media type -> pyoxigraph format, for SELECT and ASK
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -441,6 +444,8 @@ class Endpoint:
         self.max_result_bytes = max_result_bytes
         self.allow_remote = allow_remote
         self.queries = library()
+        self.page_lock = threading.Lock()
+        self._dataset_page: str | None = None
         if writable:
             self.store = ox.Store(self.store_path)
             self.update_lock = threading.Lock()
@@ -449,6 +454,24 @@ class Endpoint:
             ox.Store.read_only(self.store_path)  # fails here, with its reason, rather than in every worker
             self.store = None
             self.pool = _Pool(self.store_path, workers or os.cpu_count() or 1, max_result_bytes, allow_remote)
+
+    @cached_property
+    def site(self) -> Site:
+        """The web pages, which query the store as any client does (with the same limits)."""
+        return Site(lambda text, accept: self.run(Request(text, accept=accept))[2], self.queries)
+
+    @cached_property
+    def static(self) -> dict[str, tuple[bytes, str]]:
+        return static_files()
+
+    def dataset_page(self) -> str:
+        """The /dataset page; drawn once on a read-only endpoint (its store does not change)."""
+        if self.writable:
+            return self.site.dataset_page()
+        with self.page_lock:
+            if self._dataset_page is None:
+                self._dataset_page = self.site.dataset_page()
+            return self._dataset_page
 
     def run(self, req: Request) -> tuple[int, str, bytes]:
         if req.update and not self.writable:
@@ -477,6 +500,12 @@ _ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*")
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 _SPARQL_METHODS = "GET, HEAD, POST, OPTIONS"
 _READ_METHODS = "GET, HEAD, OPTIONS"
+_PAGES = ("/", "/queries", "/openapi.json", "/prefixes.json", "/dataset", "/figures")
+_HTML = "text/html; charset=utf-8"
+# Pages load nothing from elsewhere: scripts, styles and queries all come from this server.
+_PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                 "'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 def _parse_qs(text: str, where: str) -> dict[str, list[str]]:
@@ -586,7 +615,7 @@ class Handler(BaseHTTPRequestHandler):
         """The methods a path answers to (None: nothing there)."""
         if path == "/sparql":
             return _SPARQL_METHODS
-        if path in ("/", "/queries", "/openapi.json") or path.startswith("/queries/"):
+        if path in _PAGES or path.startswith(("/queries/", "/static/", "/figures/")):
             return _READ_METHODS
         return None
 
@@ -642,6 +671,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._answer(self._request(params, params["query"], False))
         if path == "/queries":
             return self._send(200, "application/json", json.dumps(self._query_list(), indent=1).encode())
+        if path.startswith("/queries/") and path.endswith(".rq"):
+            return self._query_text(unquote(path.removeprefix("/queries/").removesuffix(".rq")), params)
         if path.startswith("/queries/"):
             return self._canned(path.removeprefix("/queries/"), params)
         if path == "/openapi.json":
@@ -650,8 +681,23 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, "application/json", json.dumps(openapi_document(self.endpoint), indent=1)
                               .encode())
         if path == "/":
-            return self._send(200, "text/plain; charset=utf-8", self._index().encode("utf-8"))
-        raise self._not_here(path)
+            if negotiate(self.headers.get("Accept") or "*/*", ["text/html", "text/plain"]) == "text/plain":
+                return self._send(200, "text/plain; charset=utf-8", self._index().encode("utf-8"))
+            return self._page(self.endpoint.site.editor_page())
+        if path.startswith("/static/"):
+            found = self.endpoint.static.get(path.removeprefix("/static/"))
+            if found is None:
+                raise self._not_here(path)
+            return self._send(200, found[1], found[0], {"Cache-Control": "max-age=3600",
+                                                        "X-Content-Type-Options": "nosniff"})
+        if path == "/prefixes.json":
+            return self._send(200, "application/json", json.dumps(PREFIXES, indent=1).encode())
+        if path == "/figures":
+            entity = params.get("mentions", [""])
+            if len(entity) != 1 or not _ABSOLUTE_IRI.fullmatch(entity[0]):
+                raise ProtocolError(400, "give one entity IRI: /figures?mentions=https://identifiers.org/ncbigene/7157")
+            return self._page(self.endpoint.site.figures_page(entity[0]))
+        return self._resource(path, params)
 
     def _post(self) -> None:
         path, params = self._route()
@@ -733,6 +779,54 @@ class Handler(BaseHTTPRequestHandler):
         return f"http://{host}/sparql"
 
     # -- the rest of the site
+    def _page(self, html: str, status: int = 200) -> None:
+        self._send(status, _HTML, html.encode("utf-8"), _PAGE_HEADERS)
+
+    def _resource(self, path: str, params: dict[str, list[str]]) -> None:
+        """A dereferenced IRI of the dataset's namespace: its page (HTML) or its statements (RDF)."""
+        iri = DATASET if path == "/dataset" else site_iri(path)
+        if not _ABSOLUTE_IRI.fullmatch(iri):
+            raise self._not_here(path)
+        offered = ["text/html", *RDF_TYPES]
+        wanted = params.get("format")
+        if wanted:
+            if len(wanted) != 1 or wanted[0] not in FORMAT_NAMES:
+                raise ProtocolError(400, f"format is one of {', '.join(FORMAT_NAMES)}")
+            media = FORMAT_NAMES[wanted[0]]
+        else:
+            media = negotiate(self.headers.get("Accept") or "*/*", offered)
+            if media is None:
+                raise ProtocolError(406, "no acceptable format; offered: " + ", ".join(offered))
+        site = self.endpoint.site
+        if media == "text/html":
+            if path == "/dataset":
+                return self._page(self.endpoint.dataset_page())
+            if iri.startswith(FIGURES) and iri.endswith(".html"):
+                page = site.figure_page(iri[len(FIGURES):-len(".html")], iri)
+                if page is None:
+                    raise self._not_here(path)
+                return self._page(page)
+            triples = site.describe(iri)
+            if not triples:
+                raise self._not_here(path)
+            return self._page(site.resource_page(iri, triples))
+        triples = site.describe(iri)
+        if not triples:
+            raise self._not_here(path)
+        charset = "; charset=utf-8" if media.startswith("text/") or media.endswith("json") else ""
+        self._send(200, media + charset, rdf_document(triples, media))
+
+    def _query_text(self, name: str, params: dict[str, list[str]]) -> None:
+        """A canned query's text with parameter values, as the editor loads it."""
+        query = self.endpoint.queries.get(name)
+        if query is None:
+            raise ProtocolError(404, f"no canned query {name!r}; /queries lists them")
+        repeated = sorted(k for k, v in params.items() if len(v) > 1)
+        if repeated:
+            raise ProtocolError(400, f"give each parameter once (lists are comma-separated): {', '.join(repeated)}")
+        text = query.render({k: v[0] for k, v in params.items()})
+        self._send(200, "application/sparql-query; charset=utf-8", text.encode("utf-8"))
+
     def _canned(self, name: str, params: dict[str, list[str]]) -> None:
         query = self.endpoint.queries.get(name)
         if query is None:

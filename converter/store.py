@@ -26,9 +26,11 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-from .vocab import RDF_TYPE, SCHEMA, SITE
+from .vocab import DATASET, RDF_TYPE, SCHEMA, SITE
 
 STATISTICS_GRAPH = SITE + "graph/statistics"
+VOID_GRAPH = SITE + "graph/void"  # the dataset description (void.ttl beside a loaded dump), for /dataset
+_OWN_GRAPHS = {STATISTICS_GRAPH, VOID_GRAPH}
 DEFAULT_STORE = os.path.join("output", "store")
 DUMP_FORMATS = {".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS, ".ttl": ox.RdfFormat.TURTLE,
                 ".jsonld": ox.RdfFormat.JSON_LD}
@@ -54,19 +56,21 @@ class LoadReport:
     store: str
     triples: int = 0
     statistics: int = 0
+    description: int = 0
     inputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:
         return (f"store {self.store}: {self.triples} triples from {len(self.inputs)} input(s), "
-                f"{self.statistics} precomputed counts; {self.seconds:.1f} s")
+                f"{self.statistics} precomputed counts, {self.description} dataset-description triples; "
+                f"{self.seconds:.1f} s")
 
 
 def data_in_named_graphs(store: ox.Store) -> bool:
     """True when the data itself lives in named graphs (loaded from N-Quads, say): queries then take the union of
     all graphs as their default graph. Otherwise the default graph holds the data and queries stay on it, which
-    Oxigraph answers much faster; the statistics graph is read with ``GRAPH``."""
-    return any(g.value != STATISTICS_GRAPH for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+    Oxigraph answers much faster; the statistics and VoID graphs are read with ``GRAPH``."""
+    return any(g.value not in _OWN_GRAPHS for g in store.named_graphs() if isinstance(g, ox.NamedNode))
 
 
 def open_store(path: str = DEFAULT_STORE, *, writable: bool = False) -> ox.Store:
@@ -128,6 +132,21 @@ def dump_files(inputs: Iterable[str], work: str) -> list[str]:
     return dumps
 
 
+def _load_descriptions(store: ox.Store, dumps: list[str]) -> int:
+    """Load the ``void.ttl`` written beside each dump into the VoID graph; its relative dump names resolve
+    against the dataset IRI, where the dumps are published. The number of triples added."""
+    before = len(store)
+    graph = ox.NamedNode(VOID_GRAPH)
+    for void in dict.fromkeys(os.path.join(os.path.dirname(os.path.abspath(d)), "void.ttl") for d in dumps):
+        if os.path.isfile(void):
+            try:
+                store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in
+                                  ox.parse(path=void, format=ox.RdfFormat.TURTLE, base_iri=DATASET))
+            except (SyntaxError, ValueError) as err:
+                raise StoreError(f"{void}: {err}") from None
+    return len(store) - before
+
+
 def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
     """Build the store at ``store_path`` from dumps (.nt, .nq, .ttl, .jsonld) or PFOCR records, atomically."""
     started = time.perf_counter()
@@ -156,6 +175,7 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
         graph = ox.NamedNode(STATISTICS_GRAPH)
         store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in counts)
         report.statistics = len(store) - report.triples
+        report.description = _load_descriptions(store, dumps)
         store.flush()
         store.optimize()
         del store
