@@ -700,10 +700,89 @@ def check_wikipathways_shared_genes(store, corpus: Corpus, wp_store=None, wikipa
         assert len({r["pathway"] for r in rows}) >= 2 and len(rows) >= 3, min_shared
 
 
+def check_figures_mentioning(store, corpus: Corpus):
+    counts = corpus.figure_count()
+    chosen = [max((e for e in counts if "/ncbigene/" in e), key=lambda e: (counts[e], e)),
+              max((e for e in counts if "/mesh/" in e and "chemical" in corpus.kinds[e]), key=lambda e: (counts[e], e)),
+              max((e for e in counts if "disease" in corpus.kinds[e]), key=lambda e: (counts[e], e))]
+    for entity in chosen:
+        figures = [corpus.by_iri(iri) for iri in corpus.figures_mentioning(entity)]
+        expected = [{"figure": f.iri, "figid": f.figid, "title": f.title, "year": f.year or "",
+                     "entity_name": corpus.names.get(entity, "")}
+                    for f in sorted(figures, key=lambda f: f.iri)]
+        expected.sort(key=lambda r: r["year"], reverse=True)  # stable: figure order within a year
+        rows = select(store, "figures-mentioning", entity=entity)
+        assert rows == expected, entity
+    assert len(select(store, "figures-mentioning", entity=chosen[0])) >= 2
+    assert select(store, "figures-mentioning", entity=f"{IDORG}ncbigene/999999999") == []
+
+
+def check_resource(store, corpus: Corpus, dump: Path):
+    """Against the dump and void.ttl as written, read with pyoxigraph's parser (no SPARQL)."""
+    written = list(ox.parse(path=str(dump), format=ox.RdfFormat.N_TRIPLES))
+    void = list(ox.parse(path=str(dump.with_name("void.ttl")), format=ox.RdfFormat.TURTLE,
+                         base_iri="https://pfocr.wikipathways.org/dataset"))
+    for iri, triples in [(f.iri, written) for f in sorted(corpus.figures.values(), key=lambda f: f.iri)[:8]] + [
+            ("https://pfocr.wikipathways.org/dataset", void), ("https://pfocr.wikipathways.org/journals/Cells", written)]:
+        linked = {t.object.value for t in triples if t.subject.value == iri and isinstance(t.object, ox.NamedNode)
+                  and t.object.value.startswith(iri + "#")}
+        expected = {(t.subject.value, t.predicate.value, str(t.object)) for t in triples
+                    if t.subject.value == iri or t.subject.value in linked}
+        got = {(t.subject.value, t.predicate.value, str(t.object)) for t in run(store, LIBRARY["resource"].render(
+            {"iri": iri}))}
+        assert got == expected and expected, iri
+    figure = sorted(corpus.figures.values(), key=lambda f: -len(f.mentions))[0]
+    got = list(run(store, LIBRARY["resource"].render({"iri": figure.iri})))
+    assert sum(1 for t in got if t.predicate.value == PFOCR + "hasMention") == len(set(figure.mentions))
+    assert list(run(store, LIBRARY["resource"].render({"iri": FIGURES + "PMC0__nothing.html"}))) == []
+
+
+def check_figure_bioschemas(store, corpus: Corpus):
+    import pyshacl
+    import rdflib
+
+    shapes = rdflib.Graph().parse(PROJECT / "shapes" / "bioschemas.ttl")
+    union = rdflib.Graph()
+    for f in corpus.figures.values():
+        triples = {(t.subject.value, t.predicate.value, t.object.value)
+                   for t in run(store, LIBRARY["figure-bioschemas"].render({"figid": f.figid}))}
+        union += rdflib.Graph().parse(data="".join(f"{t} .\n" for t in run(
+            store, LIBRARY["figure-bioschemas"].render({"figid": f.figid}))), format="nt")
+        about = {(p, o) for s, p, o in triples if s == f.iri}
+        assert (SCHEMA + "name", f.title) in about and (SCHEMA + "identifier", f.figid) in about
+        assert (SCHEMA + "description", f.caption or f.title) in about, f.figid
+        keywords = {o for p, o in about if p == SCHEMA + "keywords"}
+        named = {corpus.names[e] for e in f.entities("gene") | f.entities("chemical") | f.entities("disease")
+                 if e in corpus.names}
+        assert keywords == {"pathway figure"} | set(f.keywords) | named, f.figid
+        assert {o for p, o in about if p == SCHEMA + "mentions"} == \
+            f.entities("gene") | f.entities("chemical") | f.entities("disease")
+    conforms, _, text = pyshacl.validate(union, shacl_graph=shapes)
+    assert conforms, text
+    assert len(set(union.subjects(rdflib.RDF.type, rdflib.URIRef(SCHEMA + "Dataset")))) == len(corpus.figures)
+    broken = rdflib.Graph().parse(data=union.serialize(format="nt"), format="nt")
+    broken.remove((None, rdflib.URIRef(SCHEMA + "description"), None))
+    assert not pyshacl.validate(broken, shacl_graph=shapes)[0]  # the shape does check the profile
+
+
+def check_mentions_by_source(store, corpus: Corpus):
+    mentions, figures = Counter(), defaultdict(set)
+    for f in corpus.figures.values():
+        for m in set(f.mentions):
+            mentions[m.source or ""] += 1
+            figures[m.source or ""].add(f.iri)
+    expected = sorted(({"source": s, "mentions": n, "figures": len(figures[s])} for s, n in mentions.items()),
+                      key=lambda r: (-r["mentions"], r["source"]))
+    assert ints(select(store, "mentions-by-source"), "mentions", "figures") == expected
+    assert len(expected) >= 5
+
+
 CHECKS = {
     "co-mentioned-genes": check_co_mentioned_genes,
+    "figure-bioschemas": check_figure_bioschemas,
     "figure-card": check_figure_card,
     "figures-for-chemical": check_figures_for_chemical,
+    "figures-mentioning": check_figures_mentioning,
     "figures-for-disease": check_figures_for_disease,
     "figures-for-gene": check_figures_for_gene,
     "figures-for-gene-by-match": check_figures_for_gene_by_match,
@@ -714,11 +793,13 @@ CHECKS = {
     "figures-with-all-genes": check_figures_with_all_genes,
     "figures-with-ndex": check_figures_with_ndex,
     "gene-mentions-by-match-source": check_gene_mentions_by_match_source,
+    "mentions-by-source": check_mentions_by_source,
     "genes-for-chemical": check_genes_for_chemical,
     "genes-for-disease": check_genes_for_disease,
     "most-mentioned-chemicals": check_most_mentioned_chemicals,
     "most-mentioned-diseases": check_most_mentioned_diseases,
     "most-mentioned-genes": check_most_mentioned_genes,
+    "resource": check_resource,
     "search-figures": check_search_figures,
     "wikipathways-shared-genes": check_wikipathways_shared_genes,
 }
@@ -732,6 +813,8 @@ def test_query_answers_match_the_records(name, request, store, corpus):
         pytest.fail(f"queries/{name}.rq has no check in tests/test_queries.py CHECKS")
     if name == "wikipathways-shared-genes":
         check(store, corpus, request.getfixturevalue("wp_store"), request.getfixturevalue("wikipathways"))
+    elif name == "resource":
+        check(store, corpus, request.getfixturevalue("query_dump"))
     elif name in ("figures-of-article", "figures-per-year"):
         check(store, corpus, request.getfixturevalue("multi_figure"))
     else:
@@ -797,7 +880,7 @@ def test_query_is_portable_sparql(name):
     order = re.findall(r"ORDER\s+BY\s+([^\n]*)", text)
     assert order, "no ORDER BY"
     if text.lstrip().upper().startswith("PREFIX") and "SELECT" in text.split("WHERE")[0].upper():
-        assert re.search(r"\?(figure|entity|other|gene|gene_iri|taxon|year)\b", order[-1]), \
+        assert re.search(r"\?(figure|entity|other|gene|gene_iri|taxon|year|source)\b", order[-1]), \
             "the last ORDER BY does not end on an identifying column"
 
 
