@@ -170,12 +170,12 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
                     store.bulk_load(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]])
                 except (SyntaxError, ValueError) as err:
                     raise StoreError(f"{dump}: {err}") from None
-        report.triples = len(store)
+            report.triples = len(store)
+            report.description = _load_descriptions(store, dumps)  # before the converted records' folder goes
         counts = store.query(_STATISTICS, use_default_graph_as_union=True)
         graph = ox.NamedNode(STATISTICS_GRAPH)
         store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in counts)
-        report.statistics = len(store) - report.triples
-        report.description = _load_descriptions(store, dumps)
+        report.statistics = len(store) - report.triples - report.description
         store.flush()
         store.optimize()
         del store

@@ -44,6 +44,34 @@ def build_store(path: Path, inputs: list[Path] | None = None) -> Path:
     return path
 
 
+# The examples plus one record whose title, caption, keywords and gene symbol carry markup: the web pages must show
+# them as text.
+HOSTILE_FIGID = "PMC999001__hostile-f1"
+HOSTILE = {
+    "figid": HOSTILE_FIGID, "pmcid": "PMC999001",
+    "figtitle": 'Evil "title" & <b>bold</b> </title><script>alert("title")</script>',
+    "caption": '<script>alert("caption")</script></script><!-- & <img src=x onerror=alert(1)>',
+    "year": "2021", "keywords": "</script><script>alert(2)</script>|ferroptosis",
+    "genes": [{"word": "<svg onload=alert(3)>", "symbol": "TP53", "source": "hgnc_symbol", "entrez": "7157",
+               "hgnc_symbol": "<i>TP53</i>"}],
+}
+
+
+def build_site_store(folder: Path) -> tuple[Path, Path]:
+    """The examples plus the hostile record converted (with void.ttl) into ``folder/out`` and loaded into
+    ``folder/store``."""
+    from _support import write_record
+
+    from converter import convert
+
+    write_record(folder / "hostile" / "_figures" / f"{HOSTILE_FIGID}.md", HOSTILE)
+    out = folder / "out"
+    report = convert([str(EXAMPLES), str(folder / "hostile")], output=str(out), formats=["nt"], jobs=1)
+    assert report.records_converted >= 10 and HOSTILE_FIGID not in {i.figid for i in report.rejected}
+    load([str(out / "pfocr.nt")], str(folder / "store"))
+    return out, folder / "store"
+
+
 # --- servers ----------------------------------------------------------------------------------------------------
 @dataclass
 class Running:

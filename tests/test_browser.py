@@ -1,0 +1,263 @@
+"""The web pages in a real browser: Debian's Chromium, driven by Playwright (which downloads no browser here).
+
+``pfocr-rdf serve`` runs as a process on the examples plus a hostile record. The tests open the editor and run
+canned queries through it, draw a result as a chart, complete a prefix, follow a figure page's gene link to the
+figures that mention the gene and on to another figure, read a figure page with JavaScript off, check the
+``/dataset`` charts are drawn, and check that nothing the pages load comes from anywhere but the server and that
+markup in the data never runs. Screenshots go to ``output/test-artifacts/`` (or ``$PFOCR_TEST_ARTIFACTS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from _server_support import HOSTILE, HOSTILE_FIGID, ROOT, build_site_store, start_cli_server
+
+from converter.queries import library
+
+CHROMIUM = os.environ.get("PFOCR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("PFOCR_TEST_ARTIFACTS") or ROOT / "output" / "test-artifacts")
+# As the machine notes advise: no background connections (the network is closed), no sandbox (CI runs as root).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+FIGURE = "PMC10112233__fimmu-14-1187720-g006"  # an example figure with genes, chemicals and diseases
+WAIT = 20_000  # ms any one thing may take to appear
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    _, store = build_site_store(tmp_path_factory.mktemp("browser"))
+    running = start_cli_server(store)
+    yield f"http://{running.host}:{running.port}"
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.isfile(CHROMIUM):
+        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+class Visit:
+    """A fresh browser context that records every request, console error, page error and dialog."""
+
+    def __init__(self, browser, origin: str, **options) -> None:
+        self.origin = origin
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(WAIT)
+        self.requests: list[str] = []
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+
+        def dialog(d) -> None:
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        self.page.on("dialog", dialog)
+
+    def open(self, path: str):
+        response = self.page.goto(self.origin + path)
+        assert response is not None and response.status == 200, path
+        return self.page
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        foreign = sorted({u for u in self.requests if not u.startswith(self.origin + "/") and not u.startswith("data:")})
+        self.context.close()
+        assert foreign == [], f"the page loaded from elsewhere: {foreign}"
+        assert self.problems == [], self.problems
+        assert self.dialogs == [], f"data ran as script: {self.dialogs}"
+
+
+@pytest.fixture
+def visit(browser, site):
+    opened = []
+
+    def make(**options) -> Visit:
+        v = Visit(browser, site, **options)
+        opened.append(v)
+        return v
+
+    yield make
+    for v in opened:
+        v.close()
+
+
+def answer(site: str, query: str) -> list[dict]:
+    import requests
+
+    response = requests.post(site + "/sparql", data={"query": query},
+                             headers={"Accept": "application/sparql-results+json"}, timeout=30)
+    response.raise_for_status()
+    return response.json()["results"]["bindings"]
+
+
+def run_example(page, name: str, **params: str) -> None:
+    form = page.locator(f'form.example[data-query="{name}"]')
+    for key, value in params.items():
+        form.locator(f'input[name="{key}"]').fill(value)
+    form.get_by_role("button", name="Open in editor").click()
+
+
+# --- the editor -------------------------------------------------------------------------------------------------
+def test_editor_runs_a_canned_query_and_shows_the_result_table(visit, site):
+    v = visit()
+    page = v.open("/")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    run_example(page, "figures-for-gene", gene="HMOX1")
+    query = library()["figures-for-gene"].render({"gene": "HMOX1"})
+    page.wait_for_function("q => window.pfocrEditor.getTab().getQuery() === q", arg=query)
+    rows = page.locator(".yasr table.dataTable tbody tr")
+    expected = answer(site, query)
+    assert len(expected) >= 1
+    page.wait_for_function("n => document.querySelectorAll('.yasr table.dataTable tbody tr').length === n",
+                           arg=len(expected))
+    table = page.locator(".yasr table.dataTable").inner_text()
+    for row in expected:
+        assert row["title"]["value"] in table
+        assert row["pmcid"]["value"] in table
+    assert rows.count() == len(expected)
+    v.shot("editor-figures-for-gene")
+
+
+def test_editor_draws_a_result_as_a_chart(visit, site):
+    v = visit()
+    page = v.open("/")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    run_example(page, "figures-per-year")
+    page.wait_for_selector(".yasr table.dataTable tbody tr")
+    page.locator(".yasr").get_by_text("Chart", exact=True).click()
+    canvas = page.wait_for_selector(".yasr .pfocr-chart canvas")
+    box = canvas.bounding_box()
+    assert box and box["width"] > 200 and box["height"] > 100
+    bars = page.evaluate("() => { const c = Chart.getChart(document.querySelector('.pfocr-chart canvas'));"
+                         " return c.data.labels.map((l, i) => [l, c.data.datasets[0].data[i]]); }")
+    expected = answer(site, library()["figures-per-year"].render({}))
+    assert bars == [[r["year"]["value"], int(r["figures"]["value"])] for r in expected]
+    v.shot("editor-chart")
+
+
+def test_editor_completes_the_projects_prefixes_offline(visit):
+    v = visit()
+    page = v.open("/")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    page.evaluate("() => { window.pfocrEditor.getTab().setQuery(''); }")
+    page.locator(".yasqe .CodeMirror").click()
+    page.keyboard.type("PREFIX ncbig")
+    hint = page.wait_for_selector(".CodeMirror-hints li")
+    assert "ncbigene: <https://identifiers.org/ncbigene/>" in hint.inner_text()
+    page.keyboard.press("Enter")
+    value = page.evaluate("() => window.pfocrEditor.getTab().getQuery()")
+    assert value.startswith("PREFIX ncbigene: <https://identifiers.org/ncbigene/>")
+    assert any(u.endswith("/prefixes.json") for u in v.requests)
+
+
+def test_editor_opens_a_query_given_in_the_address(visit, site):
+    query = "SELECT (COUNT(*) AS ?figures) WHERE { ?f a <https://schema.org/ImageObject> }"
+    v = visit()
+    page = v.open("/?" + urlencode({"query": query, "endpoint": site + "/sparql"}))
+    page.wait_for_selector(".yasqe .CodeMirror")
+    assert page.evaluate("() => window.pfocrEditor.getTab().getQuery()") == query
+
+
+# --- figure pages -----------------------------------------------------------------------------------------------
+def test_figure_page_links_a_gene_to_the_figures_that_mention_it(visit, site):
+    v = visit()
+    page = v.open(f"/figures/{FIGURE}.html")
+    title = answer(site, f'SELECT ?t WHERE {{ ?f <https://schema.org/identifier> "{FIGURE}" ; '
+                         f'<https://schema.org/name> ?t }}')[0]["t"]["value"]
+    assert page.locator("h1").inner_text() == title
+    markup = json.loads(page.locator('script[type="application/ld+json"]').text_content())
+    assert markup["identifier"] == FIGURE and "Dataset" in markup["@type"]
+    genes = page.locator("section.entities", has=page.get_by_role("heading", name="Genes"))
+    row = genes.locator("tr", has=page.get_by_role("cell", name="TNF", exact=True))
+    assert row.locator("a.identifier").get_attribute("href") == "https://identifiers.org/ncbigene/7124"
+    v.shot("figure-page")
+    row.locator("a.others").click()
+    page.wait_for_url(lambda url: "/figures?mentions=" in url)
+    assert page.locator("h1").inner_text() == "Figures mentioning TNF"
+    listed = page.locator("a.figure-link")
+    expected = answer(site, "SELECT DISTINCT ?f WHERE { ?f <https://schema.org/mentions> "
+                            "<https://identifiers.org/ncbigene/7124> }")
+    assert listed.count() == len(expected) >= 2
+    other = next(link for link in listed.all() if link.inner_text() != FIGURE)
+    other_figid = other.inner_text()
+    other.click()
+    page.wait_for_url(f"**/figures/{other_figid}.html")
+    assert page.locator("code").first.inner_text() == other_figid
+    assert page.locator('a.identifier[href="https://identifiers.org/ncbigene/7124"]').count() == 1
+
+
+def test_figure_page_reads_without_javascript(visit):
+    v = visit(java_script_enabled=False)
+    page = v.open(f"/figures/{FIGURE}.html")
+    assert page.locator("section.entities table tbody tr").count() >= 10
+    assert page.locator("#image-link").get_attribute("href").endswith(".jpg")
+    page.locator("a.others").first.click()
+    page.wait_for_url(lambda url: "/figures?mentions=" in url)
+    assert page.locator("a.figure-link").count() >= 1
+
+
+def test_pages_work_from_the_keyboard(visit):
+    v = visit()
+    page = v.open(f"/figures/{FIGURE}.html")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.tagName") == "A"  # links inside main, in order
+
+
+def test_markup_in_the_data_is_shown_as_text(visit):
+    v = visit()
+    page = v.open(f"/figures/{HOSTILE_FIGID}.html")
+    assert page.locator("h1").inner_text() == HOSTILE["figtitle"]
+    assert page.locator("p.caption").inner_text() == HOSTILE["caption"]
+    assert page.title().startswith(HOSTILE["figtitle"])
+    assert page.locator("img, svg, b, i").count() == 0
+    v.shot("hostile-figure")  # Visit.close asserts no dialog opened and no script error happened
+
+
+# --- the dataset page ---------------------------------------------------------------------------------------------
+def test_dataset_page_draws_its_charts(visit, site):
+    v = visit()
+    page = v.open("/dataset")
+    charts = page.locator("figure.chart")
+    assert charts.count() == 6
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        svg = chart.locator("svg")
+        box = svg.bounding_box()
+        assert box and box["width"] > 300 and box["height"] > 20, chart.get_attribute("id")
+        bars = chart.locator("rect")
+        assert bars.count() >= 1
+        widths = [bars.nth(j).bounding_box()["width"] for j in range(bars.count())]
+        assert max(widths) > 100  # the longest bar is drawn long
+    years = answer(site, library()["figures-per-year"].render({}))
+    assert page.locator("#chart-per-year rect").count() == len(years)
+    v.shot("dataset")
+    link = page.locator("#chart-genes a.query-link")
+    link.click()
+    page.wait_for_selector(".yasqe .CodeMirror")
+    assert "pfocr:figureCount" in page.evaluate("() => window.pfocrEditor.getTab().getQuery()")
+    assert urlsplit(page.url).path == "/"

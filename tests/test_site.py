@@ -1,0 +1,296 @@
+"""The web face of ``pfocr-rdf serve`` over HTTP: the editor page, figure pages and every other IRI of the dataset's
+namespace with content negotiation, the ``/dataset`` overview, the Bioschemas markup, and escaping.
+
+A real endpoint (worker processes and all) serves the bundled examples plus one hostile record whose title,
+caption, keywords and gene symbol carry markup. What the pages must show is computed from the store's dump files
+or the records, not from the pages' own queries. The same pages in a real browser: test_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from _server_support import HOSTILE, HOSTILE_FIGID, build_site_store, start_thread_server
+from pyld import jsonld
+
+from converter.queries import library
+from converter.site import VENDOR_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = "https://pfocr.wikipathways.org/figures/"
+SCHEMA = "https://schema.org/"
+RDF_MEDIA = {"text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.RdfFormat.N_TRIPLES,
+             "application/ld+json": ox.RdfFormat.JSON_LD}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return build_site_store(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+def dump(built) -> list[ox.Triple]:
+    return list(ox.parse(path=str(built[0] / "pfocr.nt"), format=ox.RdfFormat.N_TRIPLES))
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    running = start_thread_server(built[1], workers=1)
+    yield running
+    running.stop()
+
+
+def figure_iris(dump) -> list[str]:
+    return sorted({t.subject.value for t in dump if t.object == ox.NamedNode(SCHEMA + "ImageObject")})
+
+
+def statements(dump, iri: str) -> set[tuple[str, str, str]]:
+    """What a dereferenced IRI should give: its statements and those of its #-nodes it links to."""
+    linked = {t.object.value for t in dump if t.subject.value == iri and isinstance(t.object, ox.NamedNode)
+              and t.object.value.startswith(iri + "#")}
+    return {(t.subject.value, t.predicate.value, str(t.object)) for t in dump
+            if t.subject.value == iri or t.subject.value in linked}
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests read: links, scripts, text, and the JSON-LD block."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, dict]] = []
+        self.scripts: list[tuple[dict, str]] = []
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self._script: dict | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append(tag)
+        if tag == "a":
+            self.links.append((attrs.get("href", ""), attrs))
+        if tag in ("script", "link", "img", "iframe"):
+            self.links.append((attrs.get("src") or attrs.get("href") or "", {**attrs, "tag": tag}))
+        if tag == "script":
+            self._script = attrs
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._script = None
+
+    def handle_data(self, data):
+        if self._script is not None:
+            self.scripts.append((self._script, data))
+        else:
+            self.text.append(data)
+
+    @property
+    def markup(self) -> dict:
+        blocks = [text for attrs, text in self.scripts if attrs.get("type") == "application/ld+json"]
+        assert len(blocks) == 1
+        return json.loads(blocks[0])
+
+    def visible(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+def get_page(server, path: str, accept: str = "text/html") -> tuple[object, Page]:
+    response = server.request("GET", path, headers={"Accept": accept})
+    assert response.status == 200, (path, response.body[:300])
+    assert response.media == "text/html"
+    return response, Page(response.text())
+
+
+# --- the editor --------------------------------------------------------------------------------------------------
+def test_editor_page_lists_every_canned_query_with_its_parameters(server):
+    response, page = get_page(server, "/")
+    html = response.text()
+    for name, query in library().items():
+        assert f'data-query="{name}"' in html
+        for p in query.params:
+            assert re.search(rf'id="{re.escape(name)}-{p.name}" name="{p.name}" value="{re.escape(p.default)}"', html)
+    loaded = {href for href, attrs in page.links if attrs.get("tag") in ("script", "link") and href}
+    assert {f"/static/vendor/{f}" for f in VENDOR_FILES} | {"/static/editor.js", "/static/site.css"} <= loaded
+    for href in loaded:  # everything the page loads comes from this server
+        assert not urlsplit(href).netloc, href
+        asset = server.request("GET", href)
+        assert asset.status == 200 and len(asset.body) > 100, href
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    plain = server.request("GET", "/", headers={"Accept": "text/plain"})
+    assert plain.media == "text/plain" and "/queries/figures-for-gene" in plain.text()
+
+
+def test_canned_query_text_is_rendered_with_parameters(server):
+    response = server.request("GET", "/queries/figures-for-gene.rq?gene=MDM2")
+    assert response.status == 200 and response.media == "application/sparql-query"
+    assert response.text() == library()["figures-for-gene"].render({"gene": "MDM2"})
+    assert server.request("GET", "/queries/no-such.rq").status == 404
+    assert server.request("GET", "/queries/figures-mentioning.rq?entity=not%20an%20iri").status == 400
+
+
+def test_prefixes_for_completion_are_the_projects(server):
+    prefixes = server.request("GET", "/prefixes.json").json()
+    context = json.loads((ROOT / "converter" / "data" / "context.jsonld").read_text())["@context"]
+    assert prefixes == context and prefixes["ncbigene"] == "https://identifiers.org/ncbigene/"
+
+
+def test_static_files_do_not_reach_the_file_system(server):
+    for path in ("/static/../pyproject.toml", "/static/%2e%2e/pyproject.toml", "/static/vendor/.built",
+                 "/static/nope.js", "/static//etc/passwd"):
+        assert server.request("GET", path).status == 404, path
+
+
+# --- figure pages --------------------------------------------------------------------------------------------------
+def test_every_figure_page_shows_the_figure_and_links_its_entities(server, dump):
+    names = {t.subject.value: t.object.value for t in dump if t.predicate.value == SCHEMA + "name"}
+    figures = figure_iris(dump)
+    assert len(figures) >= 9
+    for iri in figures:
+        path = urlsplit(iri).path
+        response, page = get_page(server, path)
+        about = statements(dump, iri)
+        assert any(s == iri and p == SCHEMA + "name" for s, p, _ in about)
+        assert names[iri] in page.visible(), iri
+        caption = [t.object.value for t in dump if t.subject.value == iri and t.predicate.value == SCHEMA + "caption"]
+        if caption:
+            assert " ".join(caption[0].split()) in page.visible()
+        hrefs = {href for href, _ in page.links}
+        image = [t.object.value for t in dump if t.subject.value == iri and t.predicate.value == SCHEMA + "contentUrl"]
+        assert set(image) <= hrefs
+        linked = {t.object.value for t in dump if t.subject.value == iri
+                  and t.predicate.value in (SCHEMA + "mentions", SCHEMA + "about")}
+        for entity in linked:
+            assert entity in hrefs, (iri, entity)  # its identifiers.org page
+            assert "/figures?mentions=" + quote(entity, safe="/") in hrefs, (iri, entity)
+
+
+def test_figures_page_lists_every_figure_that_mentions_an_entity(server, dump):
+    mentions = {}
+    for t in dump:
+        if t.predicate.value in (SCHEMA + "mentions", SCHEMA + "about"):
+            mentions.setdefault(t.object.value, set()).add(t.subject.value)
+    entity = max(sorted(mentions), key=lambda e: len(mentions[e]))
+    assert len(mentions[entity]) >= 2
+    _, page = get_page(server, "/figures?mentions=" + quote(entity, safe=""))
+    shown = {href for href, attrs in page.links if attrs.get("class") == "figure-link"}
+    assert shown == {urlsplit(f).path for f in mentions[entity]}
+    assert server.request("GET", "/figures?mentions=not-an-iri").status == 400
+
+
+@pytest.mark.parametrize("media", sorted(RDF_MEDIA))
+def test_figure_iris_dereference_to_their_statements(server, dump, media):
+    for iri in figure_iris(dump)[:5] + ["https://pfocr.wikipathways.org/dataset"]:
+        path = urlsplit(iri).path
+        response = server.request("GET", path, headers={"Accept": media})
+        assert response.status == 200, (path, response.body[:200])
+        assert response.media == media and response.headers["vary"] == "Accept"
+        got = {(t.subject.value, t.predicate.value, str(t.object))
+               for t in ox.parse(response.body, format=RDF_MEDIA[media])}
+        if iri.endswith("/dataset"):
+            assert ("https://pfocr.wikipathways.org/dataset", "http://rdfs.org/ns/void#triples",
+                    f'"{len(dump)}"^^<http://www.w3.org/2001/XMLSchema#integer>') in got
+        else:
+            assert got == statements(dump, iri), iri
+        fmt = {"text/turtle": "turtle", "application/n-triples": "ntriples", "application/ld+json": "jsonld"}[media]
+        override = server.request("GET", f"{path}?format={fmt}")
+        assert override.media == media and override.body == response.body
+
+
+def test_other_own_iris_dereference_and_unknown_ones_do_not(server, dump):
+    journals = sorted({t.subject.value for t in dump if t.subject.value.startswith(
+        "https://pfocr.wikipathways.org/journals/")})
+    assert journals
+    for iri in journals:
+        path = urlsplit(iri).path
+        _, page = get_page(server, path)
+        name = next(t.object.value for t in dump if t.subject.value == iri and t.predicate.value == SCHEMA + "name")
+        assert name in page.visible()
+        turtle = server.request("GET", path, headers={"Accept": "text/turtle"})
+        assert {(t.subject.value, t.predicate.value, str(t.object)) for t in
+                ox.parse(turtle.body, format=ox.RdfFormat.TURTLE)} == statements(dump, iri)
+    for path in ("/figures/PMC0__none.html", "/journals/None", "/nothing-here", "/figures/%3Cx%3E.html"):
+        assert server.request("GET", path).status == 404, path
+    assert server.request("GET", urlsplit(figure_iris(dump)[0]).path, headers={"Accept": "image/png"}).status == 406
+
+
+def test_figure_markup_is_bioschemas_dataset(server, dump):
+    import pyshacl
+
+    shapes = rdflib.Graph().parse(ROOT / "shapes" / "bioschemas.ttl")
+    for iri in figure_iris(dump):
+        _, page = get_page(server, urlsplit(iri).path)
+        markup = page.markup
+        assert markup["@id"] == iri and {"Dataset", "ImageObject"} <= set(markup["@type"])
+        nquads = jsonld.to_rdf(markup, {"format": "application/n-quads",
+                                        "documentLoader": _refuse_remote})  # the context is inline
+        graph = rdflib.Graph().parse(data=nquads, format="nt")
+        conforms, _, text = pyshacl.validate(graph, shacl_graph=shapes)
+        assert conforms, (iri, text)
+        name = next(t.object.value for t in dump if t.subject.value == iri and t.predicate.value == SCHEMA + "name")
+        assert markup["name"] == name
+
+
+def _refuse_remote(url, options=None):
+    raise AssertionError(f"the markup asked for a remote document: {url}")
+
+
+# --- escaping --------------------------------------------------------------------------------------------------
+def test_values_from_the_data_are_escaped(server):
+    response, page = get_page(server, f"/figures/{HOSTILE_FIGID}.html")
+    html = response.text()
+    for raw in ("<script>alert(", "<b>bold</b>", "<img src=x", "<svg onload", "<i>TP53</i>", "</title><script>"):
+        assert raw not in html, raw
+    assert [attrs.get("src") for attrs, _ in page.scripts if attrs.get("src")] == []  # only data blocks
+    assert {tag for tag in page.tags} <= {"html", "head", "meta", "title", "link", "script", "body", "a", "header",
+                                          "nav", "main", "footer", "article", "p", "code", "h1", "h2", "dl", "dt",
+                                          "dd", "section", "table", "thead", "tbody", "tr", "th", "td", "span"}
+    text = page.visible()
+    assert HOSTILE["figtitle"] in text and '<script>alert("caption")</script>' in text
+    markup = page.markup  # the JSON-LD still carries the values exactly
+    assert markup["name"] == HOSTILE["figtitle"] and markup["description"] == HOSTILE["caption"]
+    assert "</script><script>alert(2)</script>" in markup["keywords"]
+    listing, _ = get_page(server, "/figures?mentions=" + quote("https://identifiers.org/ncbigene/7157", safe=""))
+    assert HOSTILE_FIGID in listing.text() and "</title><script>" not in listing.text()
+
+
+# --- the dataset page -----------------------------------------------------------------------------------------------
+def test_dataset_page_describes_the_dataset_and_charts_the_store(server, built, dump):
+    response, page = get_page(server, "/dataset")
+    html = response.text()
+    void = rdflib.Graph().parse(built[0] / "void.ttl", publicID="https://pfocr.wikipathways.org/dataset")
+    title = str(next(void.objects(None, rdflib.DCTERMS.title)))
+    assert title in page.visible()
+    assert f"{len(dump):,}" in page.visible()
+    charts = re.findall(r'<figure class="chart" id="chart-([a-z-]+)"', html)
+    assert charts == ["per-year", "genes", "chemicals", "diseases", "organisms", "sources"]
+    figures = figure_iris(dump)
+    years = {}
+    for iri in figures:
+        article = next(t.object.value for t in dump if t.subject.value == iri and t.predicate.value == SCHEMA + "isPartOf")
+        year = next((t.object.value for t in dump if t.subject.value == article
+                     and t.predicate.value == SCHEMA + "datePublished"), "no year")
+        years[year] = years.get(year, 0) + 1
+    per_year = html.split('id="chart-per-year"', 1)[1].split("</figure>", 1)[0]
+    bars = re.findall(r'<text x="170" y="\d+" text-anchor="end">([^<]*)</text>\s*<rect [^>]*width="([\d.]+)"', per_year)
+    values = re.findall(r'class="value">([\d,]+)</text>', per_year)
+    assert {label: int(v.replace(",", "")) for (label, _), v in zip(bars, values)} == years
+    widths = [float(w) for _, w in bars]
+    top = max(years.values())
+    for (label, width) in bars:  # bar length is proportional to the count
+        assert abs(float(width) - max(1.0, 400 * years[label] / top)) < 0.11
+    assert max(widths) == 400.0
+    sources = html.split('id="chart-sources"', 1)[1].split("</figure>", 1)[0]
+    assert "hgnc_symbol" in sources
+
+
+def test_unknown_methods_and_paths_keep_their_answers(server):
+    assert server.request("POST", "/dataset", "x", {"Content-Type": "text/plain"}).status == 405
+    assert server.request("PUT", f"/figures/{HOSTILE_FIGID}.html", "x").status == 405
+    assert server.request("GET", "/sparql2").status == 404
