@@ -272,13 +272,15 @@ def query_command(query, store_dir, params, fmt, list_queries):
 @click.option("--allow-remote", is_flag=True,
               help="Let queries call federated SERVICE endpoints and updates LOAD remote documents.")
 def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, allow_remote):
-    """Serve the store over the SPARQL 1.1 Protocol at /sparql, with the canned queries at /queries/NAME.
+    """Serve the store over the SPARQL 1.1 Protocol at /sparql, with the canned queries at /queries/NAME, a
+    SPARQL editor at /, the figure pages at /figures/FIGID.html and the dataset overview at /dataset.
 
     \b
     Examples:
       pfocr-rdf serve
       pfocr-rdf serve --port 8080 --timeout 10
       curl 'http://127.0.0.1:7878/queries/figures-for-gene?gene=TP53' -H 'Accept: text/csv'
+      curl http://127.0.0.1:7878/figures/PMC1852397__pbio.0050121.g004.html -H 'Accept: text/turtle'
     """
     from .server import Endpoint, make_server
 
@@ -290,7 +292,7 @@ def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, al
         _fail(str(err))
     mode = "read-write" if writable else "read-only"
     click.echo(f"SPARQL endpoint: http://{host}:{server.server_port}/sparql ({mode}, {timeout:g} s per query); "
-               "Ctrl-C stops it", err=True)
+               f"editor at http://{host}:{server.server_port}/; Ctrl-C stops it", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

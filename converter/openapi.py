@@ -1,4 +1,4 @@
-"""The OpenAPI description of the endpoint: /sparql and every canned query of ``queries/`` as a resource."""
+"""The OpenAPI description of the endpoint: /sparql, every canned query of ``queries/`` as a resource, and the pages."""
 
 from __future__ import annotations
 
@@ -118,7 +118,36 @@ def openapi_document(endpoint: "Endpoint") -> dict:
                                   "content": {"application/json": {"schema": {"type": "object"}}}}},
         }},
     }
+    html = {"text/html": _TEXT}
+    described = {"description": "the page (HTML), or the statements about the IRI (by the Accept header or format)",
+                 "content": {**html, "text/turtle": _TEXT, "application/n-triples": _TEXT,
+                             "application/ld+json": {"schema": {"type": "object"}}}}
+    fmt = {"name": "format", "in": "query", "required": False, "description": "overrides the Accept header",
+           "schema": {"type": "string", "enum": ["turtle", "ntriples", "jsonld"]}}
+    paths.update({
+        "/": {"get": {"operationId": "editor", "summary": "The SPARQL editor, with the canned queries as examples",
+                      "responses": {"200": {"description": "HTML page (text/plain: a list of the paths)",
+                                            "content": {**html, "text/plain": _TEXT}}}}},
+        "/dataset": {"get": {"operationId": "dataset", "summary": "The dataset description (VoID) and its charts",
+                             "parameters": [fmt], "responses": {"200": described, **_errors("406", "503")}}},
+        "/figures/{figid}.html": {"get": {
+            "operationId": "figure", "summary": "A figure, at the path of its IRI",
+            "parameters": [{"name": "figid", "in": "path", "required": True, "schema": {"type": "string"}}, fmt],
+            "responses": {"200": described, **_errors("404", "406", "503")}}},
+        "/figures": {"get": {
+            "operationId": "figures_mentioning", "summary": "The figures that mention an entity",
+            "parameters": [{"name": "mentions", "in": "query", "required": True,
+                            "schema": {"type": "string", "format": "iri"}}],
+            "responses": {"200": {"description": "HTML page", "content": html}, **_errors("400", "503")}}},
+    })
     for q in endpoint.queries.values():
+        paths[f"/queries/{q.name}.rq"] = {"get": {
+            "operationId": "query_text_" + q.name.replace("-", "_"),
+            "summary": f"{q.title}: the query text with the parameters given",
+            "parameters": [{"name": p.name, "in": "query", "required": False, "description": p.description,
+                            "schema": {**_SCHEMA_OF[p.type], "default": _default(p)}} for p in q.params],
+            "responses": {"200": {"description": "SPARQL query", "content": {"application/sparql-query": _TEXT}},
+                          **_errors("400", "404")}}}
         paths[f"/queries/{q.name}"] = {"get": {
             "operationId": "query_" + q.name.replace("-", "_"),
             "summary": q.title,

@@ -116,7 +116,8 @@ def test_editor_page_lists_every_canned_query_with_its_parameters(server):
         assert f'data-query="{name}"' in html
         for p in query.params:
             assert re.search(rf'id="{re.escape(name)}-{p.name}" name="{p.name}" value="{re.escape(p.default)}"', html)
-    loaded = {href for href, attrs in page.links if attrs.get("tag") in ("script", "link") and href}
+    loaded = {href for href, attrs in page.links
+              if attrs.get("tag") in ("script", "link") and href and not href.startswith("data:")}
     assert {f"/static/vendor/{f}" for f in VENDOR_FILES} | {"/static/editor.js", "/static/site.css"} <= loaded
     for href in loaded:  # everything the page loads comes from this server
         assert not urlsplit(href).netloc, href
@@ -294,3 +295,14 @@ def test_unknown_methods_and_paths_keep_their_answers(server):
     assert server.request("POST", "/dataset", "x", {"Content-Type": "text/plain"}).status == 405
     assert server.request("PUT", f"/figures/{HOSTILE_FIGID}.html", "x").status == 405
     assert server.request("GET", "/sparql2").status == 404
+
+
+def test_openapi_describes_the_pages_as_served(server, dump):
+    paths = server.request("GET", "/openapi.json").json()["paths"]
+    figid = urlsplit(figure_iris(dump)[0]).path.rsplit("/", 1)[1].removesuffix(".html")
+    for path, request in [("/", "/"), ("/dataset", "/dataset"), ("/figures/{figid}.html", f"/figures/{figid}.html"),
+                          ("/figures", "/figures?mentions=https://identifiers.org/ncbigene/7157"),
+                          ("/queries/figures-for-gene.rq", "/queries/figures-for-gene.rq?gene=TP53")]:
+        assert path in paths
+        response = server.request("GET", request)
+        assert response.status == 200 and response.media in paths[path]["get"]["responses"]["200"]["content"], path
