@@ -44,6 +44,7 @@ ENTITY_KINDS = [  # class -> heading on a figure page, in page order
     (SCHEMA + "MedicalCondition", "Diseases"),
     (SCHEMA + "Taxon", "Organisms"),
 ]
+_VOID = "http://rdfs.org/ns/void#"
 VENDOR_FILES = ("yasgui.min.js", "yasgui.min.css", "chart.umd.min.js")
 
 Runner = Callable[[str, str], bytes]  # (query, Accept) -> the endpoint's answer
@@ -186,16 +187,26 @@ class Site:
                                                              short=_short)
 
     def dataset_page(self) -> str:
-        void = _Node(DATASET, self.describe(DATASET))
+        described = self.describe(DATASET)
+        void = _Node(DATASET, described)
+        partitions, linksets = [], []
+        for node in void.values(_VOID + "classPartition"):
+            part = _Node(node, described)
+            partitions.append({"class": part.first(_VOID + "class"), "short": _short(part.first(_VOID + "class")),
+                               "entities": int(part.first(_VOID + "entities") or 0)})
+        for node in void.values(_VOID + "subset"):
+            subset = _Node(node, described)
+            linksets.append({"name": node.rsplit("#links-", 1)[-1], "triples": int(subset.first(_VOID + "triples") or 0)})
         charts = []
         for spec in _data("charts.json")["charts"]:
             rows = self.select(spec["query"], **spec["params"])
-            bars = [{"label": r[spec["label"]] or spec.get("empty_label", ""),
+            bars = [{"label": r[spec["label"]] or _short(r.get(spec.get("link", ""), "")) or spec.get("empty_label", ""),
                      "value": int(float(r[spec["value"]] or 0)),
                      "link": r.get(spec["link"], "") if "link" in spec else ""} for r in rows]
             charts.append({**spec, "bars": bars, "shown": bars[:spec["rows"]],
                            "max": max((b["value"] for b in bars), default=0)})
-        return self.env.get_template("dataset.html").render(title="The PFOCR dataset", void=void, charts=charts)
+        return self.env.get_template("dataset.html").render(title="The PFOCR dataset", void=void, charts=charts,
+                                                            partitions=partitions, linksets=linksets)
 
     # -- helpers the templates use
     def _query_link(self, name: str, params: dict | None = None) -> str:

@@ -261,3 +261,39 @@ def test_dataset_page_draws_its_charts(visit, site):
     page.wait_for_selector(".yasqe .CodeMirror")
     assert "pfocr:figureCount" in page.evaluate("() => window.pfocrEditor.getTab().getQuery()")
     assert urlsplit(page.url).path == "/"
+
+
+CONTRAST = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const worst = [];
+  for (const el of document.querySelectorAll("main p, main a, main td, main th, main dt, main dd, main h1, main h2, main label, main summary, nav a, footer")) {
+    if (!el.textContent.trim() || !el.offsetParent) continue;
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) worst.push([el.tagName, el.textContent.trim().slice(0, 30), ratio.toFixed(2)]);
+  }
+  return worst;
+}"""
+
+
+@pytest.mark.parametrize("path", ["/", f"/figures/{FIGURE}.html", "/dataset", "/journals/Cells"])
+def test_text_contrast_and_labels(visit, path):
+    """WCAG AA contrast (4.5:1) for the text of every page, and a label for every form field."""
+    v = visit()
+    page = v.open(path)
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(CONTRAST) == []
+    unlabelled = page.evaluate("() => [...document.querySelectorAll('main input, main textarea, main select')]"
+                               ".filter((e) => e.offsetParent && !e.labels.length && !e.getAttribute('aria-label'))"
+                               ".map((e) => e.outerHTML.slice(0, 80))")
+    assert unlabelled == []
+    assert page.evaluate("() => document.documentElement.lang") == "en"

@@ -80,6 +80,20 @@ document.documentElement.classList.add("js");
   });
   window.pfocrEditor = yasgui;
 
+  // YASGUI leaves some of its fields without a label; screen readers need one.
+  const labelFields = () => {
+    for (const field of document.querySelectorAll("#yasgui input, #yasgui select, #yasgui textarea")) {
+      if (field.labels.length || field.getAttribute("aria-label")) continue;
+      const near = field.closest(".selector") && field.closest(".selector").querySelector("label");
+      const name = near ? `Result format (${near.textContent})`
+        : field.closest(".CodeMirror") ? "SPARQL query"
+        : field.classList.contains("autocomplete") ? "SPARQL endpoint" : field.placeholder || field.title;
+      if (name) field.setAttribute("aria-label", name);
+    }
+  };
+  labelFields();
+  new MutationObserver(labelFields).observe(document.getElementById("yasgui"), { childList: true, subtree: true });
+
   // Tabs restored from an earlier visit may point elsewhere: this page's editor queries this server.
   const tab = yasgui.getTab();
   if (tab && tab.getEndpoint && tab.getEndpoint() !== endpoint) tab.setEndpoint(endpoint);
