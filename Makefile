@@ -15,12 +15,8 @@ $(STAMP): pyproject.toml
 # The editor's front-end packages (web/package.json, locked in web/package-lock.json), built into the Python
 # package: the server then loads nothing from a CDN.
 VENDOR := converter/static/vendor
-$(VENDOR)/.built: web/package.json web/package-lock.json
-	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
-	mkdir -p $(VENDOR)
-	cp web/node_modules/@zazuko/yasgui/build/yasgui.min.js web/node_modules/@zazuko/yasgui/build/yasgui.min.css \
-	  web/node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
-	cp web/node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js.LICENSE.md
+$(VENDOR)/.built: web/package.json web/package-lock.json web/build.py
+	$(PYTHON) web/build.py
 	touch $@
 
 setup: $(STAMP) $(VENDOR)/.built

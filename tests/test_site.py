@@ -306,3 +306,20 @@ def test_openapi_describes_the_pages_as_served(server, dump):
         assert path in paths
         response = server.request("GET", request)
         assert response.status == 200 and response.media in paths[path]["get"]["responses"]["200"]["content"], path
+
+
+def test_the_package_build_carries_the_pages_and_the_editor(tmp_path):
+    """A wheel built from the project holds the templates, the stylesheet and the editor's built scripts."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path)],
+                   check=True, capture_output=True, timeout=300)
+    wheel = next(tmp_path.glob("pfocr_rdf-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"converter/static/vendor/{f}" for f in VENDOR_FILES} | {
+        f"converter/templates/{t.name}" for t in (ROOT / "converter" / "templates").glob("*.html")} | {
+        "converter/static/editor.js", "converter/static/site.css", "converter/data/charts.json",
+        "converter/data/markup-context.jsonld"}
+    assert expected <= names, sorted(expected - names)
