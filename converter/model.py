@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from .identifiers import registry
-from .sources import COMPANION_KINDS, RawRecord, RecordError
+from .sources import COMPANION_KINDS, RawRecord, RecordError, Table
 
 Kind = Literal["gene", "chemical", "disease"]
 SENTINELS = frozenset({"", "NA", ".na.character", "NaN", "nan"})
@@ -147,10 +147,25 @@ class _Builder:
                 return None
             value = repr(value)
         value = str(value)
+        if len(value) > MAX_TEXT:
+            self.warn(field, f"{len(value):,} characters, over the {MAX_TEXT:,} a value may have; ignored", file, line)
+            return None
         return None if value.strip() in SENTINELS else value
 
     def field(self, name: str) -> str | None:
         return self.text(self.fm.get(name), name)
+
+    def required(self, name: str) -> str:
+        """A field the record cannot be converted without."""
+        value = self.fm.get(name)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
+            raise RecordError(self.file, name, f"expected text, found {_type_name(value)}")
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise RecordError(self.file, name, f"{len(value):,} characters, over the {MAX_TEXT:,} a value may have")
+        text = self.text(value, name)
+        if text is None or not text.strip():
+            raise RecordError(self.file, name, "missing")
+        return text
 
     def identifier(self, prefix: str, value: str | None, field: str, file: str | None = None,
                    line: int | None = None) -> str | None:
@@ -164,20 +179,14 @@ class _Builder:
     # -- the record -----------------------------------------------------------------------------------------------
     def build(self) -> Figure:
         fm = self.fm
-        figid = self.field("figid")
-        if figid is None:
-            raise RecordError(self.file, "figid", "missing")
+        figid = self.required("figid")
         if not _is_iri_safe(figid):
             raise RecordError(self.file, "figid", f"{figid!r} contains characters not allowed in a figure IRI")
-        pmcid_text = self.field("pmcid")
-        if pmcid_text is None:
-            raise RecordError(self.file, "pmcid", "missing")
+        pmcid_text = self.required("pmcid")
         pmcid = registry.normalize("pmc", pmcid_text)
         if pmcid is None:
             raise RecordError(self.file, "pmcid", f"{pmcid_text!r} is not a valid PMC id")
-        title = self.field("figtitle")
-        if title is None or not title.strip():
-            raise RecordError(self.file, "figtitle", "missing")
+        title = self.required("figtitle")
 
         for key in fm:
             if key not in MAPPED_FIELDS and key not in IGNORED_FIELDS:
@@ -221,11 +230,11 @@ class _Builder:
             companion = self.raw.companions.get(list_name)
             if list_name in fm:
                 if companion is not None:
-                    self.warn(list_name, "record lists them inline; companion file ignored", companion[0])
+                    self.warn(list_name, "record lists them inline; companion file ignored", companion.path)
                 mentions.extend(self.inline_mentions(kind, list_name, fm[list_name]))
             elif companion is not None:
-                companions.append(companion[0])
-                mentions.extend(self.tsv_mentions(kind, *companion, gene_taxa))
+                companions.append(companion.path)
+                mentions.extend(self.tsv_mentions(kind, companion, gene_taxa))
 
         return Figure(
             figid=figid,
@@ -356,21 +365,20 @@ class _Builder:
             out.append(Mention(kind, word, matched, source, entity))
         return out
 
-    def tsv_mentions(self, kind: Kind, path: str, rows: list[dict[str, str]],
-                     gene_taxa: dict[str, str]) -> list[Mention]:
+    def tsv_mentions(self, kind: Kind, table: Table, gene_taxa: dict[str, str]) -> list[Mention]:
         required = {"gene": ("word", "ncbigene_id"), "chemical": ("word", "mesh"), "disease": ("word", "mesh")}[kind]
-        if rows:
-            missing = [c for c in required if c not in rows[0]]
-            if missing:
-                self.warn(", ".join(missing), "column missing from companion file; file ignored", path)
-                return []
+        path, rows = table.path, table.rows
+        missing = [c for c in required if c not in table.header]
+        if missing and (rows or table.header):
+            self.warn(", ".join(missing), "column missing from the header (is the header row missing?); file "
+                                          "ignored", path, 1)
+            return []
         out = []
         for number, row in enumerate(rows, start=2):
             def cell(column: str, row: dict[str, str] = row, number: int = number) -> str | None:
                 return self.text(row.get(column), column, path, number)
 
-            word = row.get("word")
-            word = None if word is None or word.strip() in SENTINELS else word
+            word = cell("word")
             if kind == "gene":
                 taxid = self.identifier("ncbitaxon", cell("organism_id"), "organism_id", path, number)
                 taxon = Taxon(taxid, cell("organism_name"), cell("organism_group")) if taxid else None
@@ -416,8 +424,15 @@ def _mention_key(m: Mention) -> tuple:
     return (m.kind, m.entity.curie if m.entity else "", m.word or "", m.matched or "", m.source or "", m.counts)
 
 
+# Characters a value may have: far above any real PFOCR field (captions run to a few thousand), and it keeps every
+# literal within what parsers and stores read (Oxigraph reads a line of at most 16 MiB; Virtuoso takes 10 MB in
+# one request).
+MAX_TEXT = 1 << 20
+
+
 def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", bool: "a boolean"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number", float: "a number",
+            str: "text", type(None): "nothing"}.get(type(value), type(value).__name__)
 
 
 FIGID_PATTERN = r"[A-Za-z0-9._~!$&'()*+,;=:@-]+"

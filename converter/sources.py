@@ -15,6 +15,7 @@ import csv
 import io
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +55,7 @@ class RawRecord:
 
     source: Source
     front_matter: dict
-    companions: dict[str, tuple[str, list[dict[str, str]]]] = field(default_factory=dict)
+    companions: dict[str, Table] = field(default_factory=dict)
     warnings: list[RecordError] = field(default_factory=list)
 
 
@@ -80,6 +81,8 @@ def discover(paths: list[str]) -> tuple[list[Source], list[RecordError]]:
             root = path / "_figures" if (path / "_figures").is_dir() else path
             for page in _walk_md(root, problems):
                 found[str(page)] = _source_for(page)
+        elif path.exists():
+            problems.append(RecordError(given, "path", "not a regular file or a folder"))
         else:
             problems.append(RecordError(given, "path", "no such file or folder"))
     return sorted(found.values(), key=lambda s: s.path), problems
@@ -122,12 +125,7 @@ def _decode(data: bytes, file: str) -> str:
 def read_text(source: Source) -> str:
     if source.text is not None:
         return source.text
-    try:
-        with open(source.path, "rb") as fh:
-            data = fh.read()
-    except OSError as err:
-        raise RecordError(source.path, "file", f"cannot read: {err.strerror}") from None
-    return _decode(data, source.path)
+    return _decode(_read_regular(source.path), source.path)
 
 
 _FENCE = re.compile(r"^---[ \t]*\r?$", re.M)
@@ -153,8 +151,12 @@ def parse_yaml(text: str, file: str) -> dict:
     try:
         value = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 2 if err.problem_mark else None  # +1 for 1-based, +1 for the fence
-        raise RecordError(file, "front matter", f"invalid YAML: {err.problem or err}", line) from None
+        # the YAML text starts with the rest of the '---' line: its line n (0-based) is the page's line n + 1
+        line = err.problem_mark.line + 1 if err.problem_mark else None
+        reason = f"invalid YAML: {err.problem or err}"
+        if err.context and err.context_mark and err.context_mark.line + 1 != line:
+            reason += f" ({err.context} on line {err.context_mark.line + 1})"
+        raise RecordError(file, "front matter", reason, line) from None
     except (yaml.YAMLError, RecursionError) as err:
         raise RecordError(file, "front matter", f"invalid YAML: {err}") from None
     if not isinstance(value, dict):
@@ -184,30 +186,53 @@ def peek_figid(source: Source) -> str | None:
 
 
 def _head(path: str, size: int = 1 << 16) -> str:
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(f"{path}: not a regular file")
     with open(path, "rb") as fh:
         return fh.read(size).decode("utf-8", "replace")
 
 
-def read_tsv(path: str) -> list[dict[str, str]]:
-    """Rows of a companion TSV keyed by its header (column order does not matter)."""
-    try:
-        with open(path, "rb") as fh:
-            text = _decode(fh.read(), path)
-    except OSError as err:
-        raise RecordError(path, "file", f"cannot read: {err.strerror}") from None
+@dataclass
+class Table:
+    """A companion TSV: its header, its rows keyed by the header (column order does not matter), and the rows it
+    could not read (each a :class:`RecordError` naming the line)."""
+
+    path: str
+    header: list[str]
+    rows: list[dict[str, str]]
+    problems: list[RecordError] = field(default_factory=list)
+
+
+def read_tsv(path: str) -> Table:
+    """A companion TSV. A row whose number of cells differs from the header's is left out and reported; the
+    other rows are kept."""
+    text = _decode(_read_regular(path), path)
     reader = csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
-    rows = list(reader)
-    if not rows:
-        return []
-    header = [h.strip() for h in rows[0]]
-    out = []
-    for number, row in enumerate(rows[1:], start=2):
+    lines = list(reader)
+    if not lines:
+        return Table(path, [], [])
+    table = Table(path, [h.strip() for h in lines[0]], [])
+    for number, row in enumerate(lines[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(header):
-            raise RecordError(path, "row", f"has {len(row)} columns, header has {len(header)}", number)
-        out.append(dict(zip(header, row)))
-    return out
+        if len(row) != len(table.header):
+            table.problems.append(RecordError(path, "row", f"has {len(row)} cells, the header has "
+                                                           f"{len(table.header)}; row ignored", number))
+            continue
+        table.rows.append(dict(zip(table.header, row)))
+    return table
+
+
+def _read_regular(path: str) -> bytes:
+    """The bytes of a regular file; a FIFO, device or folder is refused before it is opened (reading a FIFO would
+    wait forever)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise RecordError(path, "file", "not a regular file")
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as err:
+        raise RecordError(path, "file", f"cannot read: {err.strerror}") from None
 
 
 def read_record(source: Source) -> RawRecord:
@@ -222,7 +247,10 @@ def read_record(source: Source) -> RawRecord:
             if path is None:
                 continue
             try:
-                record.companions[kind] = (path, read_tsv(path))
+                table = read_tsv(path)
             except RecordError as err:
                 record.warnings.append(err)
+                continue
+            record.companions[kind] = table
+            record.warnings.extend(table.problems)
     return record
