@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
 from typing import Iterable, Iterator, Sequence
@@ -33,7 +34,7 @@ from .sources import COMPANION_KINDS, RecordError, Source, discover, peek_figid,
 from .validation import Evaluator, Result, ValidationReport, read_shapes
 from .vocab import GRAPH
 from .void import void_turtle
-from .writers import FILE_NAMES, FORMATS, DumpSet, atomic_write, encode, serialize
+from .writers import FILE_NAMES, FORMATS, DumpSet, atomic_write, encode, exclusive, serialize, sweep
 
 
 class ConvertError(Exception):
@@ -115,6 +116,7 @@ class _Group:
 
 
 _OPTIONS: dict[str, object] = {}
+_OUTPUT_FILES = (*FILE_NAMES.values(), "void.ttl", "report.json", "shacl-report.ttl")
 _BUILD_DIR = ".pfocr-build"  # in the output folder: the last build's index, and the workers' shards meanwhile
 _INDEX = "index.pickle"
 _TASK_GROUPS = 32  # groups per worker task: each task writes one shard file per format
@@ -360,31 +362,37 @@ def convert(
     report.records_read = len(sources)
     groups = _groups(sources)
     fingerprint = _fingerprint(formats, iri_style, graph, validate)
+    stack = ExitStack()
     if output != "-":
         os.makedirs(output, exist_ok=True)
-    build = tempfile.mkdtemp(prefix=".pfocr-shards-", dir=output if output != "-" else None)
-    previous = _Previous(output, fingerprint, formats) if output != "-" else None
-    try:
-        keys = [_input_key(g) for g in groups] if previous is not None and previous.groups else [None] * len(groups)
-        reuse = [previous.groups.get(k) if previous is not None and k is not None else None for k in keys]
-        todo = [i for i, g in enumerate(reuse) if g is None]
-        tasks = [(n, [(groups[i], keys[i]) for i in todo[start:start + _TASK_GROUPS]])
-                 for n, start in enumerate(range(0, len(todo), _TASK_GROUPS))]
-        _OPTIONS.update(formats=formats, graph=graph, shards=build,
-                        evaluator=Evaluator(read_shapes(iri_style)) if validate else None)
-        converted = _run(tasks, jobs if jobs is not None else (os.cpu_count() or 1))
-        if progress:
-            from tqdm import tqdm
+        stack.enter_context(exclusive(os.path.join(output, _BUILD_DIR), "conversion", ConvertError))
+        # what a killed build left: its shards and temporary dumps (safe to remove: the folder is ours now)
+        sweep(output, [".pfocr-shards-*", *(f".{name}.*.tmp" for name in _OUTPUT_FILES)])
+        sweep(os.path.join(output, _BUILD_DIR), [".index-*"])
+    with stack:
+        build = tempfile.mkdtemp(prefix=".pfocr-shards-", dir=output if output != "-" else None)
+        previous = _Previous(output, fingerprint, formats) if output != "-" else None
+        try:
+            keys = [_input_key(g) for g in groups] if previous is not None and previous.groups else [None] * len(groups)
+            reuse = [previous.groups.get(k) if previous is not None and k is not None else None for k in keys]
+            todo = [i for i, g in enumerate(reuse) if g is None]
+            tasks = [(n, [(groups[i], keys[i]) for i in todo[start:start + _TASK_GROUPS]])
+                     for n, start in enumerate(range(0, len(todo), _TASK_GROUPS))]
+            _OPTIONS.update(formats=formats, graph=graph, shards=build,
+                            evaluator=Evaluator(read_shapes(iri_style)) if validate else None)
+            converted = _run(tasks, jobs if jobs is not None else (os.cpu_count() or 1))
+            if progress:
+                from tqdm import tqdm
 
-            converted = tqdm(converted, total=len(tasks), unit="task", file=sys.stderr, leave=False)
-        index = _assemble(report, output, formats, graph, validate, groups, reuse, converted, previous, build,
-                          stdout)
-        if output != "-":
-            _write_index(output, fingerprint, formats, *index)
-    finally:
-        if previous is not None:
-            previous.close()
-        shutil.rmtree(build, ignore_errors=True)
+                converted = tqdm(converted, total=len(tasks), unit="task", file=sys.stderr, leave=False)
+            index = _assemble(report, output, formats, graph, validate, groups, reuse, converted, previous, build,
+                              stdout)
+            if output != "-":
+                _write_index(output, fingerprint, formats, *index)
+        finally:
+            if previous is not None:
+                previous.close()
+            shutil.rmtree(build, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     if report.validation is not None:
         report.validation.seconds = report.seconds

@@ -27,6 +27,7 @@ from typing import Iterable
 import pyoxigraph as ox
 
 from .vocab import DATASET, RDF_TYPE, SCHEMA, SITE
+from .writers import exclusive, sweep
 
 STATISTICS_GRAPH = SITE + "graph/statistics"
 VOID_GRAPH = SITE + "graph/void"  # the dataset description (void.ttl beside a loaded dump), for /dataset
@@ -159,36 +160,41 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
     parent = os.path.dirname(store_path)
     versions = os.path.join(parent, ".stores")
     os.makedirs(versions, exist_ok=True)
-    report = LoadReport(store_path, inputs=inputs)
-    fresh = tempfile.mkdtemp(prefix=os.path.basename(store_path) + "-", dir=versions)
-    try:
-        with tempfile.TemporaryDirectory(dir=versions) as work:
-            dumps = dump_files(inputs, work)
-            store = ox.Store(fresh)
-            for dump in dumps:
-                try:
-                    store.bulk_load(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]])
-                except (SyntaxError, ValueError) as err:
-                    raise StoreError(f"{dump}: {err}") from None
-            report.triples = len(store)
-            report.description = _load_descriptions(store, dumps)  # before the converted records' folder goes
-        counts = store.query(_STATISTICS, use_default_graph_as_union=True)
-        graph = ox.NamedNode(STATISTICS_GRAPH)
-        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in counts)
-        report.statistics = len(store) - report.triples - report.description
-        store.flush()
-        store.optimize()
-        del store
-        link = os.path.join(parent, f".store-link-{os.getpid()}-{time.time_ns()}")
-        os.symlink(os.path.relpath(fresh, parent), link)
-        previous = os.path.realpath(store_path) if os.path.islink(store_path) else None
-        os.replace(link, store_path)  # the switch: atomic on POSIX
-    except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise
-    for old in os.listdir(versions):  # keep the store now in use and the one before it (a server may hold it)
-        path = os.path.join(versions, old)
-        if path not in (fresh, previous) and os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
+    with exclusive(versions, "load", StoreError):
+        sweep(parent, [".store-link-*"])  # a load killed just before its switch left its link
+        report = LoadReport(store_path, inputs=inputs)
+        fresh = tempfile.mkdtemp(prefix=os.path.basename(store_path) + "-", dir=versions)
+        try:
+            with tempfile.TemporaryDirectory(dir=versions) as work:
+                dumps = dump_files(inputs, work)
+                store = ox.Store(fresh)
+                for dump in dumps:
+                    try:
+                        store.bulk_load(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]])
+                    except (SyntaxError, ValueError) as err:
+                        raise StoreError(f"{dump}: {err}") from None
+                report.triples = len(store)
+                report.description = _load_descriptions(store, dumps)  # before the converted records' folder goes
+            counts = store.query(_STATISTICS, use_default_graph_as_union=True)
+            graph = ox.NamedNode(STATISTICS_GRAPH)
+            store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in counts)
+            report.statistics = len(store) - report.triples - report.description
+            store.flush()
+            store.optimize()
+            del store
+            link = os.path.join(parent, f".store-link-{os.getpid()}-{time.time_ns()}")
+            os.symlink(os.path.relpath(fresh, parent), link)
+            previous = os.path.realpath(store_path) if os.path.islink(store_path) else None
+            os.replace(link, store_path)  # the switch: atomic on POSIX
+        except BaseException:
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
+        # keep the store now in use and the one before it (a server may hold it); other stores in this folder share
+        # .stores and keep theirs; work folders of killed loads go
+        mine = os.path.basename(store_path) + "-"
+        for old in os.listdir(versions):
+            path = os.path.join(versions, old)
+            if old.startswith((mine, "tmp")) and path not in (fresh, previous) and os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report

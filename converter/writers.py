@@ -8,10 +8,14 @@ A crash leaves the previous dump untouched: nothing under its final name is ever
 
 from __future__ import annotations
 
+import fcntl
+import fnmatch
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from typing import IO, Iterable
 
 from .rdf import Triple, group, jsonld_nodes, nt_heads, nt_lines, turtle_block, turtle_prefixes
@@ -49,6 +53,35 @@ def _umask_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
+
+
+@contextmanager
+def exclusive(folder: str, what: str, error: type[Exception] = BlockingIOError):
+    """Hold the lock file ``folder/.lock`` while a build writes there; a second build into the same place fails at
+    once (raising ``error``) instead of mixing its files with the first's. The kernel drops the lock when its
+    holder dies, however it dies, so a killed build never leaves the folder locked."""
+    os.makedirs(folder, exist_ok=True)
+    fd = os.open(os.path.join(folder, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise error(f"another {what} is writing to {os.path.dirname(folder) or '.'}; wait for it to "
+                        "finish") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def sweep(folder: str, patterns: Iterable[str]) -> None:
+    """Remove what a killed build left in ``folder`` (its temporary files and folders), under its lock."""
+    for name in os.listdir(folder):
+        if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+            path = os.path.join(folder, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                _remove(path)
 
 
 def atomic_write(path: str, text: str) -> None:

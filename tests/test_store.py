@@ -67,7 +67,7 @@ def test_rebuilding_is_idempotent_and_keeps_two_versions(dumps, tmp_path):
         again = load([str(dumps / "pfocr.nt")], str(path))
         assert (again.triples, again.statistics) == (first.triples, first.statistics)
     assert path.is_symlink()
-    assert len(os.listdir(tmp_path / ".stores")) <= 2
+    assert len([n for n in os.listdir(tmp_path / ".stores") if n != ".lock"]) <= 2  # .lock: see writers.exclusive
 
 
 def test_a_failed_load_leaves_the_previous_store_usable(dumps, tmp_path):
@@ -82,7 +82,18 @@ def test_a_failed_load_leaves_the_previous_store_usable(dumps, tmp_path):
         load([str(broken)], str(path))
     assert os.readlink(path) == target
     assert len(open_store(str(path))) == before
-    assert len([d for d in os.listdir(tmp_path / ".stores") if not d.startswith("tmp")]) == 1
+    assert len([d for d in os.listdir(tmp_path / ".stores") if not d.startswith(("tmp", ".lock"))]) == 1
+
+
+def test_stores_side_by_side_keep_their_versions(dumps, tmp_path):
+    """Two stores in one folder share .stores/: building one must not remove the other's versions."""
+    for _ in range(3):
+        for name in ("a", "b"):
+            load([str(dumps / "pfocr.nt")], str(tmp_path / name))
+    for name in ("a", "b"):
+        assert len(open_store(str(tmp_path / name))) > 1000
+    versions = [n for n in os.listdir(tmp_path / ".stores") if n != ".lock"]
+    assert sorted(n.split("-")[0] for n in versions) == ["a", "a", "b", "b"]
 
 
 def test_data_in_named_graphs_is_queried_as_the_union(dumps, tmp_path):
