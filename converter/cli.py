@@ -271,7 +271,9 @@ def query_command(query, store_dir, params, fmt, list_queries):
               help="Largest result the endpoint sends.")
 @click.option("--allow-remote", is_flag=True,
               help="Let queries call federated SERVICE endpoints and updates LOAD remote documents.")
-def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, allow_remote):
+@click.option("--request-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds a client has to send a whole request; slower ones are cut off.")
+def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, allow_remote, request_timeout):
     """Serve the store over the SPARQL 1.1 Protocol at /sparql, with the canned queries at /queries/NAME, a
     SPARQL editor at /, the figure pages at /figures/FIGID.html and the dataset overview at /dataset.
 
@@ -287,7 +289,7 @@ def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, al
     try:
         endpoint = Endpoint(store_dir, writable=writable, timeout=timeout, max_result_bytes=max_result_bytes,
                             allow_remote=allow_remote)
-        server = make_server(endpoint, host, port)
+        server = make_server(endpoint, host, port, request_timeout=request_timeout)
     except (FileNotFoundError, OSError) as err:
         _fail(str(err))
     mode = "read-write" if writable else "read-only"

@@ -22,15 +22,18 @@ IRI; a query that names no dataset sees the union of all graphs as its default g
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
 import queue
 import re
 import signal
+import socket
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -500,6 +503,7 @@ _ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*")
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 _SPARQL_METHODS = "GET, HEAD, POST, OPTIONS"
 _READ_METHODS = "GET, HEAD, OPTIONS"
+_MIN_RATE = 256 << 10  # bytes a second a client must read a response at, at least
 _PAGES = ("/", "/queries", "/openapi.json", "/prefixes.json", "/dataset", "/figures")
 _HTML = "text/html; charset=utf-8"
 # Pages load nothing from elsewhere: scripts, styles and queries all come from this server.
@@ -517,21 +521,64 @@ def _parse_qs(text: str, where: str) -> dict[str, list[str]]:
         raise ProtocolError(400, f"the {where} has more than {_MAX_FIELDS} fields") from None
 
 
+class _Deadline(io.RawIOBase):
+    """The reading side of a connection with a deadline for each whole request: a client that sends a request a
+    byte at a time, each byte within the idle timeout (slowloris), is still cut off when the deadline passes."""
+
+    def __init__(self, sock: socket.socket, idle: float) -> None:
+        super().__init__()
+        self.sock, self.idle = sock, idle
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.idle if self.deadline is None else min(self.idle, self.deadline - time.monotonic())
+        if left <= 0:
+            raise TimeoutError("the request took too long to arrive")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = f"pfocr-rdf/{__version__}"
     protocol_version = "HTTP/1.1"
-    timeout = 60  # seconds a connection may stay silent (idle keep-alive, a stalled body) before it is dropped
+    timeout = 60  # seconds a connection may stay silent (a stalled response write) before it is dropped
+    request_timeout = 30.0  # seconds a client has to send a whole request (the wait for it on a kept-alive one too)
     endpoint: Endpoint  # set on the subclass made by make_server
     _body_read = False
+
+    def setup(self) -> None:
+        super().setup()
+        self._reader = _Deadline(self.connection, self.timeout)
+        self.rfile = io.BufferedReader(self._reader, 1 << 16)
+
+    def handle_one_request(self) -> None:
+        self._reader.deadline = time.monotonic() + self.request_timeout
+        super().handle_one_request()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
         if os.environ.get("PFOCR_RDF_ACCESS_LOG"):
             super().log_message(format, *args)
 
     # -- plumbing
+    default_request_version = "HTTP/1.1"  # errors about unparsable requests get a status line and headers too
+
     def parse_request(self) -> bool:
         self._body_read = False
-        return super().parse_request()
+        if len(self.raw_requestline.split()) == 2:  # HTTP/0.9 has no headers to wait for, nor a status line
+            self.command, self.request_version, self.close_connection = None, "HTTP/1.1", True
+            self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+            self.send_error(400, "HTTP/0.9 requests are not supported; send HTTP/1.0 or 1.1")
+            return False
+        if not super().parse_request():
+            return False
+        if self.headers.defects:  # a header line without a colon, say: RFC 9112 says to refuse the request
+            self.close_connection = True
+            self.send_error(400, f"malformed header: {self.headers.defects[0]}")
+            return False
+        return True
 
     def handle_expect_100(self) -> bool:
         """Refuse an oversized body before the client sends it."""
@@ -569,7 +616,18 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         if status != 204 and self.command != "HEAD":
-            self.wfile.write(body)
+            self._write(body)
+
+    def _write(self, body: bytes) -> None:
+        """Send a body, giving a slow reader at least ``_MIN_RATE`` bytes a second: one that reads slower is cut
+        off, so it cannot hold a large result (and its share of memory) for ever."""
+        deadline = time.monotonic() + self.request_timeout + len(body) / _MIN_RATE
+        view = memoryview(body)
+        for start in range(0, len(body), 1 << 16):
+            if time.monotonic() > deadline:
+                self.close_connection = True
+                raise TimeoutError("the client reads too slowly")
+            self.wfile.write(view[start:start + (1 << 16)])
 
     def _error(self, status: int, message: str, extra: dict[str, str] | None = None) -> None:
         self._send(status, "text/plain; charset=utf-8", (message.rstrip() + "\n").encode("utf-8"), extra)
@@ -768,7 +826,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, req: Request) -> None:
         status, content_type, body = self.endpoint.run(req)
-        self._send(status, content_type, body)
+        with self.server.held.hold(len(body)):
+            self._send(status, content_type, body)
 
     def _endpoint_iri(self) -> str:
         """The endpoint's IRI as the client addressed it (the Host header, when it is a plain host name)."""
@@ -872,13 +931,69 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, media + charset, ox.serialize(triples, format=GRAPH_TYPES[media]))
 
 
+class _Budget:
+    """Bytes of large results the server may hold while clients read them. A result over ``small`` waits (up to
+    ``wait`` seconds) for room, then is refused with 503; smaller ones always go, so slow readers of large results
+    cannot starve ordinary queries, and memory stays bounded by the budget plus what is being computed."""
+
+    def __init__(self, limit: int, small: int = 1 << 20, wait: float = 10.0) -> None:
+        self.limit, self.small, self.wait = limit, small, wait
+        self.used = 0
+        self.room = threading.Condition()
+
+    @contextmanager
+    def hold(self, size: int):
+        if size <= self.small:
+            yield
+            return
+        with self.room:
+            if not self.room.wait_for(lambda: self.used + size <= self.limit or self.used == 0, self.wait):
+                raise ProtocolError(503, "the server is busy sending other large results; try again",
+                                    {"Retry-After": "5"})
+            self.used += size
+        try:
+            yield
+        finally:
+            with self.room:
+                self.used -= size
+                self.room.notify_all()
+
+
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\n"
+         b"Connection: close\r\nContent-Length: 46\r\n\r\ntoo many open connections; try again shortly\r\n")
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
+    max_connections = 512  # open connections, each a thread; more are answered 503 and closed
 
     def __init__(self, address, handler, endpoint: Endpoint) -> None:
         super().__init__(address, handler)
         self.endpoint = endpoint
+        self._connections = threading.BoundedSemaphore(self.max_connections)
+        self.held = _Budget(max(256 << 20, endpoint.max_result_bytes))
+
+    def process_request(self, request, client_address) -> None:
+        if not self._connections.acquire(blocking=False):
+            try:
+                request.settimeout(1)
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._connections.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.release()
 
     @property
     def url(self) -> str:
@@ -891,7 +1006,9 @@ class Server(ThreadingHTTPServer):
         self.endpoint.close()
 
 
-def make_server(endpoint: Endpoint, host: str = "127.0.0.1", port: int = 7878) -> Server:
-    """An HTTP server for ``endpoint`` (``port=0`` picks a free port: read it from ``server.server_port``)."""
-    handler = type("BoundHandler", (Handler,), {"endpoint": endpoint})
+def make_server(endpoint: Endpoint, host: str = "127.0.0.1", port: int = 7878, *,
+                request_timeout: float = 30.0) -> Server:
+    """An HTTP server for ``endpoint`` (``port=0`` picks a free port: read it from ``server.server_port``).
+    ``request_timeout``: seconds a client has to send a whole request before the connection is dropped."""
+    handler = type("BoundHandler", (Handler,), {"endpoint": endpoint, "request_timeout": request_timeout})
     return Server((host, port), handler, endpoint)

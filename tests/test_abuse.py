@@ -1,0 +1,295 @@
+"""The endpoint under abuse and load, on loopback: ``pfocr-rdf serve`` as users run it, attacked by many clients at
+once while a probe sends a normal query every 100 ms and the memory of the server and its workers is sampled.
+
+Each kind of abuse must get its own right answer (a status and a message, or a closed connection), every normal
+query must be answered throughout, and the server must stay within its memory bound. Every loop here is bounded
+and stops by itself. The latencies and the peak memory are printed (``pytest -s``) and recorded in
+docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import statistics
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from _server_support import EXAMPLES, build_store, start_cli_server
+
+from converter.queries import library
+
+TIMEOUT = 3  # --timeout: seconds a query may run
+REQUEST_TIMEOUT = 5  # --request-timeout: seconds a client may take to send its request
+MEMORY_BOUND_MIB = 1536
+NORMAL = library()["figures-per-year"].render({})
+FOREVER = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+MILLIONS = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"  # about 2.7 million rows of the examples
+LARGE = MILLIONS + " LIMIT 50000"  # about 25 MB of JSON: under the result limit, over the 1 MiB "small" one
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    store = build_store(tmp_path_factory.mktemp("abuse") / "store", [EXAMPLES])
+    running = start_cli_server(store, "--timeout", str(TIMEOUT), "--request-timeout", str(REQUEST_TIMEOUT))
+    yield running
+    running.stop()
+
+
+def request(served, method: str, path: str, body: bytes | str | None = None, headers: dict | None = None,
+            timeout: float = 60) -> tuple[int, bytes, dict]:
+    connection = http.client.HTTPConnection(served.host, served.port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        connection.close()
+
+
+def query(served, text: str, timeout: float = 60) -> tuple[int, bytes, dict]:
+    return request(served, "POST", "/sparql", urlencode({"query": text}),
+                   {"Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/sparql-results+json"}, timeout)
+
+
+def raw(served, data: bytes, timeout: float = 30) -> bytes:
+    """Send bytes as they are; what the server answers before it closes the connection."""
+    with socket.create_connection((served.host, served.port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (ConnectionResetError, TimeoutError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int | None:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else None
+
+
+def memory_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MiB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+class Probe(threading.Thread):
+    """A normal query every 100 ms, and the memory every 100 ms, until stopped."""
+
+    def __init__(self, served) -> None:
+        super().__init__(daemon=True)
+        self.served = served
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        self.memory: list[float] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                status, body, _ = query(self.served, NORMAL, timeout=60)
+                if status != 200 or b'"bindings"' not in body:
+                    self.failures.append(f"{status}: {body[:200]!r}")
+            except OSError as err:
+                self.failures.append(repr(err))
+            self.latencies.append(time.monotonic() - started)
+            self.memory.append(memory_mib(self.served.process.pid))
+            self.stop.wait(0.1)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# --- each abuse on its own: its answer --------------------------------------------------------------------------
+CASES = {
+    "update on a read-only endpoint": (
+        lambda s: request(s, "POST", "/sparql", "INSERT DATA { <x:a> <x:b> <x:c> }",
+                          {"Content-Type": "application/sparql-update"}), 403, b"read-only"),
+    "SERVICE to an outside address": (
+        lambda s: query(s, "SELECT * WHERE { SERVICE <http://192.0.2.1/sparql> { ?s ?p ?o } }"), 403,
+        b"federated SERVICE calls"),
+    "LOAD of a remote document": (
+        lambda s: request(s, "POST", "/sparql", "LOAD <http://192.0.2.1/data.ttl>",
+                          {"Content-Type": "application/sparql-update"}), 403, b"read-only"),
+    "a 1 MB query (POST)": (
+        lambda s: query(s, NORMAL.replace("WHERE", "#" + "x" * (1 << 20) + "\nWHERE", 1)), 200, b'"bindings"'),
+    "a 1 MB query (GET)": (
+        lambda s: request(s, "GET", "/sparql?" + urlencode({"query": "#" + "x" * (1 << 20) + "\n" + NORMAL})), 414,
+        b""),
+    "a body over 8 MiB": (  # refused from its headers, before the client sends it
+        lambda s: (lambda a: (status_of(a), a, {}))(raw(s, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                                          b"application/sparql-query\r\nContent-Length: 8388609\r\n\r\n")),
+        413, b"limited to"),
+    "a query that would run forever": (lambda s: query(s, FOREVER), 503, b"ran out of time"),
+    "a result of millions of rows": (lambda s: query(s, MILLIONS), 503, b""),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_abuse_gets_its_answer(served, case):
+    send, status, message = CASES[case]
+    started = time.monotonic()
+    got, body, headers = send(served)
+    assert got == status, (case, body[:300])
+    assert message in body, (case, body[:300])
+    if status == 503:
+        assert time.monotonic() - started < TIMEOUT + 10
+    assert query(served, NORMAL)[0] == 200  # and the server goes on
+
+
+MALFORMED = {
+    "garbage": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n", 400),
+    "HTTP/0.9": (b"GET /sparql\r\n", 400),
+    "unknown HTTP version": (b"GET /sparql HTTP/9.9\r\nHost: x\r\n\r\n", 505),
+    "header without a colon": (b"GET /sparql HTTP/1.1\r\nHost x\r\n\r\n", 400),
+    "a 100 KB header line": (b"GET /sparql HTTP/1.1\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n", 431),
+    "too many headers": (b"GET /sparql HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(200)) + b"\r\n",
+                         431),
+    "bad percent-encoding": (b"GET /sparql?query=%ZZ%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
+    "query string not UTF-8": (b"GET /sparql?query=%FF%FE HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
+    "Content-Length not a number": (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query"
+                                    b"\r\nContent-Length: ten\r\n\r\n", 400),
+    "chunked body": (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n5\r\nASK{}\r\n0\r\n\r\n", 411),
+    "request line too long": (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_http_gets_a_status_and_the_server_goes_on(served, case):
+    data, status = MALFORMED[case]
+    answer = raw(served, data)
+    assert status_of(answer) == status, (case, answer[:300])
+    assert query(served, NORMAL)[0] == 200
+
+
+def test_a_slow_client_is_cut_off_and_does_not_hold_others(served):
+    """Slowloris: a request sent a byte at a time, each byte within the idle timeout, is cut off at the request
+    deadline; meanwhile other clients are served."""
+    with socket.create_connection((served.host, served.port), timeout=30) as sock:
+        started = time.monotonic()
+        closed_after = None
+        for byte in b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed_after = time.monotonic() - started
+                break
+            assert query(served, NORMAL, timeout=10)[0] == 200 if byte == ord("G") else True
+            sock.settimeout(0.5)
+            try:
+                if sock.recv(65536) == b"":
+                    closed_after = time.monotonic() - started
+                    break
+            except TimeoutError:
+                pass
+            if time.monotonic() - started > REQUEST_TIMEOUT + 10:
+                break
+        assert closed_after is not None, "the slow client was never cut off"
+        assert REQUEST_TIMEOUT - 1 <= closed_after <= REQUEST_TIMEOUT + 5, closed_after
+
+
+# --- everything at once ----------------------------------------------------------------------------------------
+def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
+    probe = Probe(served)
+    probe.start()
+    time.sleep(1)  # a baseline before the abuse
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+
+    def record(kind: str, status) -> None:
+        with lock:
+            outcomes[(kind, status)] += 1
+
+    def clients(n: int) -> None:  # 100 concurrent clients, 5 normal queries each
+        for _ in range(5):
+            record("normal", query(served, NORMAL)[0])
+
+    def heavy(kind: str, text: str, times: int) -> None:
+        for _ in range(times):
+            record(kind, query(served, text)[0])
+
+    def slow(n: int) -> None:  # slow clients: a byte every second until cut off
+        try:
+            with socket.create_connection((served.host, served.port), timeout=30) as sock:
+                for byte in b"POST /sparql HTTP/1.1\r\nHost: x\r\n" + b"X: " + b"y" * 40:
+                    sock.sendall(bytes([byte]))
+                    time.sleep(1)
+        except OSError:
+            record("slow", "cut off")
+            return
+        record("slow", "not cut off")
+
+    def slow_reader(n: int) -> None:  # asks for a 25 MB result, reads 64 KiB a second for 8 s, hangs up
+        body = urlencode({"query": LARGE}).encode()
+        with socket.create_connection((served.host, served.port), timeout=30) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+            sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-results+json\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body)
+                         + body)
+            first = sock.recv(1 << 16)
+            for _ in range(8):
+                time.sleep(1)
+                if not sock.recv(1 << 16):
+                    break
+        record("slow reader", status_of(first))
+
+    def malformed(n: int) -> None:
+        for data, _ in MALFORMED.values():
+            record("malformed", status_of(raw(served, data)))
+
+    threads = [threading.Thread(target=clients, args=(i,)) for i in range(100)]
+    threads += [threading.Thread(target=heavy, args=("forever", FOREVER, 2)) for _ in range(2)]
+    threads += [threading.Thread(target=heavy, args=("millions", MILLIONS, 2)) for _ in range(2)]
+    threads += [threading.Thread(target=slow, args=(i,)) for i in range(50)]
+    threads += [threading.Thread(target=malformed, args=(i,)) for i in range(5)]
+    threads += [threading.Thread(target=slow_reader, args=(i,)) for i in range(16)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert not any(t.is_alive() for t in threads), "an abuse thread did not finish"
+    abuse_seconds = time.monotonic() - started
+    time.sleep(1)
+    probe.stop.set()
+    probe.join(60)
+    latencies = probe.latencies
+    print(f"\nabuse: {abuse_seconds:.1f} s; outcomes {dict(outcomes)}")
+    print(f"normal query during abuse: {len(latencies)} sent, p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+          f"p95 {percentile(latencies, 95) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms; "
+          f"memory peak {max(probe.memory):.0f} MiB (at rest {probe.memory[0]:.0f} MiB)")
+    assert probe.failures == [], probe.failures[:5]
+    assert len(latencies) >= 20
+    assert max(latencies) < TIMEOUT + 10
+    assert max(probe.memory) < MEMORY_BOUND_MIB
+    assert outcomes[("normal", 200)] == 500
+    assert outcomes[("forever", 503)] == 4 and outcomes[("millions", 503)] == 4
+    assert outcomes[("slow", "cut off")] == 50
+    assert sum(n for (kind, status), n in outcomes.items() if kind == "malformed" and status is None) == 0
+    readers = {status: n for (kind, status), n in outcomes.items() if kind == "slow reader"}
+    assert set(readers) <= {200, 503} and sum(readers.values()) == 16 and readers.get(200, 0) >= 8, readers
+    assert statistics.median(latencies) < 2.0
