@@ -160,7 +160,8 @@ def parse_yaml(text: str, file: str) -> dict:
     except (yaml.YAMLError, RecursionError) as err:
         raise RecordError(file, "front matter", f"invalid YAML: {err}") from None
     if not isinstance(value, dict):
-        kind = "empty" if value is None else f"a {type(value).__name__}"
+        kind = {type(None): "empty", str: "text", list: "a list", int: "a number", float: "a number",
+                bool: "a boolean"}.get(type(value), f"a {type(value).__name__}")
         raise RecordError(file, "front matter", f"front matter is {kind}, not a mapping of fields")
     return value
 
