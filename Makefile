@@ -36,7 +36,7 @@ run: setup
 	$(BIN)/pfocr-rdf serve --store output/store
 
 test: setup system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
