@@ -170,6 +170,7 @@ def _group_after(tokens: list[Token], i: int) -> tuple[int, int] | None:
 # --- executing (in a worker process or in the server process) ------------------------------------------------------
 _WORKER_START_TIMEOUT = 60.0  # seconds a new query worker may take to open the store
 _THREADS = 2  # queries one worker process answers at once
+_ATTEMPTS = 4  # times a query is run again when its worker is ended for another query's time limit
 _QUEUE_WAIT = 30.0  # seconds a query may wait for a free worker (its time limit starts when one takes it)
 
 
@@ -382,12 +383,14 @@ class _Pool:
     def run(self, req: Request, timeout: float) -> tuple[int, str, bytes]:
         if self.closed:
             raise ProtocolError(503, "the endpoint is shutting down")
-        for attempt in range(2):
+        deadline = None  # the time limit runs from when a worker first takes the query, across retries
+        for attempt in range(_ATTEMPTS):
             worker = self._take(max(timeout, _QUEUE_WAIT))
             process, conn = worker
+            deadline = deadline or time.monotonic() + timeout
             try:
                 conn.send(req)
-                if not conn.poll(timeout):
+                if not conn.poll(max(0.0, deadline - time.monotonic())):
                     raise TimeoutError
                 kind, payload = conn.recv()
                 break
@@ -395,8 +398,9 @@ class _Pool:
                 self._replace(worker)
                 if isinstance(err, TimeoutError):
                     raise _out_of_time(timeout) from None
-                if attempt == 1:
-                    raise ProtocolError(500, "the query worker stopped; try again") from None
+                if attempt == _ATTEMPTS - 1:  # its worker was ended under it, for other queries' time limits
+                    raise ProtocolError(503, "the query was interrupted by other queries running out of time; "
+                                             "try again", {"Retry-After": "1"}) from None
         self.idle.put(worker)
         if kind == "error":
             raise ProtocolError(*payload)

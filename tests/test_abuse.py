@@ -284,7 +284,7 @@ def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
           f"memory peak {max(probe.memory):.0f} MiB (at rest {probe.memory[0]:.0f} MiB)")
     assert probe.failures == [], probe.failures[:5]
     assert len(latencies) >= 20
-    assert max(latencies) < TIMEOUT + 10
+    assert max(latencies) < 2 * TIMEOUT + 10  # behind runaway queries at worst, until their time limit
     assert max(probe.memory) < MEMORY_BOUND_MIB
     assert outcomes[("normal", 200)] == 500
     assert outcomes[("forever", 503)] == 4 and outcomes[("millions", 503)] == 4
