@@ -879,26 +879,22 @@ class Handler(BaseHTTPRequestHandler):
         charset = "; charset=utf-8" if media.startswith("text/") or media.endswith("json") else ""
         self._send(200, media + charset, rdf_document(triples, media))
 
-    def _query_text(self, name: str, params: dict[str, list[str]]) -> None:
-        """A canned query's text with parameter values, as the editor loads it."""
+    def _rendered(self, name: str, params: dict[str, list[str]]) -> str:
+        """A canned query's text with the parameter values of a request."""
         query = self.endpoint.queries.get(name)
         if query is None:
             raise ProtocolError(404, f"no canned query {name!r}; /queries lists them")
         repeated = sorted(k for k, v in params.items() if len(v) > 1)
         if repeated:
             raise ProtocolError(400, f"give each parameter once (lists are comma-separated): {', '.join(repeated)}")
-        text = query.render({k: v[0] for k, v in params.items()})
-        self._send(200, "application/sparql-query; charset=utf-8", text.encode("utf-8"))
+        return query.render({k: v[0] for k, v in params.items()})
+
+    def _query_text(self, name: str, params: dict[str, list[str]]) -> None:
+        """The text, as the editor loads it."""
+        self._send(200, "application/sparql-query; charset=utf-8", self._rendered(name, params).encode("utf-8"))
 
     def _canned(self, name: str, params: dict[str, list[str]]) -> None:
-        query = self.endpoint.queries.get(name)
-        if query is None:
-            raise ProtocolError(404, f"no canned query {name!r}; /queries lists them")
-        repeated = sorted(k for k, v in params.items() if len(v) > 1)
-        if repeated:
-            raise ProtocolError(400, f"give each parameter once (lists are comma-separated): {', '.join(repeated)}")
-        values = {k: v[0] for k, v in params.items()}
-        self._answer(Request(query.render(values), accept=self.headers.get("Accept") or "*/*",
+        self._answer(Request(self._rendered(name, params), accept=self.headers.get("Accept") or "*/*",
                              base=self._endpoint_iri()))
 
     def _query_list(self) -> list[dict]:

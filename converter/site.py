@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property
 from importlib import resources
 from typing import Callable, Iterable
 from urllib.parse import urlencode
@@ -105,7 +104,7 @@ class Site:
         self.env.filters["query_link"] = self._query_link
         self.env.filters["local"] = local_path
         self.env.globals.update(version=__version__, site=SITE)
-        self.vendor = all(name in static_files() for name in (f"vendor/{f}" for f in VENDOR_FILES))
+        self.vendor = all((resources.files("converter") / "static" / "vendor" / f).is_file() for f in VENDOR_FILES)
 
     # -- reaching the store
     def select(self, name: str, **params: str) -> list[dict[str, str]]:

@@ -130,6 +130,7 @@ def test_generated_corpora(corpus):
         second = convert([str(root / "in")], output=str(root / "b"), formats=FORMATS, jobs=1)
         # never crashes, nothing lost: each record converted or rejected
         assert first.records_read == len(corpus) == first.records_converted + first.records_rejected
+        assert (second.records_converted, second.triples) == (first.records_converted, first.triples)
         converted = {c["figid"] for c in first.converted}
         # the same input, the same bytes
         for name in ("pfocr.nt", "pfocr.ttl", "pfocr.nq", "pfocr.jsonld", "void.ttl"):
