@@ -233,8 +233,9 @@ def _convert_task(task: tuple[int, list[tuple[list[Source], str | None]]]) -> tu
     return number, out
 
 
-def _groups(sources: list[Source]) -> list[list[Source]]:
-    """Sources grouped by figid, in figid order; files whose figid cannot be seen come last, alone."""
+def _groups(sources: list[Source]) -> tuple[list[list[Source]], list[str | None]]:
+    """Sources grouped by figid, in figid order, and the figid of each group; files whose figid cannot be seen
+    come last, alone (figid None)."""
     keyed: dict[str, list[Source]] = {}
     unknown: list[list[Source]] = []
     for source in sources:
@@ -243,7 +244,8 @@ def _groups(sources: list[Source]) -> list[list[Source]]:
             unknown.append([source])
         else:
             keyed.setdefault(figid, []).append(source)
-    return [keyed[k] for k in sorted(keyed)] + unknown
+    order = sorted(keyed)
+    return [keyed[k] for k in order] + unknown, [*order, *([None] * len(unknown))]
 
 
 def _run(tasks: list, jobs: int) -> Iterator[tuple[int, list[_Group]]]:
@@ -360,7 +362,7 @@ def convert(
     report = Report()
     report.warnings.extend(Issue.of(p) for p in problems)
     report.records_read = len(sources)
-    groups = _groups(sources)
+    groups, figids = _groups(sources)
     fingerprint = _fingerprint(formats, iri_style, graph, validate)
     stack = ExitStack()
     if output != "-":
@@ -373,7 +375,8 @@ def convert(
         build = tempfile.mkdtemp(prefix=".pfocr-shards-", dir=output if output != "-" else None)
         previous = _Previous(output, fingerprint, formats) if output != "-" else None
         try:
-            keys = [_input_key(g) for g in groups] if previous is not None and previous.groups else [None] * len(groups)
+            keys = ([_input_key(g, [f] * len(g)) for g, f in zip(groups, figids)]
+                    if previous is not None and previous.groups else [None] * len(groups))
             reuse = [previous.groups.get(k) if previous is not None and k is not None else None for k in keys]
             todo = [i for i, g in enumerate(reuse) if g is None]
             tasks = [(n, [(groups[i], keys[i]) for i in todo[start:start + _TASK_GROUPS]])
@@ -426,6 +429,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                                             taxa=[previous.taxa[n] for n in group.taxa])
             else:
                 if not pending:
+                    dumps.flush()  # copies from the shard files go out before they close
                     for fh in shard_files.values():
                         fh.close()
                     number, pending = next(converted)
@@ -492,6 +496,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
             closure = [t for block in entity_blocks for t in block.triples]
             checked.extend(_OPTIONS["evaluator"].check(closure, [b.key for b in entity_blocks]))
             report.validation = ValidationReport(sorted(set(checked)), "convert", located=located)
+        dumps.flush()
         for fh in shard_files.values():
             fh.close()
     except BaseException:

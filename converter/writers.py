@@ -22,6 +22,7 @@ from .rdf import Triple, group, jsonld_nodes, nt_heads, nt_lines, turtle_block, 
 from .vocab import GRAPH, PREFIXES
 
 FORMATS = ("ttl", "nt", "nq", "jsonld")
+_RUN_CHUNK = 8 << 20  # bytes read at a time when a run of copies is written
 FILE_NAMES = {"ttl": "pfocr.ttl", "nt": "pfocr.nt", "nq": "pfocr.nq", "jsonld": "pfocr.jsonld"}
 MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "nq": "application/n-quads",
                "jsonld": "application/ld+json"}
@@ -122,7 +123,8 @@ class DumpSet:
         self.paths: dict[str, str] = {}
         self._tmp: dict[str, str] = {}
         self._files: dict[str, IO[bytes]] = {}
-        self.sizes = dict.fromkeys(self.formats, 0)
+        self.sizes = dict.fromkeys(self.formats, 0)  # what is written, pending copies included
+        self._runs: dict[str, list] = {}  # format -> [source, start, end]: a copy not written yet
         self._hasher = _Hasher(self.formats) if output != "-" else None
         self._first_node = True
         if self.to_stdout:
@@ -158,6 +160,7 @@ class DumpSet:
 
     def put(self, fmt: str, data: bytes, raw: bool = False) -> tuple[int, int]:
         """Write encoded bytes to one dump; returns (start, end) of what it wrote."""
+        self._write_run(fmt)
         start = self.sizes[fmt]
         if fmt == "jsonld" and data and not raw:
             # Nodes travel as ",\n{node}"; the file's first node goes without the comma.
@@ -176,11 +179,44 @@ class DumpSet:
         return {fmt: self.put(fmt, encode(fmt, payload[fmt])) for fmt in self.formats}
 
     def copy(self, fmt: str, source: IO[bytes], start: int, end: int) -> tuple[int, int]:
-        """Write bytes [start, end) of ``source`` (a dump or shard file in this layout); returns where they went."""
-        data = os.pread(source.fileno(), end - start, start)
-        if len(data) != end - start:
-            raise OSError(f"{getattr(source, 'name', 'a build file')}: shorter than the build index says")
-        return self.put(fmt, data)
+        """Write bytes [start, end) of ``source`` (a dump or shard file in this layout); returns where they went.
+
+        Copies that continue each other (the unchanged records of a rebuild, one after another in the previous
+        dump) are written as one run, in large reads, when something else is written or :meth:`flush` is called:
+        call it before closing a source."""
+        if fmt == "jsonld":  # its first node is written differently (see put): node by node
+            data = os.pread(source.fileno(), end - start, start)
+            if len(data) != end - start:
+                raise OSError(f"{getattr(source, 'name', 'a build file')}: shorter than the build index says")
+            return self.put(fmt, data)
+        run = self._runs.get(fmt)
+        if run is None or run[0] is not source or run[2] != start:
+            self._write_run(fmt)
+            self._runs[fmt] = [source, start, end]
+        else:
+            run[2] = end
+        begin = self.sizes[fmt]
+        self.sizes[fmt] += end - start
+        return begin, self.sizes[fmt]
+
+    def flush(self) -> None:
+        """Write the copies still pending."""
+        for fmt in list(self._runs):
+            self._write_run(fmt)
+
+    def _write_run(self, fmt: str) -> None:
+        run = self._runs.pop(fmt, None)
+        if run is None:
+            return
+        source, start, end = run
+        while start < end:
+            data = os.pread(source.fileno(), min(end - start, _RUN_CHUNK), start)
+            if not data:
+                raise OSError(f"{getattr(source, 'name', 'a build file')}: shorter than the build index says")
+            self._files[fmt].write(data)
+            if self._hasher is not None:
+                self._hasher.update(fmt, data)
+            start += len(data)
 
     def digests(self) -> dict[str, tuple[int, str]]:
         """Format -> (size in bytes, SHA-256) of each file written (after :meth:`finish`)."""
@@ -189,6 +225,7 @@ class DumpSet:
 
     def finish(self) -> dict[str, str]:
         """Complete every file under its temporary name; returns format -> temporary path."""
+        self.flush()
         for fmt, fh in self._files.items():
             if fmt == "jsonld":
                 self.put(fmt, b"\n]}\n", raw=True)
