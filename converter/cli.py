@@ -284,6 +284,8 @@ def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, al
       curl 'http://127.0.0.1:7878/queries/figures-for-gene?gene=TP53' -H 'Accept: text/csv'
       curl http://127.0.0.1:7878/figures/PMC1852397__pbio.0050121.g004.html -H 'Accept: text/turtle'
     """
+    import threading
+
     from .server import Endpoint, make_server
 
     try:
@@ -292,6 +294,7 @@ def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, al
         server = make_server(endpoint, host, port, request_timeout=request_timeout)
     except (FileNotFoundError, OSError) as err:
         _fail(str(err))
+    threading.Thread(target=endpoint.warm, daemon=True, name="pfocr-rdf-warm").start()
     mode = "read-write" if writable else "read-only"
     click.echo(f"SPARQL endpoint: http://{host}:{server.server_port}/sparql ({mode}, {timeout:g} s per query); "
                f"editor at http://{host}:{server.server_port}/; Ctrl-C stops it", err=True)

@@ -471,6 +471,15 @@ class Endpoint:
     def static(self) -> dict[str, tuple[bytes, str]]:
         return static_files()
 
+    def warm(self) -> None:
+        """Draw the /dataset page ahead of its first visitor (on a large store its charts take seconds, more on cold
+        caches). A failure here is left for that visit to report."""
+        if not self.writable:
+            try:
+                self.dataset_page()
+            except Exception:  # noqa: BLE001, S110 - the visit will answer with the reason
+                pass
+
     def dataset_page(self) -> str:
         """The /dataset page; drawn once on a read-only endpoint (its store does not change)."""
         if self.writable:

@@ -323,3 +323,15 @@ def test_the_package_build_carries_the_pages_and_the_editor(tmp_path):
         "converter/static/editor.js", "converter/static/site.css", "converter/data/charts.json",
         "converter/data/markup-context.jsonld"}
     assert expected <= names, sorted(expected - names)
+
+
+def test_warm_draws_the_dataset_page_before_its_first_visitor(built):
+    from converter.server import Endpoint
+
+    endpoint = Endpoint(str(built[1]), workers=1)
+    try:
+        endpoint.warm()  # what `pfocr-rdf serve` starts in the background
+        assert endpoint._dataset_page is not None and "Figures per year" in endpoint._dataset_page
+        assert endpoint.dataset_page() is endpoint._dataset_page
+    finally:
+        endpoint.close()
