@@ -198,7 +198,7 @@ def _input_key(sources: Sequence[Source], figids: Sequence[str | None] | None = 
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _convert_task(task: tuple[int, list[tuple[list[Source], str | None]]]) -> tuple[int, list[_Group]]:
+def _convert_task(task: tuple[int, list[tuple[list[Source], str | None, str | None]]]) -> tuple[int, list[_Group]]:
     """Convert groups; their text goes to this task's shard files, one per format (worker side)."""
     number, groups = task
     formats = _OPTIONS["formats"]
@@ -207,9 +207,9 @@ def _convert_task(task: tuple[int, list[tuple[list[Source], str | None]]]) -> tu
     files = {fmt: open(f"{shard}.{fmt}", "wb") for fmt in formats}
     sizes = dict.fromkeys(formats, 0)
     try:
-        for sources, key in groups:
+        for sources, key, figid in groups:
             group, blocks = _convert_group(sources)
-            peeked = [peek_figid(s) for s in sources]
+            peeked = [figid] * len(sources)  # the parent grouped them by it
             group.key = key if key is not None else _input_key(sources, peeked)
             converted = {figid for figid, _ in group.figures}
             if converted and any(figid not in converted for figid in peeked):
@@ -379,7 +379,7 @@ def convert(
                     if previous is not None and previous.groups else [None] * len(groups))
             reuse = [previous.groups.get(k) if previous is not None and k is not None else None for k in keys]
             todo = [i for i, g in enumerate(reuse) if g is None]
-            tasks = [(n, [(groups[i], keys[i]) for i in todo[start:start + _TASK_GROUPS]])
+            tasks = [(n, [(groups[i], keys[i], figids[i]) for i in todo[start:start + _TASK_GROUPS]])
                      for n, start in enumerate(range(0, len(todo), _TASK_GROUPS))]
             _OPTIONS.update(formats=formats, graph=graph, shards=build,
                             evaluator=Evaluator(read_shapes(iri_style)) if validate else None)

@@ -166,6 +166,11 @@ def parse_yaml(text: str, file: str) -> dict:
     return value
 
 
+# A figid line as PFOCR writes it: a plain scalar starting with a letter, which YAML reads as that very text unless
+# it is one of YAML 1.1's words for booleans and null.
+_PLAIN_FIGID = re.compile(r"figid:[ \t]+([A-Za-z][A-Za-z0-9._-]*)[ \t]*\r?$")
+_YAML_WORDS = frozenset("y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On ON off Off OFF null Null "
+                        "NULL".split())
 _FIGID_LINE = re.compile(r"""^(?:figid|'figid'|"figid")[ \t]*:.*$""", re.M)
 
 
@@ -178,6 +183,9 @@ def peek_figid(source: Source) -> str | None:
     match = _FIGID_LINE.search(text)
     if match is None:
         return None
+    plain = _PLAIN_FIGID.match(match.group())
+    if plain is not None and plain.group(1) not in _YAML_WORDS:
+        return plain.group(1)  # what the YAML parser would give, without its start-up cost per call
     try:
         value = yaml.load(match.group(), Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError:

@@ -212,3 +212,20 @@ def test_read_line_agrees_with_pyoxigraph(subject, obj, literal, datatype, graph
         assert found is None, line
     elif found is not None:
         assert [found] == expected, line
+
+
+@SETTINGS
+@given(value=st.one_of(st.text(st.sampled_from("abcXYZ019._-:' \"#!&*@\t\r"), max_size=12),
+                       st.sampled_from(["yes", "No", "TRUE", "off", "null", "y", "PMC1__a.b-c", "PMC1__x:y",
+                                        "a #c", "'q'", "1e3", "0x1F", "~", "N"])))
+def test_peek_figid_reads_the_line_as_yaml_does(value):
+    """The figid line's fast path gives what the YAML parser gives (text, or None when it is not text)."""
+    from converter.sources import Source, peek_figid
+
+    page = f"---\nfigid: {value}\npmcid: PMC1\n---\n"
+    try:
+        parsed = yaml.load(f"figid: {value}\n", Loader=_LOADER)  # noqa: S506
+        expected = parsed.get("figid") if isinstance(parsed, dict) else None
+    except yaml.YAMLError:
+        expected = None
+    assert peek_figid(Source("-", (), page)) == (expected if isinstance(expected, str) else None)
