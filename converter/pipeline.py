@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 import pickle
@@ -21,7 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
@@ -120,6 +121,7 @@ _OUTPUT_FILES = (*FILE_NAMES.values(), "void.ttl", "report.json", "shacl-report.
 _BUILD_DIR = ".pfocr-build"  # in the output folder: the last build's index, and the workers' shards meanwhile
 _INDEX = "index.pickle"
 _TASK_GROUPS = 32  # groups per worker task: each task writes one shard file per format
+_WINDOW = 4  # tasks in flight per worker
 
 
 def _layout_rank(fig: Figure) -> int:
@@ -256,7 +258,17 @@ def _run(tasks: list, jobs: int) -> Iterator[tuple[int, list[_Group]]]:
 
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(jobs) as pool:
-        yield from pool.imap(_convert_task, tasks)
+        # imap would run ahead of the parent without bound, its finished results (and their shard files) piling up
+        # while the parent copies: a window of tasks in flight keeps memory and disk flat with corpus size
+        window: deque = deque()
+        pending = iter(tasks)
+        for task in itertools.islice(pending, _WINDOW * jobs):
+            window.append(pool.apply_async(_convert_task, (task,)))
+        while window:
+            result = window.popleft().get()
+            for task in itertools.islice(pending, 1):
+                window.append(pool.apply_async(_convert_task, (task,)))
+            yield result
 
 
 def _fingerprint(formats: list[str], iri_style: str, graph: str, validate: bool) -> str:
