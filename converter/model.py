@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from .identifiers import registry
-from .sources import COMPANION_KINDS, RawRecord, RecordError, Table
+from .sources import COMPANION_KINDS, RawRecord, RecordError, Table, type_name
 
 Kind = Literal["gene", "chemical", "disease"]
 SENTINELS = frozenset({"", "NA", ".na.character", "NaN", "nan"})
@@ -140,7 +140,7 @@ class _Builder:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.warn(field, f"expected text, found {_type_name(value)}; ignored", file, line)
+            self.warn(field, f"expected text, found {type_name(value)}; ignored", file, line)
             return None
         if isinstance(value, float):
             if math.isnan(value):
@@ -148,7 +148,7 @@ class _Builder:
             value = repr(value)
         value = str(value)
         if len(value) > MAX_TEXT:
-            self.warn(field, f"{len(value):,} characters, over the {MAX_TEXT:,} a value may have; ignored", file, line)
+            self.warn(field, f"{_too_long(value)}; ignored", file, line)
             return None
         return None if value.strip() in SENTINELS else value
 
@@ -159,9 +159,9 @@ class _Builder:
         """A field the record cannot be converted without."""
         value = self.fm.get(name)
         if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
-            raise RecordError(self.file, name, f"expected text, found {_type_name(value)}")
+            raise RecordError(self.file, name, f"expected text, found {type_name(value)}")
         if isinstance(value, str) and len(value) > MAX_TEXT:
-            raise RecordError(self.file, name, f"{len(value):,} characters, over the {MAX_TEXT:,} a value may have")
+            raise RecordError(self.file, name, _too_long(value))
         text = self.text(value, name)
         if text is None or not text.strip():
             raise RecordError(self.file, name, "missing")
@@ -321,7 +321,7 @@ class _Builder:
         elif isinstance(value, list):
             items = value
         else:
-            self.warn(name, f"expected a list or text, found {_type_name(value)}; ignored")
+            self.warn(name, f"expected a list or text, found {type_name(value)}; ignored")
             return ()
         names = []
         for i, item in enumerate(items):
@@ -336,13 +336,13 @@ class _Builder:
         if items is None:
             return []
         if not isinstance(items, list):
-            self.warn(list_name, f"expected a list, found {_type_name(items)}; ignored")
+            self.warn(list_name, f"expected a list, found {type_name(items)}; ignored")
             return []
         out = []
         for i, item in enumerate(items):
             where = f"{list_name}[{i}]"
             if not isinstance(item, dict):
-                self.warn(where, f"expected a mapping, found {_type_name(item)}; ignored")
+                self.warn(where, f"expected a mapping, found {type_name(item)}; ignored")
                 continue
             word = self.text(item.get("word"), f"{where}.word")
             source = self.text(item.get("source"), f"{where}.source")
@@ -430,9 +430,8 @@ def _mention_key(m: Mention) -> tuple:
 MAX_TEXT = 1 << 20
 
 
-def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number", float: "a number",
-            str: "text", type(None): "nothing"}.get(type(value), type(value).__name__)
+def _too_long(value: str) -> str:
+    return f"{len(value):,} characters, over the {MAX_TEXT:,} a value may have"
 
 
 FIGID_PATTERN = r"[A-Za-z0-9._~!$&'()*+,;=:@-]+"

@@ -214,6 +214,11 @@ def _out_of_time(timeout: float) -> ProtocolError:
     return ProtocolError(503, f"the query ran out of time ({timeout:g} s limit); narrow it or add a LIMIT")
 
 
+def with_charset(media: str) -> str:
+    """The Content-Type of a text or JSON body: the media type with ``charset=utf-8``."""
+    return media + "; charset=utf-8" if media.startswith("text/") or media.endswith("json") else media
+
+
 def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool, union: bool,
             timeout: float | None = None) -> tuple[int, str, bytes]:
     """Run a request on a store: (HTTP status, content type, body). ``timeout`` (seconds) is checked while the
@@ -251,8 +256,7 @@ def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool, u
             if media is None:
                 raise ProtocolError(406, "no acceptable result format; offered: " + ", ".join(RESULT_TYPES))
             results.serialize(sink, RESULT_TYPES[media])
-        charset = "; charset=utf-8" if media.startswith("text/") or media.endswith("json") else ""
-        return 200, media + charset, b"".join(sink.parts)
+        return 200, with_charset(media), b"".join(sink.parts)
     except _TooLarge:
         raise _too_large(max_bytes) from None
     except _OutOfTime:
@@ -870,23 +874,19 @@ class Handler(BaseHTTPRequestHandler):
             if media is None:
                 raise ProtocolError(406, "no acceptable format; offered: " + ", ".join(offered))
         site = self.endpoint.site
-        if media == "text/html":
-            if path == "/dataset":
-                return self._page(self.endpoint.dataset_page())
-            if iri.startswith(FIGURES) and iri.endswith(".html"):
-                page = site.figure_page(iri[len(FIGURES):-len(".html")], iri)
-                if page is None:
-                    raise self._not_here(path)
-                return self._page(page)
-            triples = site.describe(iri)
-            if not triples:
+        if media == "text/html" and path == "/dataset":
+            return self._page(self.endpoint.dataset_page())
+        if media == "text/html" and iri.startswith(FIGURES) and iri.endswith(".html"):
+            page = site.figure_page(iri[len(FIGURES):-len(".html")], iri)
+            if page is None:
                 raise self._not_here(path)
-            return self._page(site.resource_page(iri, triples))
+            return self._page(page)
         triples = site.describe(iri)
         if not triples:
             raise self._not_here(path)
-        charset = "; charset=utf-8" if media.startswith("text/") or media.endswith("json") else ""
-        self._send(200, media + charset, rdf_document(triples, media))
+        if media == "text/html":
+            return self._page(site.resource_page(iri, triples))
+        self._send(200, with_charset(media), rdf_document(triples, media))
 
     def _rendered(self, name: str, params: dict[str, list[str]]) -> str:
         """A canned query's text with the parameter values of a request."""
@@ -936,8 +936,7 @@ class Handler(BaseHTTPRequestHandler):
         if media is None or media == "text/turtle":
             return self._send(200, "text/turtle; charset=utf-8", turtle.encode("utf-8"))
         triples = ox.parse(turtle.encode("utf-8"), format=ox.RdfFormat.TURTLE)
-        charset = "; charset=utf-8" if media.startswith("text/") or media.endswith("json") else ""
-        self._send(200, media + charset, ox.serialize(triples, format=GRAPH_TYPES[media]))
+        self._send(200, with_charset(media), ox.serialize(triples, format=GRAPH_TYPES[media]))
 
 
 class _Budget:
@@ -968,8 +967,9 @@ class _Budget:
                 self.room.notify_all()
 
 
+_BUSY_TEXT = b"too many open connections; try again shortly\r\n"
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\n"
-         b"Connection: close\r\nContent-Length: 46\r\n\r\ntoo many open connections; try again shortly\r\n")
+         b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_BUSY_TEXT), _BUSY_TEXT))
 
 
 class Server(ThreadingHTTPServer):

@@ -56,16 +56,17 @@ def _data(name: str) -> dict:
 def static_files() -> dict[str, tuple[bytes, str]]:
     """The files served under ``/static/``: name -> (content, media type). Only files present at start are served,
     so a request path never reaches the file system."""
-    types = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+    types = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8", "svg": "image/svg+xml"}
     root = resources.files("converter") / "static"
     files: dict[str, tuple[bytes, str]] = {}
 
     def walk(folder, prefix: str) -> None:
         for entry in folder.iterdir():
+            media = types.get(entry.name.rsplit(".", 1)[-1])
             if entry.is_dir():
                 walk(entry, f"{prefix}{entry.name}/")
-            elif "." + entry.name.rsplit(".", 1)[-1] in types:
-                files[prefix + entry.name] = (entry.read_bytes(), types["." + entry.name.rsplit(".", 1)[-1]])
+            elif media is not None:
+                files[prefix + entry.name] = (entry.read_bytes(), media)
 
     if root.is_dir():
         walk(root, "")
@@ -82,14 +83,10 @@ def script_json(value: object) -> Markup:
 class Entity:
     iri: str
     name: str
-    kind: str
 
     @property
     def curie(self) -> str:
-        for prefix, namespace in PREFIXES.items():
-            if self.iri.startswith(namespace) and namespace.startswith("https://identifiers.org/"):
-                return f"{prefix}:{self.iri[len(namespace):]}"
-        return self.iri
+        return _short(self.iri)
 
 
 class Site:
@@ -150,7 +147,7 @@ class Site:
         linked = figure.values(SCHEMA + "mentions") + figure.values(SCHEMA + "about")
         groups = []
         for cls, heading in ENTITY_KINDS:
-            members = sorted(_unique(Entity(e, names.get(e, ""), heading) for e in linked if cls in types[e]),
+            members = sorted(_unique(Entity(e, names.get(e, "")) for e in linked if cls in types[e]),
                              key=lambda e: (e.name.lower(), e.iri))
             if members:
                 groups.append({"heading": heading, "entities": members})
@@ -174,7 +171,7 @@ class Site:
         rows = self.select("figures-mentioning", entity=entity)
         name = next((r["entity_name"] for r in rows if r["entity_name"]), "")
         return self.env.get_template("figures.html").render(
-            title=f"Figures mentioning {name or entity}", entity=Entity(entity, name, ""), rows=rows)
+            title=f"Figures mentioning {name or entity}", entity=Entity(entity, name), rows=rows)
 
     def resource_page(self, iri: str, triples: list[ox.Triple]) -> str:
         subjects: dict[str, list[tuple[str, ox.Term]]] = defaultdict(list)
@@ -195,13 +192,14 @@ class Site:
                                "entities": int(part.first(_VOID + "entities") or 0)})
         for node in void.values(_VOID + "subset"):
             subset = _Node(node, described)
-            linksets.append({"name": node.rsplit("#links-", 1)[-1], "triples": int(subset.first(_VOID + "triples") or 0)})
+            linksets.append({"name": node.rsplit("#links-", 1)[-1],
+                             "triples": int(subset.first(_VOID + "triples") or 0)})
         charts = []
         for spec in _data("charts.json")["charts"]:
             rows = self.select(spec["query"], **spec["params"])
-            bars = [{"label": r[spec["label"]] or _short(r.get(spec.get("link", ""), "")) or spec.get("empty_label", ""),
-                     "value": int(float(r[spec["value"]] or 0)),
-                     "link": r.get(spec["link"], "") if "link" in spec else ""} for r in rows]
+            link = spec.get("link")
+            bars = [{"label": r[spec["label"]] or _short(r.get(link, "")) or spec.get("empty_label", ""),
+                     "value": int(float(r[spec["value"]] or 0)), "link": r.get(link, "")} for r in rows]
             charts.append({**spec, "bars": bars, "shown": bars[:spec["rows"]],
                            "max": max((b["value"] for b in bars), default=0)})
         return self.env.get_template("dataset.html").render(title="The PFOCR dataset", void=void, charts=charts,

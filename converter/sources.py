@@ -144,6 +144,12 @@ def split_front_matter(text: str, file: str) -> str:
     return text[first.end() : closing.start()]
 
 
+def type_name(value: object) -> str:
+    """What a YAML value is, in a message: "a list", "a mapping", "text", "a number"..."""
+    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number", float: "a number",
+            str: "text", type(None): "nothing"}.get(type(value), f"a {type(value).__name__}")
+
+
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # never constructs objects from tags
 
 def parse_yaml(text: str, file: str) -> dict:
@@ -160,8 +166,7 @@ def parse_yaml(text: str, file: str) -> dict:
     except (yaml.YAMLError, RecursionError) as err:
         raise RecordError(file, "front matter", f"invalid YAML: {err}") from None
     if not isinstance(value, dict):
-        kind = {type(None): "empty", str: "text", list: "a list", int: "a number", float: "a number",
-                bool: "a boolean"}.get(type(value), f"a {type(value).__name__}")
+        kind = "empty" if value is None else type_name(value)
         raise RecordError(file, "front matter", f"front matter is {kind}, not a mapping of fields")
     return value
 
