@@ -1,7 +1,7 @@
 """Records in: find figure pages and their companion TSVs, split and parse the YAML front matter.
 
 Nothing here knows about RDF. A figure page becomes a :class:`RawRecord`: the front matter as PyYAML's safe
-loader returns it, plus the rows of any companion TSV (``_data/<figid>-genes.tsv`` and friends)::
+loader returns it (read by :mod:`.yaml_subset` where it can), plus the rows of any companion TSV (``_data/<figid>-genes.tsv`` and friends)::
 
     >>> from converter.sources import discover, read_record
     >>> sources = discover(["examples/pfocr"])            # doctest: +SKIP
@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from . import yaml_subset
 
 COMPANION_KINDS = ("genes", "chemicals", "diseases")
 STDIN = "-"
@@ -153,7 +155,11 @@ def type_name(value: object) -> str:
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # never constructs objects from tags
 
 def parse_yaml(text: str, file: str) -> dict:
-    """The front matter as a mapping, parsed with PyYAML's safe loader."""
+    """The front matter as a mapping: what PyYAML's safe loader gives, read by :mod:`.yaml_subset` when the text
+    is in the block YAML PFOCR writes, else by PyYAML."""
+    fast = yaml_subset.load(text)
+    if fast is not None:
+        return fast
     try:
         value = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as err:
