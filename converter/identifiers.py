@@ -121,7 +121,8 @@ class Registry:
 
     def iri(self, prefix: str, value: str) -> str:
         """The primary identifiers.org IRI (style set on the registry); ``value`` must be valid."""
-        return self._mint(prefix, value, self.style == "slash")
+        iri = self._minted.get((prefix, value, self.style == "slash"))  # nearly always there: no second call
+        return iri if iri is not None else self._mint(prefix, value, self.style == "slash")
 
     def alternate_iri(self, prefix: str, value: str) -> str:
         """The other identifiers.org form, linked to the primary IRI with ``schema:sameAs``."""

@@ -56,8 +56,9 @@ def entity_iri(entity: Entity) -> str:
 
 
 def mention_iri(fig_iri: str, m: Mention) -> str:
-    key = "\x1f".join([m.kind, m.entity.curie if m.entity else "", m.word or "", m.matched or "", m.source or "",
-                       ",".join(f"{k}={v}" for k, v in m.counts)])
+    counts = ",".join([f"{k}={v}" for k, v in m.counts]) if m.counts else ""
+    key = "\x1f".join((m.kind, m.entity.curie if m.entity else "", m.word or "", m.matched or "", m.source or "",
+                       counts))
     return f"{fig_iri}#mention-{hashlib.sha1(key.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
 
 
@@ -99,23 +100,27 @@ def figure_blocks(fig: Figure) -> list[Block]:
         t.append((s, schema("about"), taxon_iri(taxon)))
     for taxon in fig.organisms_ner:
         t.append((s, schema("mentions"), taxon_iri(taxon)))
-    entities = dict.fromkeys(entity_iri(m.entity) for m in fig.mentions if m.entity)
-    t.extend((s, schema("mentions"), e) for e in entities)
+    targets = [entity_iri(m.entity) if m.entity else None for m in fig.mentions]
+    t.extend((s, schema("mentions"), e) for e in dict.fromkeys(e for e in targets if e))
 
     mention_triples: list[Triple] = []
-    for m in fig.mentions:
+    seen: set[str] = set()
+    for m, target in zip(fig.mentions, targets):
         mi = mention_iri(s, m)
+        if mi in seen:  # the same mention again: the same IRI and the same triples
+            continue
+        seen.add(mi)
         t.append((s, pfocr("hasMention"), mi))
         mention_triples.append((mi, RDF_TYPE, pfocr("Mention")))
         mention_triples.append((mi, RDF_TYPE, MENTION_CLASS[m.kind]))
         _text(mi, pfocr("word"), m.word, mention_triples)
         _text(mi, pfocr("matchedSymbol"), m.matched, mention_triples)
         _text(mi, pfocr("matchSource"), m.source, mention_triples)
-        if m.entity:
-            mention_triples.append((mi, pfocr("entity"), entity_iri(m.entity)))
+        if target:
+            mention_triples.append((mi, pfocr("entity"), target))
         for name, value in m.counts:
             mention_triples.append((mi, COUNT_PROPERTY[name], Literal(str(value), xsd("integer"))))
-    blocks = [Block(None, list(dict.fromkeys(t + mention_triples)))]
+    blocks = [Block(None, list(dict.fromkeys(t)) + mention_triples)]
     blocks.extend(_article_blocks(fig, art))
     return blocks
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .identifiers import registry
 from .sources import COMPANION_KINDS, RawRecord, RecordError, Table, type_name
@@ -39,8 +39,9 @@ _KIND_OF_LIST = {"genes": "gene", "chemicals": "chemical", "diseases": "disease"
 _SOURCE_PREFIX = {"mesh": "mesh", "chebi": "chebi", "doid": "doid"}
 
 
-@dataclass(frozen=True, order=True)
-class Taxon:
+# Taxa, entities and mentions are named tuples: hashed and compared in C, and pickled small, as the parent merges
+# and the build index keeps some millions of them.
+class Taxon(NamedTuple):
     """An organism: its NCBI Taxonomy id when known, and its name as PFOCR writes it."""
 
     taxid: str | None
@@ -48,8 +49,7 @@ class Taxon:
     group: str | None = None
 
 
-@dataclass(frozen=True, order=True)
-class Entity:
+class Entity(NamedTuple):
     """A gene, chemical or disease, identified by a validated id in a Bioregistry namespace."""
 
     kind: Kind
@@ -64,8 +64,7 @@ class Entity:
         return f"{self.prefix}:{self.local}"
 
 
-@dataclass(frozen=True, order=True)
-class Mention:
+class Mention(NamedTuple):
     """How one entity was found in the figure: the OCR word, the matched symbol, the match source, counts."""
 
     kind: Kind
@@ -137,6 +136,8 @@ class _Builder:
     # -- scalar fields -------------------------------------------------------------------------------------------
     def text(self, value: Any, field: str, file: str | None = None, line: int | None = None) -> str | None:
         """A string value, or None for missing-value sentinels; numbers are taken as their text."""
+        if value.__class__ is str and len(value) <= MAX_TEXT:  # nearly every value: the short way
+            return None if value.strip() in SENTINELS else value
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):

@@ -102,8 +102,8 @@ class _Group:
     ``items`` are ``("text", ranges, triples, results)``: bytes of each dump, ``(start, end)`` per format in a shard
     file a worker wrote (or, in the build index, in the dump of that build); and ``("shared", key, triples, text,
     results)``: a block several figures may share (an article, a journal), written by the first that has it. Its
-    ``text`` is per format either the encoded bytes or, once written, the ``(start, end)`` it was written at. In the
-    build index, entities and taxa are numbers into the index's tables.
+    ``text`` is per format a ``(start, end)`` as for ``"text"`` or, in the build index for a figure that did not
+    write it, the encoded bytes. In the build index, entities and taxa are numbers into the index's tables.
     """
 
     key: str | None  # digest of the group's input files (None: not reusable by a later build)
@@ -217,17 +217,16 @@ def _convert_task(task: tuple[int, list[tuple[list[Source], str | None, str | No
             if converted and any(figid not in converted for figid in peeked):
                 group.key = None  # a figid line read differently than the front matter: no safe reuse
             for shared, count, payload, results in blocks:
-                if shared is not None:
-                    text = {fmt: encode(fmt, payload[fmt]) for fmt in formats}
-                    group.items.append(("shared", shared, count, text, results))
-                    continue
+                # shared blocks go to the shard too, so that the parent copies long runs (and skips a shared one
+                # an earlier figure wrote)
                 ranges = {}
                 for fmt in formats:
                     data = encode(fmt, payload[fmt])
                     files[fmt].write(data)
                     ranges[fmt] = (sizes[fmt], sizes[fmt] + len(data))
                     sizes[fmt] += len(data)
-                group.items.append(("text", ranges, count, results))
+                group.items.append(("text", ranges, count, results) if shared is None
+                                   else ("shared", shared, count, ranges, results))
             out.append(group)
     finally:
         for fh in files.values():

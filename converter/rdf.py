@@ -91,21 +91,32 @@ def compact(iri: str) -> str | None:
     return short
 
 
+_TTL_IRIS: dict[str, str] = {}  # IRI -> its Turtle text; predicates, classes and entities repeat in every block
+_JSON_IDS: dict[str, str] = {}  # IRI -> its JSON string (compacted, quoted)
+
+
 def _ttl_iri(iri: str) -> str:
-    return compact(iri) or f"<{iri}>"
+    try:
+        return _TTL_IRIS[iri]
+    except KeyError:
+        pass
+    if len(_TTL_IRIS) >= 1 << 16:
+        _TTL_IRIS.clear()
+    text = _TTL_IRIS[iri] = compact(iri) or f"<{iri}>"
+    return text
 
 
 _TTL_NATIVE = {"http://www.w3.org/2001/XMLSchema#integer"}
 
 
 def _ttl_term(term: Term) -> str:
-    if isinstance(term, Literal):
-        if term.datatype is None:
-            return quote_string(term.lexical)
-        if term.datatype in _TTL_NATIVE:
-            return term.lexical
-        return f"{quote_string(term.lexical)}^^{_ttl_iri(term.datatype)}"
-    return _ttl_iri(term)
+    if term.__class__ is str:
+        return _ttl_iri(term)
+    if term.datatype is None:
+        return quote_string(term.lexical)
+    if term.datatype in _TTL_NATIVE:
+        return term.lexical
+    return f"{quote_string(term.lexical)}^^{_ttl_iri(term.datatype)}"
 
 
 def group(triples: Iterable[Triple]) -> dict[str, dict[str, list[Term]]]:
@@ -123,37 +134,47 @@ def turtle_prefixes() -> str:
 def turtle_block(triples: Iterable[Triple], grouped: dict | None = None) -> str:
     parts = []
     for subject, props in (group(triples) if grouped is None else grouped).items():
-        lines = []
-        for predicate, objects in props.items():
-            verb = "a" if predicate == RDF_TYPE else _ttl_iri(predicate)
-            lines.append(f"{verb} {', '.join(_ttl_term(o) for o in objects)}")
+        lines = [f"{'a' if predicate == RDF_TYPE else _ttl_iri(predicate)} {', '.join([_ttl_term(o) for o in objects])}"
+                 for predicate, objects in props.items()]
         parts.append(f"{_ttl_iri(subject)} " + " ;\n    ".join(lines) + " .\n\n")
     return "".join(parts)
 
 
+_json_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
+
+
 def _json_id(iri: str) -> str:
-    return compact(iri) or iri
+    """The (compacted) IRI as a JSON string."""
+    try:
+        return _JSON_IDS[iri]
+    except KeyError:
+        pass
+    if len(_JSON_IDS) >= 1 << 16:
+        _JSON_IDS.clear()
+    text = _JSON_IDS[iri] = _json_string(compact(iri) or iri)
+    return text
 
 
-def _json_value(term: Term) -> object:
-    if isinstance(term, Literal):
-        if term.datatype is None:
-            return term.lexical
-        return {"@value": term.lexical, "@type": _json_id(term.datatype)}
-    return {"@id": _json_id(term)}
+def _json_value(term: Term) -> str:
+    if term.__class__ is str:
+        return '{"@id":' + _json_id(term) + "}"
+    if term.datatype is None:
+        return _json_string(term.lexical)
+    return '{"@value":' + _json_string(term.lexical) + ',"@type":' + _json_id(term.datatype) + "}"
 
 
 def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list[str]:
-    """One compact JSON text per subject, using the prefixes of ``data/context.jsonld``."""
+    """One compact JSON text per subject, using the prefixes of ``data/context.jsonld`` (the text
+    ``json.dumps(node, ensure_ascii=False, separators=(",", ":"))`` gives, written directly)."""
     nodes = []
     for subject, props in (group(triples) if grouped is None else grouped).items():
-        node: dict[str, object] = {"@id": _json_id(subject)}
+        members = ['"@id":' + _json_id(subject)]
         for predicate, objects in props.items():
-            if predicate == RDF_TYPE and all(isinstance(o, str) for o in objects):
-                node["@type"] = [_json_id(o) for o in objects]  # type: ignore[arg-type]
+            if predicate == RDF_TYPE and all(o.__class__ is str for o in objects):
+                members.append('"@type":[' + ",".join([_json_id(o) for o in objects]) + "]")
             else:
-                node[_json_id(predicate)] = [_json_value(o) for o in objects]
-        nodes.append(json.dumps(node, ensure_ascii=False, separators=(",", ":")))
+                members.append(_json_id(predicate) + ":[" + ",".join([_json_value(o) for o in objects]) + "]")
+        nodes.append("{" + ",".join(members) + "}")
     return nodes
 
 

@@ -147,6 +147,7 @@ class DumpSet:
             elif fmt == "jsonld":
                 context = json.dumps(PREFIXES, ensure_ascii=False, indent=1)
                 self.put(fmt, ('{"@context": ' + context + ',\n"@graph": [\n').encode("utf-8"), raw=True)
+        self._graph_start = self.sizes.get("jsonld")  # where the first node of a dump starts
 
     def __enter__(self) -> "DumpSet":
         return self
@@ -184,20 +185,30 @@ class DumpSet:
         Copies that continue each other (the unchanged records of a rebuild, one after another in the previous
         dump) are written as one run, in large reads, when something else is written or :meth:`flush` is called:
         call it before closing a source."""
-        if fmt == "jsonld":  # its first node is written differently (see put): node by node
-            data = os.pread(source.fileno(), end - start, start)
-            if len(data) != end - start:
-                raise OSError(f"{getattr(source, 'name', 'a build file')}: shorter than the build index says")
-            return self.put(fmt, data)
+        begin = self.sizes[fmt]
+        if fmt == "jsonld":
+            start = self._comma(source, start)
         run = self._runs.get(fmt)
         if run is None or run[0] is not source or run[2] != start:
             self._write_run(fmt)
             self._runs[fmt] = [source, start, end]
         else:
             run[2] = end
-        begin = self.sizes[fmt]
         self.sizes[fmt] += end - start
         return begin, self.sizes[fmt]
+
+    def _comma(self, source: IO[bytes], start: int) -> int:
+        """Where a copied JSON-LD node starts. Nodes travel as ``,\\n{node}``, except the first of a dump, which
+        has no comma: the first node written here loses its comma, and a previous dump's first node gets one."""
+        if not self._first_node and start != self._graph_start:
+            return start  # not where a dump's first node is: it has its comma
+        comma = os.pread(source.fileno(), 2, start) == b",\n"
+        if self._first_node:
+            self._first_node = False
+            return start + 2 if comma else start
+        if not comma:
+            self.put("jsonld", b",\n", raw=True)
+        return start
 
     def flush(self) -> None:
         """Write the copies still pending."""
@@ -275,6 +286,9 @@ class _Hasher:
 
     def update(self, fmt: str, data: bytes) -> None:
         pending = self._pending[fmt]
+        if not pending and len(data) >= self._CHUNK:
+            self._queue.put((fmt, data))  # a large read: hashed as it is, not copied
+            return
         pending += data
         if len(pending) >= self._CHUNK:
             self._queue.put((fmt, bytes(pending)))

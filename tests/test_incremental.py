@@ -105,3 +105,21 @@ def test_a_broken_index_means_a_full_build(corpus, tmp_path):
     again = run_convert([corpus], out, jobs=1)
     assert again.report.reused == 0
     _same(run_convert([corpus], tmp_path / "fresh", jobs=1).out, out)
+
+
+def test_a_page_sorting_before_all_others_comes_and_goes(corpus, tmp_path):
+    """The first JSON-LD node of a dump has no comma before it: copied from the last build after a new first
+    page, it gets one; with that page gone again, it loses it."""
+    out = tmp_path / "out"
+    before = run_convert([corpus], tmp_path / "before", jobs=1)
+    run_convert([corpus], out, jobs=1)
+    source = _pages(corpus)[0]
+    added = corpus / "_figures" / "A0__first-f1.md"
+    added.write_text(_FIGID.sub("figid: A0__first-f1", source.read_text(encoding="utf-8"), count=1),
+                     encoding="utf-8")
+    with_first = run_convert([corpus], out, jobs=1)
+    assert with_first.report.reused == with_first.report.records_read - 1
+    _same(run_convert([corpus], tmp_path / "fresh", jobs=1).out, out)
+    added.unlink()
+    run_convert([corpus], out, jobs=1)
+    _same(before.out, out)
