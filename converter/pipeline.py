@@ -17,7 +17,6 @@ import hashlib
 import itertools
 import json
 import os
-import pickle
 import shutil
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import groupby
 from typing import Iterable, Iterator, Sequence
 
+from .build_index import IndexWriter, PreviousBuild
 from .identifiers import IRIStyle, registry
 from .mapping import EntityIndex, entity_iri, figure_blocks, taxon_iri
 from .model import Entity, Figure, Taxon, build_figure
@@ -85,11 +85,13 @@ class Report:
                 f"{self.seconds:.1f} s")
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data.pop("seconds")  # the report is deterministic like the dumps; timing is in the summary line
-        data.pop("reused")
-        validation = data.pop("validation")
-        if validation is not None:
+        # the report is deterministic like the dumps: no timing (it is in the summary line); no deep copy of the
+        # converted list either, which runs to a line per record
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in ("seconds", "reused", "validation")}
+        data["rejected"] = [asdict(issue) for issue in self.rejected]
+        data["warnings"] = [asdict(issue) for issue in self.warnings]
+        if self.validation is not None:
             data["validation"] = {"violations": self.validation.count("Violation"),
                                   "warnings": self.validation.count("Warning"), "report": "shacl-report.ttl"}
         return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
@@ -119,7 +121,6 @@ class _Group:
 _OPTIONS: dict[str, object] = {}
 _OUTPUT_FILES = (*FILE_NAMES.values(), "void.ttl", "report.json", "shacl-report.ttl")
 _BUILD_DIR = ".pfocr-build"  # in the output folder: the last build's index, and the workers' shards meanwhile
-_INDEX = "index.pickle"
 _TASK_GROUPS = 32  # groups per worker task: each task writes one shard file per format
 _WINDOW = 4  # tasks in flight per worker
 
@@ -288,37 +289,30 @@ def _fingerprint(formats: list[str], iri_style: str, graph: str, validate: bool)
     return h.hexdigest()
 
 
-class _Previous:
-    """The last build in the output folder, when its index still describes the dumps there."""
+def _header(output: str, fingerprint: str, formats: list[str]) -> dict:
+    """What a build index must say to describe the dumps in ``output`` now: their sizes and times, and what they
+    were made with. Raises OSError when a dump is missing."""
+    stamps = {}
+    for fmt in formats:
+        st = os.stat(os.path.join(output, FILE_NAMES[fmt]))
+        stamps[fmt] = (st.st_size, st.st_mtime_ns)
+    return {"fingerprint": fingerprint, "dumps": stamps}
 
-    def __init__(self, output: str, fingerprint: str, formats: list[str]) -> None:
-        self.groups: dict[str, bytes] = {}  # input digest -> the group, pickled
-        self.entities: list[Entity] = []
-        self.taxa: list[Taxon] = []
-        self.files: dict = {}
-        path = os.path.join(output, _BUILD_DIR, _INDEX)
+
+def _previous(output: str, fingerprint: str, formats: list[str]) -> PreviousBuild | None:
+    """The last build into ``output``, when its index still describes the dumps there; with those dumps open."""
+    try:
+        previous = PreviousBuild.open(os.path.join(output, _BUILD_DIR), _header(output, fingerprint, formats))
+    except OSError:
+        return None
+    if previous is not None:
         try:
-            with open(path, "rb") as fh:
-                header = pickle.load(fh)  # noqa: S301 - the converter's own file, beside its own dumps
-                dumps = {fmt: os.path.join(output, FILE_NAMES[fmt]) for fmt in formats}
-                if header.get("fingerprint") != fingerprint or header.get("dumps") != _stamps(dumps):
-                    return
-                self.entities, self.taxa, self.groups = pickle.load(fh)  # noqa: S301
-            self.files = {fmt: open(p, "rb") for fmt, p in dumps.items()}
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
-            self.groups, self.files = {}, {}
-
-    def close(self) -> None:
-        for fh in self.files.values():
-            fh.close()
-
-
-def _stamps(dumps: dict[str, str]) -> dict[str, tuple[int, int]]:
-    out = {}
-    for fmt, path in dumps.items():
-        st = os.stat(path)
-        out[fmt] = (st.st_size, st.st_mtime_ns)
-    return out
+            for fmt in formats:
+                previous.files[fmt] = open(os.path.join(output, FILE_NAMES[fmt]), "rb")
+        except OSError:
+            previous.close()
+            return None
+    return previous
 
 
 def convert(
@@ -384,11 +378,12 @@ def convert(
         sweep(os.path.join(output, _BUILD_DIR), [".index-*"])
     with stack:
         build = tempfile.mkdtemp(prefix=".pfocr-shards-", dir=output if output != "-" else None)
-        previous = _Previous(output, fingerprint, formats) if output != "-" else None
+        previous = _previous(output, fingerprint, formats) if output != "-" else None
+        index = IndexWriter(os.path.join(output, _BUILD_DIR)) if output != "-" else None
         try:
             keys = ([_input_key(g, [f] * len(g)) for g, f in zip(groups, figids)]
-                    if previous is not None and previous.groups else [None] * len(groups))
-            reuse = [previous.groups.get(k) if previous is not None and k is not None else None for k in keys]
+                    if previous is not None and previous.directory else [None] * len(groups))
+            reuse = [previous.directory.get(k) if previous is not None and k is not None else None for k in keys]
             todo = [i for i, g in enumerate(reuse) if g is None]
             tasks = [(n, [(groups[i], keys[i], figids[i]) for i in todo[start:start + _TASK_GROUPS]])
                      for n, start in enumerate(range(0, len(todo), _TASK_GROUPS))]
@@ -399,10 +394,14 @@ def convert(
                 from tqdm import tqdm
 
                 converted = tqdm(converted, total=len(tasks), unit="task", file=sys.stderr, leave=False)
-            index = _assemble(report, output, formats, graph, validate, groups, reuse, converted, previous, build,
-                              stdout)
-            if output != "-":
-                _write_index(output, fingerprint, formats, *index)
+            entities, taxa = _assemble(report, output, formats, graph, validate, groups, reuse, converted, previous,
+                                       index, build, stdout)
+            if index is not None:  # after the dumps, stamped with their sizes and times
+                index.commit(_header(output, fingerprint, formats), entities, taxa)
+        except BaseException:
+            if index is not None:
+                index.abort()
+            raise
         finally:
             if previous is not None:
                 previous.close()
@@ -414,10 +413,10 @@ def convert(
 
 
 def _assemble(report: Report, output: str, formats: list[str], graph: str, validate: bool, groups: list,
-              reuse: list, converted: Iterator, previous: "_Previous | None", build: str, stdout) -> dict:
-    """Write the dumps in group order from reused and newly converted groups; fill ``report``; returns the index
-    of this build (input digest -> group, with ranges in the new dumps)."""
-    index: dict[str, bytes] = {}  # input digest -> the group, pickled: a few hundred bytes instead of objects
+              reuse: list, converted: Iterator, previous: PreviousBuild | None, index: IndexWriter | None,
+              build: str, stdout) -> tuple[list[Entity], list[Taxon]]:
+    """Write the dumps in group order from reused and newly converted groups; fill ``report``; add each group to
+    the index of this build (with ranges in the new dumps); returns the index's tables of entities and taxa."""
     entity_ids: dict[Entity, int] = {}  # the build index's tables: each distinct entity and taxon once
     taxon_ids: dict[Taxon, int] = {}
     entities = EntityIndex()
@@ -434,7 +433,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
     try:
         for i in range(len(groups)):
             if reuse[i] is not None:
-                group, source = pickle.loads(reuse[i]), previous.files  # noqa: S301 - see _Previous
+                group, source = previous.group(reuse[i]), previous.files
                 report.reused += len(groups[i])
                 group = dataclasses.replace(group, entities=[previous.entities[n] for n in group.entities],
                                             taxa=[previous.taxa[n] for n in group.taxa])
@@ -497,8 +496,8 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                         located.setdefault(f"<{taxon_iri(taxon)}>", group.figures[0][0])
                 kept.taxa.append(number)
             links.update(group.links)
-            if kept.key is not None:
-                index[kept.key] = pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
+            if kept.key is not None and index is not None:
+                index.add(kept.key, kept)
         entity_blocks = entities.blocks()
         for block in entity_blocks:
             dumps.write(serialize(block.triples, formats, graph))
@@ -544,30 +543,13 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
             report.outputs["validation"] = "shacl-report.ttl"
         atomic_write(os.path.join(output, "void.ttl"), void)
         atomic_write(os.path.join(output, "report.json"), report.to_json())
-    return list(entity_ids), list(taxon_ids), index
+    return list(entity_ids), list(taxon_ids)
 
 
 def _bytes(text: dict, source: dict) -> dict[str, bytes]:
     """A shared block's text as bytes, read back from ``source`` where it is a range there."""
     return {fmt: os.pread(source[fmt].fileno(), where[1] - where[0], where[0]) if isinstance(where, tuple) else where
             for fmt, where in text.items()}
-
-
-def _write_index(output: str, fingerprint: str, formats: list[str], entities: list[Entity], taxa: list[Taxon],
-                 index: dict[str, bytes]) -> None:
-    """The index of this build, for the next: written after the dumps, stamped with their sizes and times."""
-    folder = os.path.join(output, _BUILD_DIR)
-    os.makedirs(folder, exist_ok=True)
-    dumps = {fmt: os.path.join(output, FILE_NAMES[fmt]) for fmt in formats}
-    fd, tmp = tempfile.mkstemp(prefix=".index-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump({"fingerprint": fingerprint, "dumps": _stamps(dumps)}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump((entities, taxa, index), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, os.path.join(folder, _INDEX))
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 __all__ = ["convert", "ConvertError", "Report", "Issue"]
