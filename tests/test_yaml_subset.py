@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from _support import PFOCR, SKIP_REASON
-from converter.sources import split_front_matter
+from converter.sources import RecordError, parse_yaml, split_front_matter
 from converter.yaml_subset import load
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,
@@ -146,6 +146,13 @@ def test_damaged_pages_are_read_alike_or_left_to_pyyaml(data, splices):
         at = int(where * len(text))
         text = text[:at] + piece + text[at:]
     check(text)
+
+
+def test_deep_nesting_is_left_to_pyyaml():
+    deep = "".join(" " * i + "a:\n" for i in range(5000))
+    assert load(deep) is None
+    with pytest.raises(RecordError, match="front matter"):
+        parse_yaml(deep, "deep.md")
 
 
 def test_the_fast_path_is_taken_for_the_pages_style():
