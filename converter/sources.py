@@ -171,6 +171,8 @@ def parse_yaml(text: str, file: str) -> dict:
         raise RecordError(file, "front matter", reason, line) from None
     except (yaml.YAMLError, RecursionError) as err:
         raise RecordError(file, "front matter", f"invalid YAML: {err}") from None
+    except ValueError as err:  # a scalar YAML 1.1 takes for a number or date but cannot build: 0x_, 2001-02-30
+        raise RecordError(file, "front matter", f"invalid YAML value: {err}") from None
     if not isinstance(value, dict):
         kind = "empty" if value is None else type_name(value)
         raise RecordError(file, "front matter", f"front matter is {kind}, not a mapping of fields")

@@ -63,7 +63,7 @@ def load(text: str) -> dict | None:
     reader = _Reader(rows)
     try:
         value = reader.mapping(len(rows[0][0]))
-    except (_Outside, RecursionError):  # deep nesting: PyYAML says how deep is too deep
+    except (_Outside, RecursionError, ValueError):  # PyYAML says how deep is too deep, or what "0x_" is
         return None
     return value if reader.i == len(rows) else None
 

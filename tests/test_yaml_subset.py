@@ -47,7 +47,7 @@ def check(text: str) -> bool:
     fast = load(text)
     try:
         expected = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
-    except (yaml.YAMLError, RecursionError):
+    except (yaml.YAMLError, RecursionError, ValueError):
         assert fast is None, f"PyYAML refuses this text, the fast reader gave {fast!r}:\n{text}"
         return False
     if fast is not None:
@@ -91,6 +91,7 @@ def test_real_pages_are_read_alike_and_mostly_fast():
     "  a: 1\n  b: 2\n", "  a: 1\nb: 2\n", "a:\n    b: 1\n  c: 2\n", "a:\n- x\n -y\n", "a:\n-\n", "a:\n- - x\n",
     "a: x:\n", "a: 'x' y\n", "a: 'x'\n  y\n", "a: x\n: y\n", "a: x\n  #y\n", "a:\n  b:\n  c: 1\n", "",
     "\n\n", "a: - x\n", "a: ? x\n", "a: -1\n", "a: '\n", "a:\n- 'x\n  y'\n- z\n",
+    "a: 0x_\n", "a: 0b_\n", "a: 2001-02-30\n", "a: 1e999\n", "a: 0o_\n",
 ])
 def test_edge_cases(text):
     check(text)
@@ -146,6 +147,12 @@ def test_damaged_pages_are_read_alike_or_left_to_pyyaml(data, splices):
         at = int(where * len(text))
         text = text[:at] + piece + text[at:]
     check(text)
+
+
+@pytest.mark.parametrize("value", ["0x_", "0b_", "2001-02-30"])
+def test_a_number_or_date_that_cannot_be_built_rejects_the_record(value):
+    with pytest.raises(RecordError, match="invalid YAML value"):
+        parse_yaml(f"figid: PMC1__f1\nfigtitle: {value}\n", "page.md")
 
 
 def test_deep_nesting_is_left_to_pyyaml():
