@@ -81,8 +81,9 @@ def discover(paths: list[str]) -> tuple[list[Source], list[RecordError]]:
             found[str(path)] = _source_for(path)
         elif path.is_dir():
             root = path / "_figures" if (path / "_figures").is_dir() else path
+            folders: dict[Path, tuple[str, ...]] = {}  # the companion folders of each folder, looked up once
             for page in _walk_md(root, problems):
-                found[str(page)] = _source_for(page)
+                found[str(page)] = _source_for(page, folders)
         elif path.exists():
             problems.append(RecordError(given, "path", "not a regular file or a folder"))
         else:
@@ -108,10 +109,15 @@ def _walk_md(root: Path, problems: list[RecordError]) -> list[Path]:
     return pages
 
 
-def _source_for(page: Path) -> Source:
+def _source_for(page: Path, folders: dict[Path, tuple[str, ...]] | None = None) -> Source:
     folder = page.parent
-    candidates = [folder.parent / "_data"] if folder.name == "_figures" else [folder / "_data", folder]
-    return Source(str(page), tuple(str(c) for c in candidates if c.is_dir()))
+    data_dirs = folders.get(folder) if folders is not None else None
+    if data_dirs is None:
+        candidates = [folder.parent / "_data"] if folder.name == "_figures" else [folder / "_data", folder]
+        data_dirs = tuple(str(c) for c in candidates if c.is_dir())
+        if folders is not None:
+            folders[folder] = data_dirs
+    return Source(str(page), data_dirs)
 
 
 def _decode(data: bytes, file: str) -> str:
