@@ -1,7 +1,8 @@
 """Records in: find figure pages and their companion TSVs, split and parse the YAML front matter.
 
 Nothing here knows about RDF. A figure page becomes a :class:`RawRecord`: the front matter as PyYAML's safe
-loader returns it (read by :mod:`.yaml_subset` where it can), plus the rows of any companion TSV (``_data/<figid>-genes.tsv`` and friends)::
+loader returns it (read by :mod:`.yaml_subset` where it can), plus the rows of any companion TSV
+(``_data/<figid>-genes.tsv`` and friends)::
 
     >>> from converter.sources import discover, read_record
     >>> sources = discover(["examples/pfocr"])            # doctest: +SKIP
@@ -69,6 +70,7 @@ def discover(paths: list[str]) -> tuple[list[Source], list[RecordError]]:
     """
     found: dict[str, Source] = {}
     problems: list[RecordError] = []
+    folders: dict[Path, tuple[str, ...]] = {}  # the companion folders of each folder, looked up once
     for given in paths:
         if given == STDIN:
             import sys
@@ -78,10 +80,9 @@ def discover(paths: list[str]) -> tuple[list[Source], list[RecordError]]:
             continue
         path = Path(given)
         if path.is_file():
-            found[str(path)] = _source_for(path)
+            found[str(path)] = _source_for(path, folders)
         elif path.is_dir():
             root = path / "_figures" if (path / "_figures").is_dir() else path
-            folders: dict[Path, tuple[str, ...]] = {}  # the companion folders of each folder, looked up once
             for page in _walk_md(root, problems):
                 found[str(page)] = _source_for(page, folders)
         elif path.exists():
@@ -109,14 +110,12 @@ def _walk_md(root: Path, problems: list[RecordError]) -> list[Path]:
     return pages
 
 
-def _source_for(page: Path, folders: dict[Path, tuple[str, ...]] | None = None) -> Source:
+def _source_for(page: Path, folders: dict[Path, tuple[str, ...]]) -> Source:
     folder = page.parent
-    data_dirs = folders.get(folder) if folders is not None else None
+    data_dirs = folders.get(folder)
     if data_dirs is None:
         candidates = [folder.parent / "_data"] if folder.name == "_figures" else [folder / "_data", folder]
-        data_dirs = tuple(str(c) for c in candidates if c.is_dir())
-        if folders is not None:
-            folders[folder] = data_dirs
+        data_dirs = folders[folder] = tuple(str(c) for c in candidates if c.is_dir())
     return Source(str(page), data_dirs)
 
 
