@@ -72,38 +72,37 @@ _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_:-])?")
 _PREFIX_OF = {ns: prefix for prefix, ns in PREFIXES.items()}
 
 
-_COMPACT: dict[str, str | None] = {}  # predicates, classes and entities repeat in every block
+class _Memo(dict):
+    """A function of an IRI, remembered: predicates, classes and entities repeat in every block. Bounded, as every
+    mention IRI is new: the memo starts again when full."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, iri: str):
+        if len(self) >= 1 << 16:
+            self.clear()
+        value = self[iri] = self.make(iri)
+        return value
+
+
+def _compact(iri: str) -> str | None:
+    # Every namespace ends in '/' or '#' and a local name holds neither, so the namespace ends at the last one.
+    cut = max(iri.rfind("#"), iri.rfind("/")) + 1
+    prefix = _PREFIX_OF.get(iri[:cut])
+    return f"{prefix}:{iri[cut:]}" if prefix is not None and _LOCAL_NAME.fullmatch(iri, cut) else None
+
+
+_COMPACT = _Memo(_compact)
+_TTL_IRI = _Memo(lambda iri: _COMPACT[iri] or f"<{iri}>")  # IRI -> its Turtle text
+_json_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
+_JSON_ID = _Memo(lambda iri: _json_string(_COMPACT[iri] or iri))  # IRI -> its (compacted) JSON string
 
 
 def compact(iri: str) -> str | None:
     """``prefix:local`` when ``iri`` starts with a known namespace and the rest is a safe local name."""
-    try:
-        return _COMPACT[iri]
-    except KeyError:
-        pass
-    # Every namespace ends in '/' or '#' and a local name holds neither, so the namespace ends at the last one.
-    cut = max(iri.rfind("#"), iri.rfind("/")) + 1
-    prefix = _PREFIX_OF.get(iri[:cut])
-    short = f"{prefix}:{iri[cut:]}" if prefix is not None and _LOCAL_NAME.fullmatch(iri, cut) else None
-    if len(_COMPACT) >= 1 << 16:
-        _COMPACT.clear()
-    _COMPACT[iri] = short
-    return short
-
-
-_TTL_IRIS: dict[str, str] = {}  # IRI -> its Turtle text; predicates, classes and entities repeat in every block
-_JSON_IDS: dict[str, str] = {}  # IRI -> its JSON string (compacted, quoted)
-
-
-def _ttl_iri(iri: str) -> str:
-    try:
-        return _TTL_IRIS[iri]
-    except KeyError:
-        pass
-    if len(_TTL_IRIS) >= 1 << 16:
-        _TTL_IRIS.clear()
-    text = _TTL_IRIS[iri] = compact(iri) or f"<{iri}>"
-    return text
+    return _COMPACT[iri]
 
 
 _TTL_NATIVE = {"http://www.w3.org/2001/XMLSchema#integer"}
@@ -111,12 +110,12 @@ _TTL_NATIVE = {"http://www.w3.org/2001/XMLSchema#integer"}
 
 def _ttl_term(term: Term) -> str:
     if term.__class__ is str:
-        return _ttl_iri(term)
+        return _TTL_IRI[term]
     if term.datatype is None:
         return quote_string(term.lexical)
     if term.datatype in _TTL_NATIVE:
         return term.lexical
-    return f"{quote_string(term.lexical)}^^{_ttl_iri(term.datatype)}"
+    return f"{quote_string(term.lexical)}^^{_TTL_IRI[term.datatype]}"
 
 
 def group(triples: Iterable[Triple]) -> dict[str, dict[str, list[Term]]]:
@@ -134,33 +133,18 @@ def turtle_prefixes() -> str:
 def turtle_block(triples: Iterable[Triple], grouped: dict | None = None) -> str:
     parts = []
     for subject, props in (group(triples) if grouped is None else grouped).items():
-        lines = [f"{'a' if predicate == RDF_TYPE else _ttl_iri(predicate)} {', '.join([_ttl_term(o) for o in objects])}"
-                 for predicate, objects in props.items()]
-        parts.append(f"{_ttl_iri(subject)} " + " ;\n    ".join(lines) + " .\n\n")
+        lines = [("a" if predicate == RDF_TYPE else _TTL_IRI[predicate]) + " "
+                 + ", ".join([_ttl_term(o) for o in objects]) for predicate, objects in props.items()]
+        parts.append(f"{_TTL_IRI[subject]} " + " ;\n    ".join(lines) + " .\n\n")
     return "".join(parts)
-
-
-_json_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
-
-
-def _json_id(iri: str) -> str:
-    """The (compacted) IRI as a JSON string."""
-    try:
-        return _JSON_IDS[iri]
-    except KeyError:
-        pass
-    if len(_JSON_IDS) >= 1 << 16:
-        _JSON_IDS.clear()
-    text = _JSON_IDS[iri] = _json_string(compact(iri) or iri)
-    return text
 
 
 def _json_value(term: Term) -> str:
     if term.__class__ is str:
-        return '{"@id":' + _json_id(term) + "}"
+        return '{"@id":' + _JSON_ID[term] + "}"
     if term.datatype is None:
         return _json_string(term.lexical)
-    return '{"@value":' + _json_string(term.lexical) + ',"@type":' + _json_id(term.datatype) + "}"
+    return '{"@value":' + _json_string(term.lexical) + ',"@type":' + _JSON_ID[term.datatype] + "}"
 
 
 def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list[str]:
@@ -168,12 +152,12 @@ def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list
     ``json.dumps(node, ensure_ascii=False, separators=(",", ":"))`` gives, written directly)."""
     nodes = []
     for subject, props in (group(triples) if grouped is None else grouped).items():
-        members = ['"@id":' + _json_id(subject)]
+        members = ['"@id":' + _JSON_ID[subject]]
         for predicate, objects in props.items():
             if predicate == RDF_TYPE and all(o.__class__ is str for o in objects):
-                members.append('"@type":[' + ",".join([_json_id(o) for o in objects]) + "]")
+                members.append('"@type":[' + ",".join([_JSON_ID[o] for o in objects]) + "]")
             else:
-                members.append(_json_id(predicate) + ":[" + ",".join([_json_value(o) for o in objects]) + "]")
+                members.append(_JSON_ID[predicate] + ":[" + ",".join([_json_value(o) for o in objects]) + "]")
         nodes.append("{" + ",".join(members) + "}")
     return nodes
 
