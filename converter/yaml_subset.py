@@ -33,6 +33,7 @@ __all__ = ["load"]
 # breaks) send the whole text to PyYAML.
 _OUTSIDE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_PLAIN_STOP = re.compile(r": | #|:$")  # where YAML would end a plain scalar (a key, a comment)
 _RESOLVERS = Resolver.yaml_implicit_resolvers  # first character -> [(tag, regexp)]
 _CONSTRUCTORS = SafeConstructor.yaml_constructors
 _SIMPLE = frozenset(f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "null"))
@@ -95,13 +96,6 @@ def _plain(value: str) -> object:
                 raise _Outside  # timestamps, merge keys, '='
             return _CONSTRUCTORS[tag](_constructor, ScalarNode(tag, value))
     return value
-
-
-def _continued(part: str) -> str:
-    """A further line of a plain scalar."""
-    if part[0] in "#:" or ": " in part or " #" in part or part[-1] == ":":
-        raise _Outside  # a comment, or a colon YAML would stop at
-    return part
 
 
 class _Reader:
@@ -170,14 +164,17 @@ class _Reader:
             return {}
         if first[0] == "'":
             return self.quoted(first, n)
-        if first[0] in _INDICATORS or ": " in first or " #" in first or first[-1] == ":":
+        if first[0] in _INDICATORS or _PLAIN_STOP.search(first):
             raise _Outside
         rows = self.rows
         if self.i == len(rows) or len(rows[self.i][0]) <= n:
             return _plain(first) if first[0] in _RESOLVERS else first
         parts = [first]
         while self.i < len(rows) and len(rows[self.i][0]) > n:
-            parts.append(_continued(rows[self.i][1]))
+            part = rows[self.i][1]
+            if part[0] in "#:" or _PLAIN_STOP.search(part):
+                raise _Outside  # a comment, or a colon YAML would stop at
+            parts.append(part)
             self.i += 1
         return _plain(" ".join(parts))
 
