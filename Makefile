@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps bench clean
+.PHONY: run test setup system-deps bench clean identifiers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ run: setup
 
 test: setup system-deps
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
+
+# Renew the copy of the Bioregistry data (patterns, bananas, identifiers.org prefixes) after upgrading bioregistry.
+identifiers: $(STAMP)
+	$(BIN)/python -c 'import json; from converter.identifiers import snapshot; text = json.dumps(snapshot(), \
+	  indent=2, ensure_ascii=False); open("converter/data/identifiers.json", "w").write(text + "\n")'
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

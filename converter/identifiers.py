@@ -1,4 +1,4 @@
-"""Identifier checking and IRI minting, driven by the Bioregistry data shipped offline.
+"""Identifier checking and IRI minting, driven by a copy of the Bioregistry data (``data/identifiers.json``).
 
 Every CURIE is checked against its prefix's Bioregistry pattern before an IRI is minted::
 
@@ -94,23 +94,15 @@ class Registry:
 
     @cached_property
     def namespaces(self) -> dict[str, Namespace]:
-        import bioregistry  # imported lazily: loading its data takes most of a second
-
-        listed = json.loads(resources.files("converter.data").joinpath("identifiers.json").read_text())
-        out: dict[str, Namespace] = {}
-        for prefix in listed["namespaces"]:
-            resource = bioregistry.get_resource(prefix)
-            if resource is None:
-                raise LookupError(f"Bioregistry has no prefix {prefix!r}")
-            pattern = resource.get_pattern()
-            banana = resource.get_banana()
-            out[prefix] = Namespace(
+        return {
+            prefix: Namespace(
                 prefix=prefix,
-                pattern=re.compile(pattern, re.ASCII) if pattern else None,  # \d: ASCII digits only
-                banana=banana,
-                idorg_prefix=bioregistry.get_identifiers_org_prefix(prefix) or prefix,
+                pattern=re.compile(entry["pattern"], re.ASCII) if entry["pattern"] else None,  # \d: ASCII digits only
+                banana=entry["banana"],
+                idorg_prefix=entry["identifiers_org"],
             )
-        return out
+            for prefix, entry in _listed()["namespaces"].items()
+        }
 
     def namespace(self, prefix: str) -> Namespace:
         return self.namespaces[prefix]
@@ -152,6 +144,33 @@ class Registry:
         if ns.banana and ns.banana != prefix:
             return f"{IDENTIFIERS_ORG}{ns.banana}:"
         return f"{IDENTIFIERS_ORG}{ns.idorg_prefix}:"
+
+
+def _listed() -> dict:
+    return json.loads(resources.files("converter.data").joinpath("identifiers.json").read_text())
+
+
+def snapshot() -> dict:
+    """``data/identifiers.json`` as the installed Bioregistry gives it: each listed namespace's pattern, banana and
+    identifiers.org prefix. The file keeps a copy because importing Bioregistry takes over a second, on every run
+    of every command; tests/test_identifiers.py checks that the copy still matches (``make identifiers`` renews
+    it)::
+
+        >>> snapshot()["namespaces"]["chebi"]["banana"]   # doctest: +SKIP
+        'CHEBI'
+    """
+    import bioregistry
+    from importlib.metadata import version
+
+    listed = _listed()
+    for prefix, entry in listed["namespaces"].items():
+        resource = bioregistry.get_resource(prefix)
+        if resource is None:
+            raise LookupError(f"Bioregistry has no prefix {prefix!r}")
+        entry.update(pattern=resource.get_pattern(), banana=resource.get_banana(),
+                     identifiers_org=bioregistry.get_identifiers_org_prefix(prefix) or prefix)
+    listed["bioregistry"] = version("bioregistry")
+    return listed
 
 
 registry = Registry()
