@@ -25,6 +25,9 @@ from .vocab import (CC0, DOI_RESOLVER, FIGURES, NDEX_NETWORK, PMC_SITE, RDF_TYPE
 ENTITY_CLASS = {"gene": schema("Gene"), "chemical": schema("ChemicalSubstance"), "disease": schema("MedicalCondition")}
 MENTION_CLASS = {"gene": pfocr("GeneMention"), "chemical": pfocr("ChemicalMention"),
                  "disease": pfocr("DiseaseMention")}
+_HAS_MENTION, _MENTION, _WORD, _MATCHED, _SOURCE, _ENTITY = (
+    pfocr(name) for name in ("hasMention", "Mention", "word", "matchedSymbol", "matchSource", "entity"))
+_INTEGER = xsd("integer")
 COUNT_PROPERTY = {"count_direct": pfocr("countDirect"), "count_synonym": pfocr("countSynonym"),
                   "count_match": pfocr("countMatch")}
 
@@ -104,22 +107,26 @@ def figure_blocks(fig: Figure) -> list[Block]:
     t.extend((s, schema("mentions"), e) for e in dict.fromkeys(e for e in targets if e))
 
     mention_triples: list[Triple] = []
+    add = mention_triples.append
     seen: set[str] = set()
-    for m, target in zip(fig.mentions, targets):
+    for m, target in zip(fig.mentions, targets):  # a figure's mentions are most of the graph: the short way
         mi = mention_iri(s, m)
         if mi in seen:  # the same mention again: the same IRI and the same triples
             continue
         seen.add(mi)
-        t.append((s, pfocr("hasMention"), mi))
-        mention_triples.append((mi, RDF_TYPE, pfocr("Mention")))
-        mention_triples.append((mi, RDF_TYPE, MENTION_CLASS[m.kind]))
-        _text(mi, pfocr("word"), m.word, mention_triples)
-        _text(mi, pfocr("matchedSymbol"), m.matched, mention_triples)
-        _text(mi, pfocr("matchSource"), m.source, mention_triples)
+        t.append((s, _HAS_MENTION, mi))
+        add((mi, RDF_TYPE, _MENTION))
+        add((mi, RDF_TYPE, MENTION_CLASS[m.kind]))
+        if m.word is not None:
+            add((mi, _WORD, Literal(m.word)))
+        if m.matched is not None:
+            add((mi, _MATCHED, Literal(m.matched)))
+        if m.source is not None:
+            add((mi, _SOURCE, Literal(m.source)))
         if target:
-            mention_triples.append((mi, pfocr("entity"), target))
+            add((mi, _ENTITY, target))
         for name, value in m.counts:
-            mention_triples.append((mi, COUNT_PROPERTY[name], Literal(str(value), xsd("integer"))))
+            add((mi, COUNT_PROPERTY[name], Literal(str(value), _INTEGER)))
     blocks = [Block(None, list(dict.fromkeys(t)) + mention_triples)]
     blocks.extend(_article_blocks(fig, art))
     return blocks
