@@ -45,6 +45,24 @@ def quote_string(text: str) -> str:
     return '"' + _NEEDS_ESCAPE.sub(_escape_char, text) + '"'
 
 
+class _Memo(dict):
+    """A function of a term, remembered: predicates, classes, entities and short literals (symbols, match
+    sources) repeat in every block. Bounded, as every mention IRI is new: the memo starts again when full, and
+    long texts (captions, titles) are not kept."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, term):
+        value = self.make(term)
+        if value is None or len(value) <= 256:
+            if len(self) >= 1 << 16:
+                self.clear()
+            self[term] = value
+        return value
+
+
 def nt_term(term: Term) -> str:
     if isinstance(term, Literal):
         if term.language:
@@ -55,9 +73,13 @@ def nt_term(term: Term) -> str:
     return f"<{term}>"
 
 
+_NT_LITERAL = _Memo(nt_term)
+
+
 def nt_heads(triples: Iterable[Triple]) -> list[str]:
     """Each triple as N-Triples without its final `` .``: one list serves N-Triples and N-Quads alike."""
-    return [f"<{s}> <{p}> <{o}>" if o.__class__ is str else f"<{s}> <{p}> {nt_term(o)}" for s, p, o in triples]
+    literal = _NT_LITERAL
+    return [f"<{s}> <{p}> <{o}>" if o.__class__ is str else f"<{s}> <{p}> {literal[o]}" for s, p, o in triples]
 
 
 def nt_lines(triples: Iterable[Triple], graph: str | None = None, heads: list[str] | None = None) -> str:
@@ -70,21 +92,6 @@ def nt_lines(triples: Iterable[Triple], graph: str | None = None, heads: list[st
 # --- Turtle and JSON-LD ------------------------------------------------------------------------------------------
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.:-]*[A-Za-z0-9_:-])?")
 _PREFIX_OF = {ns: prefix for prefix, ns in PREFIXES.items()}
-
-
-class _Memo(dict):
-    """A function of an IRI, remembered: predicates, classes and entities repeat in every block. Bounded, as every
-    mention IRI is new: the memo starts again when full."""
-
-    def __init__(self, make) -> None:
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, iri: str):
-        if len(self) >= 1 << 16:
-            self.clear()
-        value = self[iri] = self.make(iri)
-        return value
 
 
 def _compact(iri: str) -> str | None:
@@ -108,14 +115,19 @@ def compact(iri: str) -> str | None:
 _TTL_NATIVE = {"http://www.w3.org/2001/XMLSchema#integer"}
 
 
-def _ttl_term(term: Term) -> str:
-    if term.__class__ is str:
-        return _TTL_IRI[term]
+def _ttl_literal(term: Literal) -> str:
     if term.datatype is None:
         return quote_string(term.lexical)
     if term.datatype in _TTL_NATIVE:
         return term.lexical
     return f"{quote_string(term.lexical)}^^{_TTL_IRI[term.datatype]}"
+
+
+_TTL_LITERAL = _Memo(_ttl_literal)
+
+
+def _ttl_term(term: Term) -> str:
+    return _TTL_IRI[term] if term.__class__ is str else _TTL_LITERAL[term]
 
 
 def group(triples: Iterable[Triple]) -> dict[str, dict[str, list[Term]]]:
@@ -145,6 +157,7 @@ def _json_value(term: Term) -> str:
     if term.datatype is None:
         return _json_string(term.lexical)
     return '{"@value":' + _json_string(term.lexical) + ',"@type":' + _JSON_ID[term.datatype] + "}"
+
 
 
 def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list[str]:
