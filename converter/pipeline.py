@@ -112,8 +112,8 @@ class _Group:
     key: str | None  # digest of the group's input files (None: not reusable by a later build)
     items: list = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)  # (figid, file) of each converted record
-    entities: list[Entity] = field(default_factory=list)  # each once
-    taxa: list[Taxon] = field(default_factory=list)
+    entities: list[tuple] = field(default_factory=list)  # each once, the fields of an Entity (its taxon's too)
+    taxa: list[tuple] = field(default_factory=list)  # the fields of each Taxon
     links: Counter = field(default_factory=Counter)
     rejected: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
@@ -158,8 +158,9 @@ def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list]:
                                checked.get(block.key, [])))
         group.figures.append((figid, fig.file))
         entities = {entity_iri(m.entity): m.entity for m in fig.mentions if m.entity}
-        group.entities.extend(entities.values())
-        group.taxa.extend((*fig.organisms, *fig.organisms_ner))
+        # as plain tuples: the parent unpickles them in C, not through each named tuple's Python constructor
+        group.entities.extend((*e[:4], e.taxon and tuple(e.taxon), e.xrefs) for e in entities.values())
+        group.taxa.extend(map(tuple, (*fig.organisms, *fig.organisms_ner)))
         group.links.update(e.prefix for e in entities.values())
     return group, blocks_out
 
@@ -429,11 +430,11 @@ def convert(
 
 def _assemble(report: Report, output: str, formats: list[str], graph: str, validate: bool, groups: list,
               reuse: list, converted: Iterator, previous: PreviousBuild | None, index: IndexWriter | None,
-              build: str, stdout) -> tuple[list[Entity], list[Taxon]]:
+              build: str, stdout) -> tuple[list[tuple], list[tuple]]:
     """Write the dumps in group order from reused and newly converted groups; fill ``report``; add each group to
     the index of this build (with ranges in the new dumps); returns the index's tables of entities and taxa."""
-    entity_ids: dict[Entity, int] = {}  # the build index's tables: each distinct entity and taxon once
-    taxon_ids: dict[Taxon, int] = {}
+    entity_ids: dict[tuple, int] = {}  # the build index's tables: each distinct entity and taxon once
+    taxon_ids: dict[tuple, int] = {}
     entities = EntityIndex()
     seen_keys: set[str] = set()
     seen_figids: set[str] = set()
@@ -494,18 +495,20 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                 report.triples += count
                 checked.extend(results)
                 located.update((r.focus, group.figures[0][0]) for r in results)
-            for entity in group.entities:
-                number = entity_ids.get(entity)
+            for fields in group.entities:
+                number = entity_ids.get(fields)
                 if number is None:  # merging an entity seen in this form before changes nothing
-                    number = entity_ids[entity] = len(entity_ids)
+                    number = entity_ids[fields] = len(entity_ids)
+                    entity = Entity(*fields[:4], fields[4] and Taxon(*fields[4]), fields[5])
                     entities.add(entity)
                     if validate:
                         located.setdefault(f"<{entity_iri(entity)}>", group.figures[0][0])
                 kept.entities.append(number)
-            for taxon in group.taxa:
-                number = taxon_ids.get(taxon)
+            for fields in group.taxa:
+                number = taxon_ids.get(fields)
                 if number is None:
-                    number = taxon_ids[taxon] = len(taxon_ids)
+                    number = taxon_ids[fields] = len(taxon_ids)
+                    taxon = Taxon(*fields)
                     entities.add_taxon(taxon)
                     if validate:
                         located.setdefault(f"<{taxon_iri(taxon)}>", group.figures[0][0])
