@@ -159,7 +159,6 @@ def _json_value(term: Term) -> str:
     return '{"@value":' + _json_string(term.lexical) + ',"@type":' + _JSON_ID[term.datatype] + "}"
 
 
-
 def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list[str]:
     """One compact JSON text per subject, using the prefixes of ``data/context.jsonld`` (the text
     ``json.dumps(node, ensure_ascii=False, separators=(",", ":"))`` gives, written directly)."""
