@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import re
 import shutil
@@ -88,3 +89,13 @@ def test_jobs_do_not_matter(copies, tmp_path, monkeypatch):
     assert one.report.records_read == 2 * len(sample_records()) >= 64
     assert one.report.records_converted == one.report.records_read
     _assert_same_files(one.out, two.out)
+    assert gc.isenabled(), "the parent paused the garbage collector while the workers ran, and left it off"
+
+
+def test_a_pooled_run_leaves_the_garbage_collector_as_it_was(copies, tmp_path):
+    gc.disable()
+    try:
+        run_convert([SAMPLE, copies], tmp_path / "out", jobs=2)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
