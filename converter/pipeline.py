@@ -158,11 +158,21 @@ def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list]:
                                checked.get(block.key, [])))
         group.figures.append((figid, fig.file))
         entities = {entity_iri(m.entity): m.entity for m in fig.mentions if m.entity}
-        # as plain tuples: the parent unpickles them in C, not through each named tuple's Python constructor
-        group.entities.extend((*e[:4], e.taxon and tuple(e.taxon), e.xrefs) for e in entities.values())
+        group.entities.extend(map(_plain_entity, entities.values()))
         group.taxa.extend(map(tuple, (*fig.organisms, *fig.organisms_ner)))
         group.links.update(e.prefix for e in entities.values())
     return group, blocks_out
+
+
+def _plain_entity(entity: Entity) -> tuple:
+    """An entity as plain tuples, its taxon too, for the parent: unpickled in C, where a named tuple goes through
+    its Python constructor (taxa travel as ``tuple(taxon)``)."""
+    return (*entity[:4], entity.taxon and tuple(entity.taxon), entity.xrefs)
+
+
+def _entity(fields: tuple) -> Entity:
+    """The entity :func:`_plain_entity` made ``fields`` of."""
+    return Entity(*fields[:4], fields[4] and Taxon(*fields[4]), fields[5])
 
 
 def _check_blocks(fig: Figure, blocks: list) -> dict[str | None, list[Result]]:
@@ -499,7 +509,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                 number = entity_ids.get(fields)
                 if number is None:  # merging an entity seen in this form before changes nothing
                     number = entity_ids[fields] = len(entity_ids)
-                    entity = Entity(*fields[:4], fields[4] and Taxon(*fields[4]), fields[5])
+                    entity = _entity(fields)
                     entities.add(entity)
                     if validate:
                         located.setdefault(f"<{entity_iri(entity)}>", group.figures[0][0])
