@@ -125,7 +125,7 @@ class DumpSet:
         self._files: dict[str, IO[bytes]] = {}
         self.sizes = dict.fromkeys(self.formats, 0)  # what is written, pending copies included
         self._runs: dict[str, list] = {}  # format -> [source, start, end]: a copy not written yet
-        self._hasher = _Hasher(self.formats) if output != "-" else None
+        self._writers: dict[str, _Writer] = {}
         self._first_node = True
         if self.to_stdout:
             import sys
@@ -141,6 +141,8 @@ class DumpSet:
                 os.fchmod(fd, _umask_mode())
                 self.paths[fmt], self._tmp[fmt] = final, tmp
                 self._files[fmt] = os.fdopen(fd, "wb", buffering=1 << 20)
+        self._writers = {fmt: _Writer(fh, self.paths.get(fmt, "standard output"), hashed=not self.to_stdout)
+                         for fmt, fh in self._files.items()}
         for fmt in self.formats:
             if fmt == "ttl":
                 self.put(fmt, turtle_prefixes().encode("utf-8"), raw=True)
@@ -169,9 +171,7 @@ class DumpSet:
             data = data if self._first_node else b",\n" + data
             self._first_node = False
         if data:
-            self._files[fmt].write(data)
-            if self._hasher is not None:
-                self._hasher.update(fmt, data)
+            self._writers[fmt].add(data)
             self.sizes[fmt] += len(data)
         return start, self.sizes[fmt]
 
@@ -211,39 +211,31 @@ class DumpSet:
         return start
 
     def flush(self) -> None:
-        """Write the copies still pending."""
+        """Write everything still pending, the copies included, and wait until it is written: call it before
+        closing a file copies come from."""
         for fmt in list(self._runs):
             self._write_run(fmt)
+        for writer in self._writers.values():
+            writer.wait()
 
     def _write_run(self, fmt: str) -> None:
         run = self._runs.pop(fmt, None)
-        if run is None:
-            return
-        source, start, end = run
-        while start < end:
-            data = os.pread(source.fileno(), min(end - start, _RUN_CHUNK), start)
-            if not data:
-                raise OSError(f"{getattr(source, 'name', 'a build file')}: shorter than the build index says")
-            self._files[fmt].write(data)
-            if self._hasher is not None:
-                self._hasher.update(fmt, data)
-            start += len(data)
+        if run is not None:
+            source, start, end = run
+            self._writers[fmt].add((source.fileno(), start, end, getattr(source, "name", "a build file")))
 
     def digests(self) -> dict[str, tuple[int, str]]:
         """Format -> (size in bytes, SHA-256) of each file written (after :meth:`finish`)."""
-        hexdigests = self._hasher.hexdigests()
-        return {fmt: (self.sizes[fmt], hexdigests[fmt]) for fmt in self.formats}
+        return {fmt: (self.sizes[fmt], self._writers[fmt].hash.hexdigest()) for fmt in self.formats}
 
     def finish(self) -> dict[str, str]:
         """Complete every file under its temporary name; returns format -> temporary path."""
+        if "jsonld" in self._files:
+            self.put("jsonld", b"\n]}\n", raw=True)
         self.flush()
-        for fmt, fh in self._files.items():
-            if fmt == "jsonld":
-                self.put(fmt, b"\n]}\n", raw=True)
-            fh.flush()
-            if not self.to_stdout:
-                os.fsync(fh.fileno())
-                fh.close()
+        for writer in self._writers.values():
+            writer.stop()
+            writer.complete(synced=not self.to_stdout)
         return dict(self._tmp)
 
     def commit(self) -> None:
@@ -253,56 +245,111 @@ class DumpSet:
         self._tmp.clear()
 
     def abort(self) -> None:
-        if self._hasher is not None:
-            self._hasher.hexdigests()
+        for writer in self._writers.values():
+            writer.stop(discard=True)
         for fh in self._files.values():
             if not self.to_stdout and not fh.closed:
-                fh.close()
+                try:
+                    fh.close()
+                except OSError:  # what it still held cannot be written either (a full disk): the file goes anyway
+                    pass
         for tmp in self._tmp.values():
             _remove(tmp)
         self._tmp.clear()
 
 
-class _Hasher:
-    """SHA-256 of each dump, computed by a thread beside the writing one (hashlib lets go of the GIL for large
-    buffers, so hashing runs on the other core)."""
+class _Writer:
+    """Writes one dump file, and hashes what it writes, in a thread of its own. Copies are read there too: the
+    dumps of a rebuild, which are mostly long runs copied from the last ones, are then copied all at once, each
+    thread waiting on the disk or hashing (both let go of the GIL) while the others and the main thread go on.
 
-    _CHUNK = 1 << 20
+    Work is handed over in batches (one queue operation per batch, not per piece); :meth:`wait` hands over the
+    last one and returns once all is written, raising what went wrong in the thread."""
 
-    def __init__(self, formats: list[str]) -> None:
+    _BATCH = 64
+
+    def __init__(self, file: IO[bytes], name: str, hashed: bool) -> None:
         import queue
         import threading
 
-        self._hashes = {fmt: hashlib.sha256() for fmt in formats}
-        self._pending = {fmt: bytearray() for fmt in formats}
-        self._queue: queue.Queue = queue.Queue(maxsize=64)
+        self.file, self.name = file, name
+        self.hash = hashlib.sha256() if hashed else None
+        self._batch: list = []
+        self._error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=8)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
-        self._done: dict[str, str] | None = None
 
-    def _run(self) -> None:
-        while (job := self._queue.get()) is not None:
-            self._hashes[job[0]].update(job[1])
+    def add(self, job: bytes | tuple[int, int, int, str]) -> None:
+        """Bytes to write, or ``(fd, start, end, name)``: bytes [start, end) of an open file to copy."""
+        self._batch.append(job)
+        if len(self._batch) >= self._BATCH:
+            self._hand_over()
 
-    def update(self, fmt: str, data: bytes) -> None:
-        pending = self._pending[fmt]
-        if not pending and len(data) >= self._CHUNK:
-            self._queue.put((fmt, data))  # a large read: hashed as it is, not copied
-            return
-        pending += data
-        if len(pending) >= self._CHUNK:
-            self._queue.put((fmt, bytes(pending)))
-            pending.clear()
+    def wait(self) -> None:
+        self._hand_over()
+        self._queue.join()
+        if self._error is not None:
+            raise self._error
 
-    def hexdigests(self) -> dict[str, str]:
-        if self._done is None:
-            for fmt, pending in self._pending.items():
-                if pending:
-                    self._queue.put((fmt, bytes(pending)))
+    def stop(self, discard: bool = False) -> None:
+        """End the thread once the work handed over is done (:meth:`wait` first to hand over the rest), or, with
+        ``discard``, once the piece it is on is."""
+        if discard:
+            self._error = self._error or InterruptedError("discarded")
+        if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
-            self._done = {fmt: h.hexdigest() for fmt, h in self._hashes.items()}
-        return self._done
+
+    def _hand_over(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._batch:
+            self._queue.put(self._batch)
+            self._batch = []
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            try:
+                if self._error is None:
+                    for job in batch:
+                        if job.__class__ is tuple:
+                            self._copy(*job)
+                        else:
+                            self._write(job)
+            except BaseException as err:  # kept for the main thread; later batches are dropped
+                self._error = self._named(err)
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def complete(self, synced: bool) -> None:
+        """Flush the file (after :meth:`stop`); ``synced``: to the disk, and close it."""
+        try:
+            self.file.flush()
+            if synced:
+                os.fsync(self.file.fileno())
+                self.file.close()
+        except OSError as err:
+            raise self._named(err) from None
+
+    def _named(self, err: BaseException) -> BaseException:
+        if isinstance(err, OSError) and err.filename is None:
+            err.filename = self.name  # a full disk says which dump it stopped
+        return err
+
+    def _write(self, data: bytes) -> None:
+        self.file.write(data)
+        if self.hash is not None:
+            self.hash.update(data)
+
+    def _copy(self, fd: int, start: int, end: int, name: str) -> None:
+        while start < end:
+            data = os.pread(fd, min(end - start, _RUN_CHUNK), start)
+            if not data:
+                raise OSError(f"{name}: shorter than the build index says")
+            self._write(data)
+            start += len(data)
 
 
 def encode(fmt: str, part) -> bytes:

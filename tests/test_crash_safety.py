@@ -17,6 +17,7 @@ import random
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -119,6 +120,26 @@ def test_a_killed_build_leaves_the_previous_dumps_and_the_next_build_completes(c
     leftovers = [p.name for p in out.iterdir() if p.name.startswith(".pfocr-shards-") or p.name.endswith(".tmp")]
     assert leftovers == [], "the next build removes what the killed ones left"
     assert [p.name for p in (out / ".pfocr-build").iterdir() if p.name.startswith(".index-")] == []
+
+
+def test_a_failed_write_stops_the_build_and_leaves_the_previous_dumps(corpora):
+    """A dump that cannot be written whole (here a file-size limit, as a full disk would) stops the conversion with
+    one line naming the dump, and leaves the previous build's files as they were."""
+    root, v1, v2 = corpora
+    out = root / "failed-write"
+    timed("convert", str(v1), "-o", str(out))
+    before = digests(out)
+    limit = (out / "pfocr.nt").stat().st_size // 2  # above any worker's shard, below the dumps
+    code = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+            "from converter.cli import main; sys.argv[0] = 'pfocr-rdf'; main()")
+    proc = subprocess.run([sys.executable, "-c", code, "convert", str(v2), "-o", str(out)], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert re.search(r"pfocr\.(nt|nq): File too large", proc.stderr), proc.stderr
+    assert digests(out) == before
+    assert [p.name for p in out.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".pfocr-shards-")] == []
 
 
 def test_a_killed_load_leaves_the_previous_store_and_the_next_load_completes(corpora, tmp_path):
