@@ -317,7 +317,7 @@ class _Writer:
                             self._copy(*job)
                         else:
                             self._write(job)
-            except BaseException as err:  # kept for the main thread; later batches are dropped
+            except BaseException as err:  # noqa: BLE001 - kept for the main thread; later batches are dropped
                 self._error = self._named(err)
             finally:
                 self._queue.task_done()
