@@ -8,6 +8,7 @@ A crash leaves the previous dump untouched: nothing under its final name is ever
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import fnmatch
 import hashlib
@@ -347,7 +348,7 @@ class _Writer:
         while start < end:
             data = os.pread(fd, min(end - start, _RUN_CHUNK), start)
             if not data:
-                raise OSError(f"{name}: shorter than the build index says")
+                raise OSError(errno.EIO, "shorter than the build index says", name)
             self._write(data)
             start += len(data)
 
