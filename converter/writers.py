@@ -123,7 +123,6 @@ class DumpSet:
         self.output = output
         self.paths: dict[str, str] = {}
         self._tmp: dict[str, str] = {}
-        self._files: dict[str, IO[bytes]] = {}
         self.sizes = dict.fromkeys(self.formats, 0)  # what is written, pending copies included
         self._runs: dict[str, list] = {}  # format -> [source, start, end]: a copy not written yet
         self._writers: dict[str, _Writer] = {}
@@ -133,7 +132,7 @@ class DumpSet:
 
             if len(self.formats) != 1:
                 raise ValueError("'-o -' writes one format: choose it with --format")
-            self._files[self.formats[0]] = stdout or sys.stdout.buffer
+            self._writers[self.formats[0]] = _Writer(stdout or sys.stdout.buffer, "standard output", hashed=False)
         else:
             os.makedirs(output, exist_ok=True)
             for fmt in self.formats:
@@ -141,9 +140,7 @@ class DumpSet:
                 fd, tmp = tempfile.mkstemp(prefix=f".{FILE_NAMES[fmt]}.", suffix=".tmp", dir=output)
                 os.fchmod(fd, _umask_mode())
                 self.paths[fmt], self._tmp[fmt] = final, tmp
-                self._files[fmt] = os.fdopen(fd, "wb", buffering=1 << 20)
-        self._writers = {fmt: _Writer(fh, self.paths.get(fmt, "standard output"), hashed=not self.to_stdout)
-                         for fmt, fh in self._files.items()}
+                self._writers[fmt] = _Writer(os.fdopen(fd, "wb", buffering=1 << 20), final, hashed=True)
         for fmt in self.formats:
             if fmt == "ttl":
                 self.put(fmt, turtle_prefixes().encode("utf-8"), raw=True)
@@ -231,12 +228,11 @@ class DumpSet:
 
     def finish(self) -> dict[str, str]:
         """Complete every file under its temporary name; returns format -> temporary path."""
-        if "jsonld" in self._files:
+        if "jsonld" in self._writers:
             self.put("jsonld", b"\n]}\n", raw=True)
         self.flush()
         for writer in self._writers.values():
-            writer.stop()
-            writer.complete(synced=not self.to_stdout)
+            writer.finish(synced=not self.to_stdout)
         return dict(self._tmp)
 
     def commit(self) -> None:
@@ -247,13 +243,7 @@ class DumpSet:
 
     def abort(self) -> None:
         for writer in self._writers.values():
-            writer.stop(discard=True)
-        for fh in self._files.values():
-            if not self.to_stdout and not fh.closed:
-                try:
-                    fh.close()
-                except OSError:  # what it still held cannot be written either (a full disk): the file goes anyway
-                    pass
+            writer.abandon(close=not self.to_stdout)
         for tmp in self._tmp.values():
             _remove(tmp)
         self._tmp.clear()
@@ -265,7 +255,8 @@ class _Writer:
     thread waiting on the disk or hashing (both let go of the GIL) while the others and the main thread go on.
 
     Work is handed over in batches (one queue operation per batch, not per piece); :meth:`wait` hands over the
-    last one and returns once all is written, raising what went wrong in the thread."""
+    last one and returns once all is written, raising what went wrong in the thread. :meth:`finish` or
+    :meth:`abandon` ends the thread."""
 
     _BATCH = 64
 
@@ -277,6 +268,7 @@ class _Writer:
         self.hash = hashlib.sha256() if hashed else None
         self._batch: list = []
         self._error: BaseException | None = None
+        self._abandoned = False
         self._queue: queue.Queue = queue.Queue(maxsize=8)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -293,11 +285,29 @@ class _Writer:
         if self._error is not None:
             raise self._error
 
-    def stop(self, discard: bool = False) -> None:
-        """End the thread once the work handed over is done (:meth:`wait` first to hand over the rest), or, with
-        ``discard``, once the piece it is on is."""
-        if discard:
-            self._error = self._error or InterruptedError("discarded")
+    def finish(self, synced: bool) -> None:
+        """After :meth:`wait`: end the thread and flush the file; ``synced``: to the disk, and close it."""
+        self._stop()
+        try:
+            self.file.flush()
+            if synced:
+                os.fsync(self.file.fileno())
+                self.file.close()
+        except OSError as err:
+            raise self._named(err) from None
+
+    def abandon(self, close: bool) -> None:
+        """End the thread once the piece it is on is written, dropping the rest; ``close`` the file. Raises nothing:
+        it runs when something already went wrong."""
+        self._abandoned = True
+        self._stop()
+        if close and not self.file.closed:
+            try:
+                self.file.close()
+            except OSError:  # what it still held cannot be written either (a full disk): the file goes anyway
+                pass
+
+    def _stop(self) -> None:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
@@ -312,7 +322,7 @@ class _Writer:
     def _run(self) -> None:
         while (batch := self._queue.get()) is not None:
             try:
-                if self._error is None:
+                if self._error is None and not self._abandoned:
                     for job in batch:
                         if job.__class__ is tuple:
                             self._copy(*job)
@@ -323,16 +333,6 @@ class _Writer:
             finally:
                 self._queue.task_done()
         self._queue.task_done()
-
-    def complete(self, synced: bool) -> None:
-        """Flush the file (after :meth:`stop`); ``synced``: to the disk, and close it."""
-        try:
-            self.file.flush()
-            if synced:
-                os.fsync(self.file.fileno())
-                self.file.close()
-        except OSError as err:
-            raise self._named(err) from None
 
     def _named(self, err: BaseException) -> BaseException:
         if isinstance(err, OSError) and err.filename is None:
