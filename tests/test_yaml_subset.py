@@ -169,3 +169,12 @@ def test_the_fast_path_is_taken_for_the_pages_style():
     text = r_style(record)
     assert re.search(r"\n  \S", text), "the caption is folded over lines"
     assert load(text) == record
+
+
+def test_values_remembered_across_pages_are_never_shared_mutable_ones():
+    # one-line scalars are remembered between calls; empty collections must still be new objects each time
+    first, second = load("a: []\nb: {}\nc: TP53\n"), load("a: []\nb: {}\nc: TP53\n")
+    first["a"].append(1)
+    first["b"]["k"] = 1
+    assert second == {"a": [], "b": {}, "c": "TP53"}
+    assert load("c: 'TP53'\nd: TP53\ne: '7157'\nf: 7157\n") == {"c": "TP53", "d": "TP53", "e": "7157", "f": 7157}
