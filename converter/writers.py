@@ -132,7 +132,7 @@ class DumpSet:
 
             if len(self.formats) != 1:
                 raise ValueError("'-o -' writes one format: choose it with --format")
-            self._writers[self.formats[0]] = _Writer(stdout or sys.stdout.buffer, "standard output", hashed=False)
+            self._writers[self.formats[0]] = _Writer(stdout or sys.stdout.buffer, "standard output", on_disk=False)
         else:
             os.makedirs(output, exist_ok=True)
             for fmt in self.formats:
@@ -140,7 +140,7 @@ class DumpSet:
                 fd, tmp = tempfile.mkstemp(prefix=f".{FILE_NAMES[fmt]}.", suffix=".tmp", dir=output)
                 os.fchmod(fd, _umask_mode())
                 self.paths[fmt], self._tmp[fmt] = final, tmp
-                self._writers[fmt] = _Writer(os.fdopen(fd, "wb", buffering=1 << 20), final, hashed=True)
+                self._writers[fmt] = _Writer(os.fdopen(fd, "wb", buffering=1 << 20), final, on_disk=True)
         for fmt in self.formats:
             if fmt == "ttl":
                 self.put(fmt, turtle_prefixes().encode("utf-8"), raw=True)
@@ -249,6 +249,12 @@ class DumpSet:
         self._tmp.clear()
 
 
+# Each dump goes to the disk every so often as it grows, not all at the end: the kernel would otherwise hold
+# gigabytes of it in memory until the final fsync, which then took a second or more with every core idle (20,000
+# records, all four dumps); written as they go, the last fsync has at most this much left to write.
+_SYNC_EVERY = 256 << 20
+
+
 class _Writer:
     """Writes one dump file, and hashes what it writes, in a thread of its own. Copies are read there too: the
     dumps of a rebuild, which are mostly long runs copied from the last ones, are then copied all at once, each
@@ -260,12 +266,14 @@ class _Writer:
 
     _BATCH = 64
 
-    def __init__(self, file: IO[bytes], name: str, hashed: bool) -> None:
+    def __init__(self, file: IO[bytes], name: str, on_disk: bool) -> None:
+        """``on_disk``: a dump file, hashed for ``void.ttl`` and synced as it grows (not standard output)."""
         import queue
         import threading
 
         self.file, self.name = file, name
-        self.hash = hashlib.sha256() if hashed else None
+        self.hash = hashlib.sha256() if on_disk else None
+        self._unsynced = 0
         self._batch: list = []
         self._error: BaseException | None = None
         self._abandoned = False
@@ -343,6 +351,11 @@ class _Writer:
         self.file.write(data)
         if self.hash is not None:
             self.hash.update(data)
+            self._unsynced += len(data)
+            if self._unsynced >= _SYNC_EVERY:
+                self.file.flush()
+                os.fdatasync(self.file.fileno())
+                self._unsynced = 0
 
     def _copy(self, fd: int, start: int, end: int, name: str) -> None:
         while start < end:

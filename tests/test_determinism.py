@@ -99,3 +99,19 @@ def test_a_pooled_run_leaves_the_garbage_collector_as_it_was(copies, tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_dumps_flushed_to_the_disk_as_they_grow_are_the_same_bytes(sample_run, tmp_path, monkeypatch):
+    """Writers hand each dump to the disk every so often (so that the final fsync is short); a small step makes
+    that happen many times on the sample."""
+    import os
+
+    from converter import writers
+
+    synced = []
+    real = os.fdatasync
+    monkeypatch.setattr(writers, "_SYNC_EVERY", 4096)
+    monkeypatch.setattr(os, "fdatasync", lambda fd: synced.append(fd) or real(fd))
+    again = run_convert([SAMPLE, SEED], tmp_path / "again", jobs=1)
+    assert len(synced) > 10
+    _assert_same_files(sample_run.out, again.out)
