@@ -36,7 +36,7 @@ class RecordError(Exception):
         self.file, self.field, self.reason, self.line = file, field, reason, line
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # one per page, all held while the pages are sorted
 class Source:
     """One figure page on disk (or standard input) and where its companion TSVs would be."""
 
