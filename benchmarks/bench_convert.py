@@ -98,14 +98,26 @@ with open(result, "w") as fh:
 def warm(folder: Path) -> None:
     """Read every file under ``folder`` once, untimed, so that each run finds its input in the page cache.
 
-    Runs are otherwise timed under whatever cache the one before left: on this machine's virtual disk, reading the
-    100,000-record corpus (162,000 small files) from a cold cache takes tens of seconds, which once made the floor
-    (the first run) 57 s instead of 37 s."""
+    Runs were otherwise timed under whatever cache the one before left: on this machine's virtual disk, reading the
+    100,000-record corpus (162,000 small files) took 20.4 s after the cache was dropped, and 1.7 s again."""
     for root, _, files in os.walk(folder):
         for name in files:
             with open(os.path.join(root, name), "rb") as fh:
                 while fh.read(1 << 20):
                     pass
+
+
+def _cpu_ticks() -> list[int] | None:
+    """The machine's CPU time so far by kind (Linux ``/proc/stat``: user, nice, system, idle, iowait, irq, softirq,
+    steal), or None elsewhere. Steal is time the hypervisor gave this virtual machine's CPUs to others: on the
+    machine these tables come from it ran at up to a quarter, which slows every run by as much and is why each run
+    also says how much it had."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    return [int(v) for v in fields[1:9]] if fields and fields[0] == "cpu" and len(fields) >= 9 else None
 
 
 def measure(cmd: list[str], log_dir: Path, name: str, reads: Path | None = None) -> dict:
@@ -115,15 +127,20 @@ def measure(cmd: list[str], log_dir: Path, name: str, reads: Path | None = None)
         warm(reads)
     out_path, err_path, result = (log_dir / f"{name}.{suffix}" for suffix in ("stdout", "stderr", "rusage"))
     result.unlink(missing_ok=True)
+    before = _cpu_ticks()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         launcher = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(result), *cmd], stdout=out,
                                   stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT, check=False)
     if launcher.returncode != 0 or not result.exists():
         raise RuntimeError(f"the measuring launcher failed: {err_path.read_text(errors='replace')[-2000:]}")
     code, wall, maxrss, utime, stime = result.read_text().split()
+    after = _cpu_ticks()
+    steal = None
+    if before and after and sum(after) > sum(before):
+        steal = 100 * (after[7] - before[7]) / (sum(after) - sum(before))
     unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in KiB on Linux, bytes on macOS
     return {"exit": int(code), "wall_s": float(wall), "peak_rss_bytes": int(maxrss) * unit, "user_s": float(utime),
-            "sys_s": float(stime), "stdout": out_path.read_text(errors="replace"),
+            "sys_s": float(stime), "steal_percent": steal, "stdout": out_path.read_text(errors="replace"),
             "stderr": err_path.read_text(errors="replace")}
 
 
@@ -144,7 +161,7 @@ def run_floor(corpus: Path, log_dir: Path, repeat: int) -> dict:
     stats = json.loads(best["stdout"])
     return {"name": "floor (read + YAML)", "records": stats["records_read"], "triples": None, "output_bytes": 0,
             "input_bytes": stats["input_bytes"], "tsv_files": stats["tsv_files"],
-            **{k: best[k] for k in ("exit", "wall_s", "peak_rss_bytes", "user_s", "sys_s")}}
+            **{k: best[k] for k in ("exit", "wall_s", "peak_rss_bytes", "user_s", "sys_s", "steal_percent")}}
 
 
 def run_convert(corpus: Path, formats: list[str], jobs: int | None, log_dir: Path, work: Path, repeat: int,
@@ -339,14 +356,17 @@ def _rate(count: int | None, seconds: float) -> str:
 
 
 def table(results: list[dict]) -> str:
-    header = ("run", "records/s", "triples/s", "wall s", "peak RSS MiB", "output MiB", "output bytes")
+    header = ("run", "records/s", "triples/s", "wall s", "CPU s", "steal %", "peak RSS MiB", "output MiB",
+              "output bytes")
     rows = []
     for r in results:
         if "error" in r:
-            rows.append((r["name"], "failed", f"exit {r['exit']}", f"{r['wall_s']:.1f}", "-", "-", "-"))
+            rows.append((r["name"], "failed", f"exit {r['exit']}", f"{r['wall_s']:.1f}", "-", "-", "-", "-", "-"))
             continue
+        steal = r.get("steal_percent")
         rows.append((
             r["name"], _rate(r["records"], r["wall_s"]), _rate(r["triples"], r["wall_s"]), f"{r['wall_s']:.1f}",
+            f"{r['user_s'] + r['sys_s']:.1f}", "-" if steal is None else f"{steal:.0f}",
             f"{r['peak_rss_bytes'] / 2**20:,.0f}", f"{r['output_bytes'] / 2**20:,.1f}", f"{r['output_bytes']:,}",
         ))
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
@@ -363,8 +383,9 @@ def ratios(results: list[dict]) -> list[str]:
     lines = []
     floor, nt, every = ok.get("floor (read + YAML)"), ok.get("convert nt"), ok.get("convert ttl,nt,nq,jsonld")
     if floor and nt:
+        cpu = (nt["user_s"] + nt["sys_s"]) / (floor["user_s"] + floor["sys_s"])
         lines.append(f"convert nt takes {nt['wall_s'] / floor['wall_s']:.2f}x the floor's time "
-                     f"({nt['wall_s']:.1f} s against {floor['wall_s']:.1f} s)")
+                     f"({nt['wall_s']:.1f} s against {floor['wall_s']:.1f} s) and {cpu:.2f}x its CPU time")
     if every:
         lines.append(f"all four dumps: {every['wall_s']:.1f} s for {every['records']:,} records, peak RSS "
                      f"{every['peak_rss_bytes'] / 2**20:,.0f} MiB")
