@@ -10,6 +10,7 @@ docs/reliability.md.
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import statistics
 import threading
@@ -71,6 +72,18 @@ def raw(served, data: bytes, timeout: float = 30) -> bytes:
                 break
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def short_body(sock: socket.socket, start: bytes) -> bytes:
+    """The body of a short answer whose first bytes, ``start``, were read already: the rest may come later."""
+    data = start
+    while b"\r\n\r\n" not in data and (chunk := sock.recv(1 << 16)):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+    while len(body) < length and (chunk := sock.recv(1 << 16)):
+        body += chunk
+    return body
 
 
 def status_of(answer: bytes) -> int | None:
@@ -257,13 +270,14 @@ def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
                          b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body)
                          + body)
             first = sock.recv(1 << 16)
-            for _ in range(8):
-                time.sleep(1)
-                if not sock.recv(1 << 16):
-                    break
+            if status_of(first) != 200:
+                turned_away.append(short_body(sock, first))
+            else:
+                for _ in range(8):
+                    time.sleep(1)
+                    if not sock.recv(1 << 16):
+                        break
         record("slow reader", status_of(first))
-        if status_of(first) != 200:
-            turned_away.append(first[-300:])
 
     def malformed(n: int) -> None:
         for data, _ in MALFORMED.values():
@@ -308,11 +322,11 @@ def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
     assert sum(n for (kind, status), n in outcomes.items() if kind == "malformed" and status is None) == 0
     readers = {status: n for (kind, status), n in outcomes.items() if kind == "slow reader"}
     # The byte budget (256 MiB) holds ten of these 25 MB results at once and the rest wait for room, so it turns
-    # few away; a result that cannot be computed within the 3 s limit while the CPU is shared (in CI, with other
-    # test files) is refused as such, and that is the only other answer
+    # few away; a result that cannot be made within the 3 s limit while the CPU is shared (9 of 16 in one CI run,
+    # all 16 beside three busy loops) is refused as such, and that is the only other answer
     busy = sum(b"busy sending other large results" in body for body in turned_away)
     late = sum(b"ran out of time" in body for body in turned_away)
     assert set(readers) <= {200, 503} and sum(readers.values()) == 16, readers
     assert busy + late == readers.get(503, 0), turned_away
-    assert readers.get(200, 0) >= 1 and busy <= 8, (readers, turned_away)
+    assert busy <= 8, (readers, turned_away)
     assert statistics.median(latencies) < 2.0
