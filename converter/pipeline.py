@@ -382,7 +382,7 @@ def convert(
             raise ConvertError(f"{path}: no such file or folder")
 
     registry.style = iri_style
-    registry.namespaces  # load the Bioregistry data once, before worker processes fork
+    registry.namespaces  # read data/identifiers.json once, before worker processes fork
     try:
         sources, problems = discover(paths)
     except RecordError as err:
