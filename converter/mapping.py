@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Iterator
 from urllib.parse import quote
 
 from .identifiers import iri_escape, registry
@@ -211,8 +212,8 @@ class EntityIndex:
             self.taxa[iri] = Taxon(taxon.taxid, (known and known.name) or taxon.name,
                                    (known and known.group) or taxon.group)
 
-    def blocks(self) -> list[Block]:
-        out = []
+    def blocks(self) -> Iterator[Block]:
+        """A block per entity, then per taxon, each in IRI order; made one at a time, as they are written."""
         for iri in sorted(self.entities):
             m = self.entities[iri]
             t: list[Triple] = [(iri, RDF_TYPE, ENTITY_CLASS[kind]) for kind in sorted(m.kinds)]
@@ -223,7 +224,7 @@ class EntityIndex:
             t.append((iri, schema("sameAs"), registry.alternate_iri(m.prefix, m.local)))
             for prefix, local in sorted(m.xrefs):
                 t.append((iri, schema("sameAs"), registry.iri(prefix, local)))
-            out.append(Block(iri, t))
+            yield Block(iri, t)
         for iri in sorted(self.taxa):
             taxon = self.taxa[iri]
             t = [(iri, RDF_TYPE, schema("Taxon"))]
@@ -232,5 +233,4 @@ class EntityIndex:
                 t.append((iri, schema("sameAs"), registry.alternate_iri("ncbitaxon", taxon.taxid)))
             _text(iri, schema("name"), taxon.name, t)
             _text(iri, pfocr("organismGroup"), taxon.group, t)
-            out.append(Block(iri, t))
-        return out
+            yield Block(iri, t)

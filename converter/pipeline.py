@@ -18,10 +18,12 @@ import hashlib
 import itertools
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
 import time
+from array import array
 from collections import Counter, deque
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -75,7 +77,7 @@ class Report:
     outputs: dict[str, str] = field(default_factory=dict)
     rejected: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
-    converted: list[dict[str, str]] = field(default_factory=list)  # figid and source file of each figure
+    converted: "Spool" = field(default_factory=lambda: Spool())  # figid and source file of each figure
     statistics: dict[str, object] = field(default_factory=dict)
     validation: ValidationReport | None = None
 
@@ -86,8 +88,12 @@ class Report:
                 f"{self.seconds:.1f} s")
 
     def to_json(self) -> str:
-        # the report is deterministic like the dumps: no timing (it is in the summary line); no deep copy of the
-        # converted list either, which runs to a line per record
+        return "".join(self.json_chunks())
+
+    def json_chunks(self) -> Iterator[str]:
+        """The text of ``report.json`` in pieces: the list of converted records, a line per record, is written
+        from its spool one record at a time."""
+        # deterministic like the dumps: no timing (it is in the summary line)
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name not in ("seconds", "reused", "validation")}
         data["rejected"] = [asdict(issue) for issue in self.rejected]
@@ -95,7 +101,73 @@ class Report:
         if self.validation is not None:
             data["validation"] = {"violations": self.validation.count("Violation"),
                                   "warnings": self.validation.count("Warning"), "report": "shacl-report.ttl"}
-        return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+        if not self.converted:
+            data["converted"] = []
+            yield json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+            return
+        marker = secrets.token_hex(16)  # stands for the list, whose items are written one by one
+        data["converted"] = [marker]
+        head, tail = json.dumps(data, ensure_ascii=False, indent=1).split(f'  "{marker}"')
+        yield head
+        for n, item in enumerate(self.converted):
+            text = json.dumps(item, ensure_ascii=False, indent=1).replace("\n", "\n  ")
+            yield f"  {text}" if n == 0 else f",\n  {text}"
+        yield tail + "\n"
+
+
+class Spool(Sequence):
+    """A list that lives in an anonymous temporary file: a build lists every record it converted, and a hundred
+    thousand of them held as dictionaries would be the largest thing in memory. Items are JSON values::
+
+        >>> spool = Spool()
+        >>> spool.extend([{"figid": "a"}, {"figid": "b"}])
+        >>> len(spool), spool[-1], [item["figid"] for item in spool]
+        (2, {'figid': 'b'}, ['a', 'b'])
+    """
+
+    def __init__(self, items: Iterable = ()) -> None:
+        self._file = tempfile.TemporaryFile()
+        self._ends = array("Q")  # where each item's line ends
+        self._size = 0
+        self.extend(items)
+
+    def extend(self, items: Iterable) -> None:
+        lines = []
+        for item in items:
+            lines.append(line := json.dumps(item).encode("ascii") + b"\n")  # ASCII: lone surrogates escaped too
+            self._size += len(line)
+            self._ends.append(self._size)
+        self._file.seek(0, os.SEEK_END)
+        self._file.writelines(lines)
+
+    def append(self, item) -> None:
+        self.extend([item])
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(len(self)))]
+        n = range(len(self))[n]
+        start = self._ends[n - 1] if n else 0
+        self._file.flush()
+        return json.loads(os.pread(self._file.fileno(), self._ends[n] - start, start))
+
+    def __iter__(self) -> Iterator:
+        self._file.flush()
+        fd, at, rest = self._file.fileno(), 0, b""
+        while at < self._size:  # with its own position: an item appended meanwhile comes too
+            chunk = os.pread(fd, min(1 << 20, self._size - at), at)
+            at += len(chunk)
+            *lines, rest = (rest + chunk).split(b"\n")
+            yield from map(json.loads, lines)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Spool({list(self)!r})"
 
 
 @dataclass
@@ -526,7 +598,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
             links.update(group.links)
             if kept.key is not None and index is not None:
                 index.add(kept.key, kept)
-        entity_blocks = entities.blocks()
+        entity_blocks = list(entities.blocks()) if validate else entities.blocks()
         for block in entity_blocks:
             dumps.write(serialize(block.triples, formats, graph))
             report.triples += len(block.triples)
@@ -570,7 +642,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
             atomic_write(os.path.join(output, "shacl-report.ttl"), report.validation.to_turtle())
             report.outputs["validation"] = "shacl-report.ttl"
         atomic_write(os.path.join(output, "void.ttl"), void)
-        atomic_write(os.path.join(output, "report.json"), report.to_json())
+        atomic_write(os.path.join(output, "report.json"), report.json_chunks())
     return list(entity_ids), list(taxon_ids)
 
 
