@@ -25,7 +25,7 @@ import tempfile
 import time
 from array import array
 from collections import Counter, deque
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
 from typing import Iterable, Iterator, Sequence
@@ -34,10 +34,11 @@ from .build_index import IndexWriter, PreviousBuild
 from .identifiers import IRIStyle, registry
 from .mapping import EntityIndex, entity_iri, figure_blocks, taxon_iri
 from .model import Entity, Figure, Taxon, build_figure
-from .sources import COMPANION_KINDS, RecordError, Source, discover, peek_figid, read_record
+from .sources import COMPANION_KINDS, RecordError, Source, iter_sources, peek_figid, read_record
 from .validation import Evaluator, Result, ValidationReport, read_shapes
 from .vocab import GRAPH
 from .void import void_turtle
+from .worklist import WorkList
 from .writers import FILE_NAMES, FORMATS, DumpSet, atomic_write, encode, exclusive, serialize, sweep
 
 
@@ -196,6 +197,7 @@ _OUTPUT_FILES = (*FILE_NAMES.values(), "void.ttl", "report.json", "shacl-report.
 _BUILD_DIR = ".pfocr-build"  # in the output folder: the last build's index, and the workers' shards meanwhile
 _TASK_GROUPS = 32  # groups per worker task: each task writes one shard file per format
 _WINDOW = 4  # tasks in flight per worker
+_LOOKAHEAD = 4096  # groups read ahead of the one being written
 
 
 def _layout_rank(fig: Figure) -> int:
@@ -319,40 +321,86 @@ def _convert_task(task: tuple[int, list[tuple[list[Source], str | None, str | No
     return number, out
 
 
-def _groups(sources: list[Source]) -> tuple[list[list[Source]], list[str | None]]:
-    """Sources grouped by figid, in figid order, and the figid of each group; files whose figid cannot be seen
-    come last, alone (figid None)."""
-    keyed: dict[str, list[Source]] = {}
-    unknown: list[list[Source]] = []
-    for source in sources:
-        figid = peek_figid(source)
-        if figid is None:
-            unknown.append([source])
-        else:
-            keyed.setdefault(figid, []).append(source)
-    order = sorted(keyed)
-    return [keyed[k] for k in order] + unknown, [*order, *([None] * len(unknown))]
+def _plan(work: WorkList, previous: PreviousBuild | None) -> Iterator[tuple[list[Source], str | None, str | None,
+                                                                          tuple | None]]:
+    """Each group of pages, in figid order: its pages, input key, figid, and where the last build's index has it
+    (None: convert it)."""
+    reusable = previous is not None and previous.directory
+    for sources, figid in work.groups():
+        key = _input_key(sources, [figid] * len(sources)) if reusable else None
+        yield sources, key, figid, previous.directory.get(key) if key is not None else None
 
 
-def _run(tasks: list, jobs: int) -> Iterator[tuple[int, list[_Group]]]:
-    if jobs <= 1 or len(tasks) < 2:
-        yield from map(_convert_task, tasks)
-        return
+class _Later:
+    """A task run when its result is asked for: the serial stand-in for a pool's ``AsyncResult``."""
+
+    def __init__(self, task) -> None:
+        self.task = task
+
+    def get(self):
+        return _convert_task(self.task)
+
+
+def _schedule(plan: Iterator, jobs: int) -> Iterator[tuple]:
+    """The plan's groups in order, each as ``("reuse", where, pages)`` or ``("new", task number, converted group,
+    whether it is its task's last)``; the new ones converted in ``jobs`` worker processes.
+
+    Groups to convert go to the workers in tasks of ``_TASK_GROUPS``, a window of tasks ahead of the group being
+    yielded (imap would run ahead without bound, its results and their shard files piling up while the parent
+    copies). At most ``_LOOKAHEAD`` groups are read ahead of it: a rebuild's long runs of reused groups stay on
+    disk too. Both bounds keep memory and disk flat with corpus size."""
     import multiprocessing
 
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs) as pool, _collector_paused():
-        # imap would run ahead of the parent without bound, its finished results (and their shard files) piling up
-        # while the parent copies: a window of tasks in flight keeps memory and disk flat with corpus size
-        window: deque = deque()
-        pending = iter(tasks)
-        for task in itertools.islice(pending, _WINDOW * jobs):
-            window.append(pool.apply_async(_convert_task, (task,)))
-        while window:
-            result = window.popleft().get()
-            for task in itertools.islice(pending, 1):
-                window.append(pool.apply_async(_convert_task, (task,)))
-            yield result
+    with ExitStack() as stack:
+        if jobs > 1:
+            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
+            stack.enter_context(_collector_paused())
+            def submit(task):
+                return pool.apply_async(_convert_task, (task,))
+        else:
+            submit = _Later
+        order: deque = deque()  # groups read from the plan and not yielded: (where, pages) or None (a task has it)
+        tasks: deque = deque()  # tasks submitted and not yet taken
+        batch: list = []  # the groups of the next task
+        numbers = itertools.count()
+        current: deque = deque()  # the converted groups of the task being yielded
+        number = -1
+        plan = iter(plan)
+        exhausted = False
+
+        def submit_batch() -> None:
+            if batch:
+                tasks.append(submit((next(numbers), batch.copy())))
+                batch.clear()
+
+        while True:
+            while not exhausted and len(tasks) < _WINDOW * jobs and len(order) < _LOOKAHEAD:
+                entry = next(plan, None)
+                if entry is None:
+                    exhausted = True
+                    submit_batch()
+                    break
+                sources, key, figid, where = entry
+                if where is not None:
+                    order.append((where, len(sources)))
+                    continue
+                order.append(None)
+                batch.append((sources, key, figid))
+                if len(batch) >= _TASK_GROUPS:
+                    submit_batch()
+            if not order:
+                return
+            entry = order.popleft()
+            if entry is not None:
+                yield ("reuse", *entry)
+                continue
+            if not current:
+                if not tasks:
+                    submit_batch()  # the group is in the batch not yet sent: read-ahead stopped before it filled
+                number, groups = tasks.popleft().get()
+                current.extend(groups)
+            group = current.popleft()
+            yield "new", number, group, not current
 
 
 @contextmanager
@@ -455,108 +503,100 @@ def convert(
 
     registry.style = iri_style
     registry.namespaces  # read data/identifiers.json once, before worker processes fork
-    try:
-        sources, problems = discover(paths)
-    except RecordError as err:
-        raise ConvertError(str(err)) from None
-    if not sources:
-        raise ConvertError(f"no figure records (*.md) found in {', '.join(paths)}")
-
-    report = Report()
-    report.warnings.extend(Issue.of(p) for p in problems)
-    report.records_read = len(sources)
-    groups, figids = _groups(sources)
-    fingerprint = _fingerprint(formats, iri_style, graph, validate)
-    stack = ExitStack()
-    if output != "-":
-        os.makedirs(output, exist_ok=True)
-        stack.enter_context(exclusive(os.path.join(output, _BUILD_DIR), "conversion", ConvertError))
-        # what a killed build left: its shards and temporary dumps (safe to remove: the folder is ours now)
-        sweep(output, [".pfocr-shards-*", *(f".{name}.*.tmp" for name in _OUTPUT_FILES)])
-        sweep(os.path.join(output, _BUILD_DIR), [".index-*"])
-    with stack:
+    with ExitStack() as stack:
+        work = stack.enter_context(WorkList())
+        problems: list[RecordError] = []
+        try:
+            for source in iter_sources(paths, problems):
+                work.add(source, peek_figid(source))
+        except RecordError as err:
+            raise ConvertError(str(err)) from None
+        report = Report()
+        report.records_read = len(work)
+        if not report.records_read:
+            raise ConvertError(f"no figure records (*.md) found in {', '.join(paths)}")
+        report.warnings.extend(Issue.of(p) for p in problems)
+        fingerprint = _fingerprint(formats, iri_style, graph, validate)
+        if output != "-":
+            os.makedirs(output, exist_ok=True)
+            stack.enter_context(exclusive(os.path.join(output, _BUILD_DIR), "conversion", ConvertError))
+            # what a killed build left: its shards and temporary dumps (safe to remove: the folder is ours now)
+            sweep(output, [".pfocr-shards-*", *(f".{name}.*.tmp" for name in _OUTPUT_FILES)])
+            sweep(os.path.join(output, _BUILD_DIR), [".index-*"])
         build = tempfile.mkdtemp(prefix=".pfocr-shards-", dir=output if output != "-" else None)
+        stack.callback(shutil.rmtree, build, ignore_errors=True)
         previous = _previous(output, fingerprint, formats) if output != "-" else None
+        if previous is not None:
+            stack.callback(previous.close)
         index = IndexWriter(os.path.join(output, _BUILD_DIR)) if output != "-" else None
         try:
-            keys = ([_input_key(g, [f] * len(g)) for g, f in zip(groups, figids)]
-                    if previous is not None and previous.directory else [None] * len(groups))
-            reuse = [previous.directory.get(k) if previous is not None and k is not None else None for k in keys]
-            todo = [i for i, g in enumerate(reuse) if g is None]
-            tasks = [(n, [(groups[i], keys[i], figids[i]) for i in todo[start:start + _TASK_GROUPS]])
-                     for n, start in enumerate(range(0, len(todo), _TASK_GROUPS))]
             _OPTIONS.update(formats=formats, graph=graph, shards=build,
                             evaluator=Evaluator(read_shapes(iri_style)) if validate else None)
-            converted = _run(tasks, jobs if jobs is not None else (os.cpu_count() or 1))
+            schedule = stack.enter_context(closing(_schedule(
+                _plan(work, previous), jobs if jobs is not None else (os.cpu_count() or 1))))
             if progress:
                 from tqdm import tqdm
 
-                converted = tqdm(converted, total=len(tasks), unit="task", file=sys.stderr, leave=False)
-            entities, taxa = _assemble(report, output, formats, graph, validate, groups, reuse, converted, previous,
-                                       index, build, stdout)
+                schedule = tqdm(schedule, total=work.group_count(), unit="figure", file=sys.stderr, leave=False)
+            entities, taxa = _assemble(report, output, formats, graph, validate, work, schedule, previous, index,
+                                       stdout)
             if index is not None:  # after the dumps, stamped with their sizes and times
                 index.commit(_header(output, fingerprint, formats), entities, taxa)
         except BaseException:
             if index is not None:
                 index.abort()
             raise
-        finally:
-            if previous is not None:
-                previous.close()
-            shutil.rmtree(build, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     if report.validation is not None:
         report.validation.seconds = report.seconds
     return report
 
 
-def _assemble(report: Report, output: str, formats: list[str], graph: str, validate: bool, groups: list,
-              reuse: list, converted: Iterator, previous: PreviousBuild | None, index: IndexWriter | None,
-              build: str, stdout) -> tuple[list[tuple], list[tuple]]:
+def _assemble(report: Report, output: str, formats: list[str], graph: str, validate: bool, work: WorkList,
+              schedule: Iterator, previous: PreviousBuild | None, index: IndexWriter | None,
+              stdout) -> tuple[list[tuple], list[tuple]]:
     """Write the dumps in group order from reused and newly converted groups; fill ``report``; add each group to
     the index of this build (with ranges in the new dumps); returns the index's tables of entities and taxa."""
     entity_ids: dict[tuple, int] = {}  # the build index's tables: each distinct entity and taxon once
     taxon_ids: dict[tuple, int] = {}
     entities = EntityIndex()
-    seen_keys: set[str] = set()
-    seen_figids: set[str] = set()
     article_space = registry.namespace_iri("pmc")  # shared blocks keyed by it are articles
     articles = 0
     links: Counter = Counter()
     checked: list[Result] = []
     located: dict[str, str] = {}
-    pending: list[_Group] = []
     shard_files: dict = {}
+    shard = None
     dumps = DumpSet(output, formats, graph, stdout=stdout)
     try:
-        for i in range(len(groups)):
-            if reuse[i] is not None:
-                group, source = previous.group(reuse[i]), previous.files
-                report.reused += len(groups[i])
+        for event in schedule:
+            if event[0] == "reuse":
+                _, where, pages = event
+                group, source = previous.group(where), previous.files
+                report.reused += pages
                 group = dataclasses.replace(group, entities=[previous.entities[n] for n in group.entities],
                                             taxa=[previous.taxa[n] for n in group.taxa])
             else:
-                if not pending:
+                _, number, group, last = event
+                if number != shard:
                     dumps.flush()  # copies from the shard files go out before they close
                     for fh in shard_files.values():
                         fh.close()
-                    number, pending = next(converted)
-                    base = os.path.join(build, f"{number:07d}")
+                    shard = number
+                    base = os.path.join(_OPTIONS["shards"], f"{number:07d}")
                     shard_files = {fmt: open(f"{base}.{fmt}", "rb") for fmt in formats}
-                    pending = list(pending)
-                group, source = pending.pop(0), shard_files
-                if not pending:
+                source = shard_files
+                if last:
                     for fmt in formats:
                         os.unlink(f"{base}.{fmt}")  # read through the open handle; the space goes at close
             report.rejected.extend(group.rejected)
             report.warnings.extend(group.warnings)
-            figids = {figid for figid, _ in group.figures}
-            if figids & seen_figids:  # only when a file's figid line was unusual enough to escape grouping
+            if not work.claim("figid", dict.fromkeys(figid for figid, _ in group.figures)):
+                # only when a file's figid line was unusual enough to escape grouping
                 for figid, file in group.figures:
                     report.rejected.append(Issue(file, "figid", f"figid {figid} seen in an earlier file, "
                                                  "which is kept", None, figid))
                 continue
-            seen_figids |= figids
             report.converted.extend({"figid": figid, "file": file} for figid, file in group.figures)
             kept = _Group(group.key, [], group.figures, [], [], group.links, group.rejected, group.warnings)
             for item in group.items:
@@ -566,10 +606,9 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                     kept.items.append(("text", written, count, results))
                 else:
                     _, key, count, text, results = item
-                    if key in seen_keys:  # an earlier figure wrote it; keep this one's text for a later build
-                        kept.items.append(("shared", key, count, _bytes(text, source), results))
+                    if not work.claim("shared", [key]):  # an earlier figure wrote it; keep this one's text for
+                        kept.items.append(("shared", key, count, _bytes(text, source), results))  # a later build
                         continue
-                    seen_keys.add(key)
                     articles += key.startswith(article_space)
                     written = {fmt: dumps.copy(fmt, source[fmt], *where) if isinstance(where, tuple)
                                else dumps.put(fmt, where) for fmt, where in text.items()}

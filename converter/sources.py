@@ -19,6 +19,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import yaml
 
@@ -68,32 +69,36 @@ def discover(paths: list[str]) -> tuple[list[Source], list[RecordError]]:
     A folder holding ``_figures/`` is a PFOCR checkout: its pages are ``_figures/*.md``, companions in ``_data/``.
     Any other folder is searched recursively for ``*.md``. ``-`` is one record on standard input.
     """
-    found: dict[str, Source] = {}
     problems: list[RecordError] = []
+    found = {source.path: source for source in iter_sources(paths, problems)}
+    return sorted(found.values(), key=lambda s: s.path), problems
+
+
+def iter_sources(paths: list[str], problems: list[RecordError]) -> Iterator[Source]:
+    """The pages :func:`discover` finds, one at a time as they are found (a page given twice comes twice), adding
+    unusable paths to ``problems``."""
     folders: dict[Path, tuple[str, ...]] = {}  # the companion folders of each folder, looked up once
     for given in paths:
         if given == STDIN:
             import sys
 
             data = sys.stdin.buffer.read()
-            found[STDIN] = Source(STDIN, (), _decode(data, STDIN))
+            yield Source(STDIN, (), _decode(data, STDIN))
             continue
         path = Path(given)
         if path.is_file():
-            found[str(path)] = _source_for(path, folders)
+            yield _source_for(path, folders)
         elif path.is_dir():
             root = path / "_figures" if (path / "_figures").is_dir() else path
             for page in _walk_md(root, problems):
-                found[str(page)] = _source_for(page, folders)
+                yield _source_for(page, folders)
         elif path.exists():
             problems.append(RecordError(given, "path", "not a regular file or a folder"))
         else:
             problems.append(RecordError(given, "path", "no such file or folder"))
-    return sorted(found.values(), key=lambda s: s.path), problems
 
 
-def _walk_md(root: Path, problems: list[RecordError]) -> list[Path]:
-    pages: list[Path] = []
+def _walk_md(root: Path, problems: list[RecordError]) -> Iterator[Path]:
     seen: set[tuple[int, int]] = set()
 
     def onerror(err: OSError) -> None:
@@ -106,8 +111,7 @@ def _walk_md(root: Path, problems: list[RecordError]) -> list[Path]:
             continue
         seen.add((st.st_dev, st.st_ino))
         dirs.sort()
-        pages.extend(Path(folder) / f for f in sorted(files) if f.endswith(".md"))
-    return pages
+        yield from (Path(folder) / f for f in sorted(files) if f.endswith(".md"))
 
 
 def _source_for(page: Path, folders: dict[Path, tuple[str, ...]]) -> Source:
