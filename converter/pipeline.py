@@ -322,13 +322,13 @@ def _convert_task(task: tuple[int, list[tuple[list[Source], str | None, str | No
 
 
 def _plan(work: WorkList, previous: PreviousBuild | None) -> Iterator[tuple[list[Source], str | None, str | None,
-                                                                          tuple | None]]:
+                                                                          int | None]]:
     """Each group of pages, in figid order: its pages, input key, figid, and where the last build's index has it
     (None: convert it)."""
-    reusable = previous is not None and previous.directory
+    reusable = previous is not None and not previous.empty
     for sources, figid in work.groups():
         key = _input_key(sources, [figid] * len(sources)) if reusable else None
-        yield sources, key, figid, previous.directory.get(key) if key is not None else None
+        yield sources, key, figid, previous.find(key) if key is not None else None
 
 
 class _Later:

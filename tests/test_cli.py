@@ -59,7 +59,7 @@ def test_convert_writes_all_files_and_one_summary_line(records, tmp_path):
     assert proc.returncode == 0, text(proc.stderr)
     assert sorted(p.name for p in out.iterdir()) == sorted([*ALL_FILES, BUILD])
     # what the next build reuses, and the lock that keeps two builds from writing here at once
-    assert sorted(p.name for p in (out / BUILD).iterdir()) == [".lock", "index.pickle"]
+    assert sorted(p.name for p in (out / BUILD).iterdir()) == [".lock", "index.sqlite"]
     lines = text(proc.stdout).splitlines()
     assert len(lines) == 1
     read, converted, rejected, triples, warnings = summary_counts(lines[0])

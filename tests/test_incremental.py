@@ -101,7 +101,21 @@ def test_dumps_changed_by_hand_or_other_options_mean_a_full_build(corpus, tmp_pa
 def test_a_broken_index_means_a_full_build(corpus, tmp_path):
     out = tmp_path / "out"
     run_convert([corpus], out, jobs=1)
-    (out / ".pfocr-build" / "index.pickle").write_bytes(b"not a pickle")
+    (out / ".pfocr-build" / "index.sqlite").write_bytes(b"not a database")
+    again = run_convert([corpus], out, jobs=1)
+    assert again.report.reused == 0
+    _same(run_convert([corpus], tmp_path / "fresh", jobs=1).out, out)
+
+
+def test_a_damaged_index_means_a_full_build(corpus, tmp_path):
+    """Pages in its middle overwritten: its header still reads well, so the rest is checked before anything is
+    taken from it."""
+    out = tmp_path / "out"
+    run_convert([corpus], out, jobs=1)
+    index = out / ".pfocr-build" / "index.sqlite"
+    data = bytearray(index.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 8192] = bytes(8192)
+    index.write_bytes(bytes(data))
     again = run_convert([corpus], out, jobs=1)
     assert again.report.reused == 0
     _same(run_convert([corpus], tmp_path / "fresh", jobs=1).out, out)
