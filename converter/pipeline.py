@@ -110,9 +110,10 @@ class Report:
         data["converted"] = [marker]
         head, tail = json.dumps(data, ensure_ascii=False, indent=1).split(f'  "{marker}"')
         yield head
-        for n, item in enumerate(self.converted):
-            text = json.dumps(item, ensure_ascii=False, indent=1).replace("\n", "\n  ")
-            yield f"  {text}" if n == 0 else f",\n  {text}"
+        string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
+        for n, item in enumerate(self.converted):  # each as json.dumps(item, ensure_ascii=False, indent=1) would
+            members = ",\n".join([f"   {string(k)}: {string(v)}" for k, v in item.items()])
+            yield f"  {{\n{members}\n  }}" if n == 0 else f",\n  {{\n{members}\n  }}"
         yield tail + "\n"
 
 
@@ -133,13 +134,11 @@ class Spool(Sequence):
         self.extend(items)
 
     def extend(self, items: Iterable) -> None:
-        lines = []
-        for item in items:
-            lines.append(line := json.dumps(item).encode("ascii") + b"\n")  # ASCII: lone surrogates escaped too
+        for item in items:  # the file stays at its end: items are read with pread
+            line = json.dumps(item).encode("ascii") + b"\n"  # ASCII: lone surrogates escaped too
+            self._file.write(line)
             self._size += len(line)
             self._ends.append(self._size)
-        self._file.seek(0, os.SEEK_END)
-        self._file.writelines(lines)
 
     def append(self, item) -> None:
         self.extend([item])

@@ -39,6 +39,7 @@ class WorkList:
             + "BEGIN;")  # one transaction, never committed: the database goes when the list does
         self._folders: dict[tuple[str, ...], int] = {}  # each page's companion folders, as a number
         self._texts: dict[str, str] = {}  # standard input, whose text is nowhere else
+        self._rows: list[tuple] = []  # pages added and not yet inserted: inserted many at a time
 
     def __enter__(self) -> "WorkList":
         return self
@@ -54,19 +55,28 @@ class WorkList:
         folders = self._folders.setdefault(source.data_dirs, len(self._folders))
         if source.text is not None:
             self._texts[source.path] = source.text
-        self._db.execute("INSERT OR IGNORE INTO page VALUES (?, ?, ?)",
-                         (source.path.encode(*_ENCODING), None if figid is None else figid.encode(*_ENCODING), folders))
+        self._rows.append((source.path.encode(*_ENCODING), None if figid is None else figid.encode(*_ENCODING),
+                           folders))
+        if len(self._rows) >= 4096:
+            self._insert()
+
+    def _insert(self) -> None:
+        self._db.executemany("INSERT OR IGNORE INTO page VALUES (?, ?, ?)", self._rows)
+        self._rows.clear()
 
     def __len__(self) -> int:
+        self._insert()
         return self._db.execute("SELECT count(*) FROM page").fetchone()[0]
 
     def group_count(self) -> int:
         """How many groups :meth:`groups` yields."""
+        self._insert()
         return self._db.execute("SELECT count(DISTINCT figid) + count(*) - count(figid) FROM page").fetchone()[0]
 
     def groups(self) -> Iterator[tuple[list[Source], str | None]]:
         """The pages grouped by figid, in figid order, each group in path order; then the pages whose figid could
         not be read, each alone, in path order (their figid None)."""
+        self._insert()
         folders = {number: dirs for dirs, number in self._folders.items()}
         group: list[Source] = []
         current = None
