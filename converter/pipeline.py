@@ -351,13 +351,17 @@ def _schedule(plan: Iterator, jobs: int) -> Iterator[tuple]:
     import multiprocessing
 
     with ExitStack() as stack:
-        if jobs > 1:
-            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
-            stack.enter_context(_collector_paused())
-            def submit(task):
-                return pool.apply_async(_convert_task, (task,))
-        else:
-            submit = _Later
+        pool = None
+
+        def submit(task):
+            nonlocal pool
+            if pool is None:
+                if jobs <= 1 or (exhausted and not tasks):  # one task in all (a record, or a small rebuild)
+                    return _Later(task)
+                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
+                stack.enter_context(_collector_paused())
+            return pool.apply_async(_convert_task, (task,))
+
         order: deque = deque()  # groups read from the plan and not yielded: (where, pages) or None (a task has it)
         tasks: deque = deque()  # tasks submitted and not yet taken
         batch: list = []  # the groups of the next task
