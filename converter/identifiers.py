@@ -128,6 +128,8 @@ class Registry:
             local = ns.local_id(value)
             if local is None:
                 raise ValueError(f"{value!r} is not a valid {prefix} identifier")
+            if len(self._minted) >= 1 << 16:  # articles are new in nearly every figure: bounded, like the rdf memos
+                self._minted.clear()
             iri = self._minted[key] = ns.slash_iri(local) if slash else ns.colon_iri(local)
         return iri
 

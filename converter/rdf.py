@@ -45,10 +45,13 @@ def quote_string(text: str) -> str:
     return '"' + _NEEDS_ESCAPE.sub(_escape_char, text) + '"'
 
 
+_MEMO_SIZE = 1 << 14  # terms a memo keeps (at 2**16, with long terms kept too, a worker held 40 MiB more)
+
+
 class _Memo(dict):
     """A function of a term, remembered: predicates, classes, entities and short literals (symbols, match
-    sources) repeat in every block. Bounded, as every mention IRI is new: the memo starts again when full, and
-    long texts (captions, titles) are not kept."""
+    sources) repeat in every block. Only short terms are kept: the long ones are mostly seen once or twice (mention
+    and figure IRIs, titles, captions). Bounded: the memo starts again when full."""
 
     def __init__(self, make) -> None:
         super().__init__()
@@ -56,8 +59,8 @@ class _Memo(dict):
 
     def __missing__(self, term):
         value = self.make(term)
-        if value is None or len(value) <= 256:
-            if len(self) >= 1 << 16:
+        if len(term if term.__class__ is str else term[0]) <= 64:
+            if len(self) >= _MEMO_SIZE:
                 self.clear()
             self[term] = value
         return value
