@@ -65,58 +65,6 @@ class Issue:
         return f"{where}: {self.field}: {self.reason}"
 
 
-@dataclass
-class Report:
-    """What a conversion did. ``records_read == records_converted + records_rejected`` always holds."""
-
-    records_read: int = 0
-    records_converted: int = 0
-    records_rejected: int = 0
-    triples: int = 0
-    seconds: float = 0.0
-    reused: int = 0  # records whose text came from the last build (not in report.json: a rebuild's is a full one's)
-    outputs: dict[str, str] = field(default_factory=dict)
-    rejected: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
-    converted: "Spool" = field(default_factory=lambda: Spool())  # figid and source file of each figure
-    statistics: dict[str, object] = field(default_factory=dict)
-    validation: ValidationReport | None = None
-
-    def summary(self) -> str:
-        reused = f" ({self.reused} unchanged since the last build)" if self.reused else ""
-        return (f"{self.records_read} records read: {self.records_converted} converted, "
-                f"{self.records_rejected} rejected{reused}; {self.triples} triples; {len(self.warnings)} warnings; "
-                f"{self.seconds:.1f} s")
-
-    def to_json(self) -> str:
-        return "".join(self.json_chunks())
-
-    def json_chunks(self) -> Iterator[str]:
-        """The text of ``report.json`` in pieces: the list of converted records, a line per record, is written
-        from its spool one record at a time."""
-        # deterministic like the dumps: no timing (it is in the summary line)
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name not in ("seconds", "reused", "validation")}
-        data["rejected"] = [asdict(issue) for issue in self.rejected]
-        data["warnings"] = [asdict(issue) for issue in self.warnings]
-        if self.validation is not None:
-            data["validation"] = {"violations": self.validation.count("Violation"),
-                                  "warnings": self.validation.count("Warning"), "report": "shacl-report.ttl"}
-        if not self.converted:
-            data["converted"] = []
-            yield json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-            return
-        marker = secrets.token_hex(16)  # stands for the list, whose items are written one by one
-        data["converted"] = [marker]
-        head, tail = json.dumps(data, ensure_ascii=False, indent=1).split(f'  "{marker}"')
-        yield head
-        string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
-        for n, item in enumerate(self.converted):  # each as json.dumps(item, ensure_ascii=False, indent=1) would
-            members = ",\n".join([f"   {string(k)}: {string(v)}" for k, v in item.items()])
-            yield f"  {{\n{members}\n  }}" if n == 0 else f",\n  {{\n{members}\n  }}"
-        yield tail + "\n"
-
-
 class Spool(Sequence):
     """A list that lives in an anonymous temporary file: a build lists every record it converted, and a hundred
     thousand of them held as dictionaries would be the largest thing in memory. Items are JSON values::
@@ -168,6 +116,58 @@ class Spool(Sequence):
 
     def __repr__(self) -> str:
         return f"Spool({list(self)!r})"
+
+
+@dataclass
+class Report:
+    """What a conversion did. ``records_read == records_converted + records_rejected`` always holds."""
+
+    records_read: int = 0
+    records_converted: int = 0
+    records_rejected: int = 0
+    triples: int = 0
+    seconds: float = 0.0
+    reused: int = 0  # records whose text came from the last build (not in report.json: a rebuild's is a full one's)
+    outputs: dict[str, str] = field(default_factory=dict)
+    rejected: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    converted: Spool = field(default_factory=Spool)  # figid and source file of each figure
+    statistics: dict[str, object] = field(default_factory=dict)
+    validation: ValidationReport | None = None
+
+    def summary(self) -> str:
+        reused = f" ({self.reused} unchanged since the last build)" if self.reused else ""
+        return (f"{self.records_read} records read: {self.records_converted} converted, "
+                f"{self.records_rejected} rejected{reused}; {self.triples} triples; {len(self.warnings)} warnings; "
+                f"{self.seconds:.1f} s")
+
+    def to_json(self) -> str:
+        return "".join(self.json_chunks())
+
+    def json_chunks(self) -> Iterator[str]:
+        """The text of ``report.json`` in pieces: the list of converted records, a line per record, is written
+        from its spool one record at a time."""
+        # deterministic like the dumps: no timing (it is in the summary line)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in ("seconds", "reused", "validation")}
+        data["rejected"] = [asdict(issue) for issue in self.rejected]
+        data["warnings"] = [asdict(issue) for issue in self.warnings]
+        if self.validation is not None:
+            data["validation"] = {"violations": self.validation.count("Violation"),
+                                  "warnings": self.validation.count("Warning"), "report": "shacl-report.ttl"}
+        if not self.converted:
+            data["converted"] = []
+            yield json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+            return
+        marker = secrets.token_hex(16)  # stands for the list, whose items are written one by one
+        data["converted"] = [marker]
+        head, tail = json.dumps(data, ensure_ascii=False, indent=1).split(f'  "{marker}"')
+        yield head
+        string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
+        for n, item in enumerate(self.converted):  # each as json.dumps(item, ensure_ascii=False, indent=1) would
+            members = ",\n".join([f"   {string(k)}: {string(v)}" for k, v in item.items()])
+            yield f"  {{\n{members}\n  }}" if n == 0 else f",\n  {{\n{members}\n  }}"
+        yield tail + "\n"
 
 
 @dataclass
