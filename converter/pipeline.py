@@ -286,11 +286,16 @@ def _input_key(sources: Sequence[Source], figids: Sequence[str | None] | None = 
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def _shard(number: int) -> str:
+    """The shard files of task ``number`` are this path with each format's extension."""
+    return os.path.join(_OPTIONS["shards"], f"{number:07d}")
+
+
 def _convert_task(task: tuple[int, list[tuple[list[Source], str | None, str | None]]]) -> tuple[int, list[_Group]]:
     """Convert groups; their text goes to this task's shard files, one per format (worker side)."""
     number, groups = task
     formats = _OPTIONS["formats"]
-    shard = os.path.join(_OPTIONS["shards"], f"{number:07d}")
+    shard = _shard(number)
     out: list[_Group] = []
     files = {fmt: open(f"{shard}.{fmt}", "wb") for fmt in formats}
     sizes = dict.fromkeys(formats, 0)
@@ -367,7 +372,6 @@ def _schedule(plan: Iterator, jobs: int) -> Iterator[tuple]:
         batch: list = []  # the groups of the next task
         numbers = itertools.count()
         current: deque = deque()  # the converted groups of the task being yielded
-        number = -1
         plan = iter(plan)
         exhausted = False
 
@@ -586,7 +590,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                     for fh in shard_files.values():
                         fh.close()
                     shard = number
-                    base = os.path.join(_OPTIONS["shards"], f"{number:07d}")
+                    base = _shard(number)
                     shard_files = {fmt: open(f"{base}.{fmt}", "rb") for fmt in formats}
                 source = shard_files
                 if last:
@@ -609,8 +613,9 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                     kept.items.append(("text", written, count, results))
                 else:
                     _, key, count, text, results = item
-                    if not work.claim("shared", [key]):  # an earlier figure wrote it; keep this one's text for
-                        kept.items.append(("shared", key, count, _bytes(text, source), results))  # a later build
+                    if not work.claim("shared", [key]):
+                        # an earlier figure wrote it; keep this one's text for a later build
+                        kept.items.append(("shared", key, count, _bytes(text, source), results))
                         continue
                     articles += key.startswith(article_space)
                     written = {fmt: dumps.copy(fmt, source[fmt], *where) if isinstance(where, tuple)
