@@ -189,9 +189,11 @@ class DumpSet:
         run = self._runs.get(fmt)
         if run is None or run[0] is not source or run[2] != start:
             self._write_run(fmt)
-            self._runs[fmt] = [source, start, end]
+            self._runs[fmt] = run = [source, start, end]
         else:
             run[2] = end
+        if run[2] - run[1] >= _RUN_CHUNK:
+            self._write_run(fmt)  # a rebuild's long runs are written while the records after them are looked up
         self.sizes[fmt] += end - start
         return begin, self.sizes[fmt]
 
@@ -213,6 +215,8 @@ class DumpSet:
         closing a file copies come from."""
         for fmt in list(self._runs):
             self._write_run(fmt)
+        for writer in self._writers.values():
+            writer.hand_over()  # all at once, so that the files are written side by side while this waits
         for writer in self._writers.values():
             writer.wait()
 
@@ -264,7 +268,8 @@ class _Writer:
     last one and returns once all is written, raising what went wrong in the thread. :meth:`finish` or
     :meth:`abandon` ends the thread."""
 
-    _BATCH = 64
+    _BATCH = 64  # pieces, or
+    _BATCH_BYTES = 4 << 20  # bytes written or copied, whichever comes first
 
     def __init__(self, file: IO[bytes], name: str, on_disk: bool) -> None:
         """``on_disk``: a dump file, hashed for ``void.ttl`` and synced as it grows (not standard output)."""
@@ -275,6 +280,7 @@ class _Writer:
         self.hash = hashlib.sha256() if on_disk else None
         self._unsynced = 0
         self._batch: list = []
+        self._batch_bytes = 0
         self._error: BaseException | None = None
         self._abandoned = False
         self._queue: queue.Queue = queue.Queue(maxsize=8)
@@ -284,11 +290,20 @@ class _Writer:
     def add(self, job: bytes | tuple[int, int, int, str]) -> None:
         """Bytes to write, or ``(fd, start, end, name)``: bytes [start, end) of an open file to copy."""
         self._batch.append(job)
-        if len(self._batch) >= self._BATCH:
-            self._hand_over()
+        self._batch_bytes += len(job) if job.__class__ is bytes else job[2] - job[1]
+        if len(self._batch) >= self._BATCH or self._batch_bytes >= self._BATCH_BYTES:
+            self.hand_over()
+
+    def hand_over(self) -> None:
+        """Pass what was added to the thread (a full queue waits for it), raising what went wrong there."""
+        if self._error is not None:
+            raise self._error
+        if self._batch:
+            self._queue.put(self._batch)
+            self._batch, self._batch_bytes = [], 0
 
     def wait(self) -> None:
-        self._hand_over()
+        self.hand_over()
         self._queue.join()
         if self._error is not None:
             raise self._error
@@ -319,13 +334,6 @@ class _Writer:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
-
-    def _hand_over(self) -> None:
-        if self._error is not None:
-            raise self._error
-        if self._batch:
-            self._queue.put(self._batch)
-            self._batch = []
 
     def _run(self) -> None:
         while (batch := self._queue.get()) is not None:

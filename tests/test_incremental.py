@@ -137,3 +137,30 @@ def test_a_page_sorting_before_all_others_comes_and_goes(corpus, tmp_path):
     added.unlink()
     run_convert([corpus], out, jobs=1)
     _same(before.out, out)
+
+
+def test_long_runs_written_piece_by_piece_are_the_same_bytes(corpus, tmp_path, monkeypatch):
+    """A rebuild hands each long run of unchanged text to the writers as it grows, not when it ends: with tiny
+    pieces, many copies of the last dumps come out of one rebuild, and the dumps are still a full build's."""
+    from converter import writers
+
+    out = tmp_path / "out"
+    records = run_convert([corpus], out, jobs=1).report.records_read
+    edited = _pages(corpus)[len(_pages(corpus)) // 2]
+    edited.write_text(edited.read_text(encoding="utf-8").replace("caption: ", "caption: Edited. ", 1),
+                      encoding="utf-8")
+    _touch_later(edited)
+    copies = []
+    real = writers._Writer._copy
+    monkeypatch.setattr(writers._Writer, "_copy", lambda self, fd, start, end, name:
+                        copies.append(end - start) or real(self, fd, start, end, name))
+    monkeypatch.setattr(writers, "_RUN_CHUNK", 4096)
+    monkeypatch.setattr(writers._Writer, "_BATCH_BYTES", 8192)
+    rebuilt = run_convert([corpus], out, jobs=1)
+    assert rebuilt.report.reused == records - 1
+    # two runs per dump (before and after the edited figure) would be 8 copies; pieces of about 4 KiB are many more
+    assert len(copies) > 80
+    monkeypatch.undo()
+    fresh = run_convert([corpus], tmp_path / "fresh", jobs=1)
+    _same(fresh.out, out)
+    assert rebuilt.report_json == fresh.report_json
