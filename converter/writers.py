@@ -23,7 +23,7 @@ from .rdf import Triple, group, jsonld_nodes, nt_heads, nt_lines, turtle_block, 
 from .vocab import GRAPH, PREFIXES
 
 FORMATS = ("ttl", "nt", "nq", "jsonld")
-_RUN_CHUNK = 8 << 20  # bytes read at a time when a run of copies is written
+_RUN_CHUNK = 8 << 20  # bytes read at a time when a run of copies is written, and the length that sends a run off
 FILE_NAMES = {"ttl": "pfocr.ttl", "nt": "pfocr.nt", "nq": "pfocr.nq", "jsonld": "pfocr.jsonld"}
 MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "nq": "application/n-quads",
                "jsonld": "application/ld+json"}
@@ -181,8 +181,8 @@ class DumpSet:
         """Write bytes [start, end) of ``source`` (a dump or shard file in this layout); returns where they went.
 
         Copies that continue each other (the unchanged records of a rebuild, one after another in the previous
-        dump) are written as one run, in large reads, when something else is written or :meth:`flush` is called:
-        call it before closing a source."""
+        dump) are written as one run, in large reads, when something else is written, when the run reaches
+        ``_RUN_CHUNK`` bytes or when :meth:`flush` is called: call it before closing a source."""
         begin = self.sizes[fmt]
         if fmt == "jsonld":
             start = self._comma(source, start)
