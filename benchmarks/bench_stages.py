@@ -32,7 +32,8 @@ from converter.model import build_figure
 from converter.sources import RecordError, iter_sources, peek_figid, read_record
 from converter.vocab import GRAPH
 from converter.worklist import WorkList
-from converter.writers import FORMATS, encode, serialize
+from converter.formats import FORMATS
+from converter.writers import encode, serialize
 
 SERIALISATIONS = [(fmt,) for fmt in FORMATS] + [FORMATS]
 

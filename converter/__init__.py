@@ -7,7 +7,7 @@
 """
 
 from .pipeline import ConvertError, Issue, Report, convert
-from .writers import FORMATS
+from .formats import FORMATS
 
 __version__ = "0.1.0"
 __all__ = ["convert", "ConvertError", "Issue", "Report", "FORMATS", "__version__"]

@@ -13,6 +13,7 @@ at a time, so that neither the build nor the next one holds them, or their keys,
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import sqlite3
@@ -38,8 +39,15 @@ class IndexWriter:
         self._db.executescript(f"PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; {_SCHEMA} BEGIN;")
 
     def add(self, key: str, group: Any) -> None:
-        self._db.execute("INSERT OR REPLACE INTO groups VALUES (?, ?)",
-                         (key, pickle.dumps(group, protocol=pickle.HIGHEST_PROTOCOL)))
+        try:
+            self._db.execute("INSERT OR REPLACE INTO groups VALUES (?, ?)",
+                             (key, pickle.dumps(group, protocol=pickle.HIGHEST_PROTOCOL)))
+        except sqlite3.Error as err:
+            raise self._failed(err) from None
+
+    def _failed(self, err: sqlite3.Error) -> OSError:
+        """SQLite's error (a full disk, say) as an I/O error that names the index."""
+        return OSError(errno.EIO, str(err), os.path.join(self.folder, INDEX))
 
     def commit(self, header: dict, entities: list, taxa: list) -> None:
         """Write the tail and put the index in place of the last one."""
@@ -49,6 +57,9 @@ class IndexWriter:
             self._db.execute("COMMIT")
             self._db.close()
             os.replace(self._tmp, os.path.join(self.folder, INDEX))
+        except sqlite3.Error as err:
+            self.abort()
+            raise self._failed(err) from None
         except BaseException:
             self.abort()
             raise

@@ -6,38 +6,93 @@ Exit status: 0 success, 1 the command ran but found problems (``--strict``), 2 u
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import os
 import sys
+from typing import Any, Callable, NoReturn
 
 import click
 
 from . import __version__
+from .formats import FILE_NAMES, FORMATS, rdf_format
 from .pipeline import ConvertError, convert
-from .queries import RESULT_FORMATS
-from .store import DEFAULT_STORE
-from .validation import summary
+from .queries import QueryError, output_format
+from .store import DEFAULT_STORE, StoreError
+from .validation import ValidationError, summary
 from .vocab import GRAPH
-from .writers import FILE_NAMES, FORMATS, atomic_write
+from .writers import atomic_write
 
 
 class _Formats(click.ParamType):
+    """Comma-separated RDF format names, aliases allowed (``ttl,nt`` or ``turtle,ntriples``)."""
+
     name = "FORMATS"
 
     def convert(self, value, param, ctx):  # noqa: D102 - click API
         if isinstance(value, list):
             return value
-        items = [v.strip() for v in value.split(",") if v.strip()]
-        bad = [v for v in items if v not in FORMATS]
-        if bad or not items:
-            self.fail(f"{', '.join(bad) or value!r} is not a format; choose from {', '.join(FORMATS)}", param, ctx)
-        return items
+        try:
+            items = [rdf_format(v) for v in value.split(",") if v.strip()]
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+        if not items:
+            self.fail("name at least one format", param, ctx)
+        return list(dict.fromkeys(items))
 
 
-def _fail(message: str, status: int = 2) -> None:
-    """A user error: one line on standard error, no traceback."""
+class _OutputFormat(click.ParamType):
+    """A result format (table, csv, tsv, json, xml) or an RDF format under any of its names."""
+
+    name = "FORMAT"
+
+    def convert(self, value, param, ctx):  # noqa: D102 - click API
+        try:
+            return output_format(value)
+        except QueryError as err:
+            self.fail(str(err), param, ctx)
+
+
+def _fail(message: str, status: int = 2) -> NoReturn:
+    """A user error: one message on standard error, no traceback."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(status)
+
+
+def _os_error(err: OSError, fallback: str = "") -> str:
+    """An I/O error as 'FILE: reason'; the file is named whenever the system said which."""
+    where = err.filename or fallback
+    reason = err.strerror or str(err)
+    return f"{where}: {reason}" if where else reason
+
+
+def _user_errors(status: int = 2) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Turn the package's errors into one clear message and exit ``status`` (I/O errors: 2). A closed pipe
+    (``| head``) is left to click, which ends quietly, as Unix tools do."""
+
+    def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except (ConvertError, StoreError, QueryError, ValidationError) as err:
+                _fail(str(err), status)
+            except OSError as err:
+                if err.errno == errno.EPIPE:
+                    raise
+                _fail(_os_error(err))
+
+        return run
+
+    return wrap
+
+
+def _rejected(issues: list, where: str) -> None:
+    for issue in issues[:20]:
+        click.echo(f"rejected: {issue}", err=True)
+    if len(issues) > 20:
+        click.echo(f"... and {len(issues) - 20} more rejected records ({where})", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,12 +101,21 @@ def main() -> None:
     """Publish Pathway Figure OCR (PFOCR) figure records as linked data."""
 
 
+_SHAPES_OPTION = click.option(
+    "--shapes", "extra_shapes", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+    help="A SHACL shapes file (Turtle) of your own, checked besides the built-in shapes (repeatable).")
+_QUERIES_OPTION = click.option(
+    "--queries", "queries_dir", type=click.Path(file_okay=False), metavar="DIR",
+    help="A folder of .rq files of your own, added to the canned queries (a query of the same name replaces the "
+         "built-in one).")
+
+
 @main.command("convert")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-o", "--output", default="output", show_default=True,
               help="Folder for the dumps, void.ttl and report.json; '-' streams one format to standard output.")
 @click.option("-f", "--format", "formats", type=_Formats(), default=",".join(FORMATS), show_default=True,
-              help="Comma-separated dumps to write: ttl, nt, nq, jsonld.")
+              help="Comma-separated dumps to write: ttl (turtle), nt (ntriples), nq (nquads), jsonld (json-ld).")
 @click.option("--iri-style", type=click.Choice(["slash", "colon"]), default="slash", show_default=True,
               help="identifiers.org form of entity IRIs (the other form is linked with schema:sameAs).")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
@@ -61,8 +125,10 @@ def main() -> None:
               help="Also write OUTPUT/chunks/: the N-Triples dump as sorted, gzipped N-Quads files of at most N "
                    "triples each, for parallel bulk loaders (docs/triplestores.md).")
 @click.option("--validate", "then_validate", is_flag=True,
-              help="Validate the dumps against shapes/ afterwards (exit 1 on violations).")
-def convert_command(paths, output, formats, iri_style, jobs, strict, chunk_size, then_validate):
+              help="Validate every figure against the SHACL shapes as it is written (exit 1 on violations).")
+@_SHAPES_OPTION
+@_user_errors()
+def convert_command(paths, output, formats, iri_style, jobs, strict, chunk_size, then_validate, extra_shapes):
     """Convert PFOCR figure records to RDF dumps.
 
     PATHS are PFOCR checkouts (folders holding _figures/ and _data/), folders of figure pages, single .md files,
@@ -74,28 +140,23 @@ def convert_command(paths, output, formats, iri_style, jobs, strict, chunk_size,
       pfocr-rdf convert ../pfocr-database -o build --format nt,ttl
       cat PMC7957022__fcell-09-641469-g005.md | pfocr-rdf convert - -o - --format ttl
       pfocr-rdf convert ../pfocr-database --format nt --chunk-size 1000000
+      pfocr-rdf convert examples/pfocr --validate --shapes my-rules.ttl
     """
     from .chunks import write_chunks
 
-    try:
-        for flag, wanted in (("--validate", then_validate), ("--chunk-size", chunk_size)):
-            if wanted and output == "-":
-                _fail(f"{flag} needs an output folder, not '-o -'")
-        if chunk_size and "nt" not in formats:
-            _fail("--chunk-size splits the N-Triples dump: add nt to --format")
-        report = convert(paths, output=output, formats=formats, iri_style=iri_style, jobs=jobs,
-                         progress=sys.stderr.isatty(), validate=then_validate)
-        if chunk_size:
-            names = write_chunks(os.path.join(output, FILE_NAMES["nt"]), os.path.join(output, "chunks"), chunk_size)
-            click.echo(f"{len(names)} bulk-load chunks in {os.path.join(output, 'chunks')}", err=True)
-    except ConvertError as err:
-        _fail(str(err))
-    except OSError as err:
-        _fail(f"{err.filename or ''}: {err.strerror}")
-    for issue in report.rejected[:20]:
-        click.echo(f"rejected: {issue}", err=True)
-    if len(report.rejected) > 20:
-        click.echo(f"... and {len(report.rejected) - 20} more rejected records (see report.json)", err=True)
+    for flag, wanted in (("--validate", then_validate), ("--chunk-size", chunk_size)):
+        if wanted and output == "-":
+            _fail(f"{flag} needs an output folder, not '-o -'")
+    if chunk_size and "nt" not in formats:
+        _fail("--chunk-size splits the N-Triples dump: add nt to --format")
+    if extra_shapes and not then_validate:
+        _fail("--shapes adds shapes to --validate: add --validate")
+    report = convert(paths, output=output, formats=formats, iri_style=iri_style, jobs=jobs,
+                     progress=sys.stderr.isatty(), validate=then_validate, shapes=extra_shapes)
+    if chunk_size:
+        names = write_chunks(os.path.join(output, FILE_NAMES["nt"]), os.path.join(output, "chunks"), chunk_size)
+        click.echo(f"{len(names)} bulk-load chunks in {os.path.join(output, 'chunks')}", err=True)
+    _rejected(report.rejected, "see report.json")
     click.echo(report.summary(), err=output == "-")
     status = 1 if strict and report.records_rejected else 0
     if report.validation is not None:
@@ -120,8 +181,10 @@ def convert_command(paths, output, formats, iri_style, jobs, strict, chunk_size,
                    "pyshacl: the reference engine, in batches.")
 @click.option("--iri-style", type=click.Choice(["slash", "colon"]), default="slash", show_default=True,
               help="The IRI style the dumps were converted with.")
-def validate_command(dumps, store_dir, report_path, fail_on, engine, iri_style):
-    """Check dumps against the SHACL shapes in shapes/ and locate every problem.
+@_SHAPES_OPTION
+@_user_errors()
+def validate_command(dumps, store_dir, report_path, fail_on, engine, iri_style, extra_shapes):
+    """Check dumps against the built-in SHACL shapes (and your own, with --shapes) and locate every problem.
 
     With no DUMPS and no --store, validates output/pfocr.nt. Exit status: 0 conforms, 1 violations (or warnings
     with --fail-on warning), 2 usage or input error.
@@ -131,34 +194,58 @@ def validate_command(dumps, store_dir, report_path, fail_on, engine, iri_style):
       pfocr-rdf validate
       pfocr-rdf validate output/pfocr.ttl --fail-on warning
       pfocr-rdf validate --store output/store --report build/shacl.ttl
+      pfocr-rdf validate output/pfocr.nt --shapes my-rules.ttl
     """
+    import pyoxigraph as ox
+
+    from .validation import validate
+
     if not dumps and not store_dir:
         dumps = (os.path.join("output", FILE_NAMES["nt"]),)
-    sys.exit(_validate(list(dumps), store_dir, report_path, fail_on, engine, iri_style))
+    for dump in dumps:
+        if not os.path.isfile(dump):
+            _fail(f"{dump}: no such dump; run 'pfocr-rdf convert' first or name the dump files")
+    if store_dir:
+        if not os.path.isdir(store_dir):
+            _fail(f"{store_dir}: no such store; build it with 'pfocr-rdf load'")
+        report = validate(store=ox.Store.read_only(store_dir), engine=engine, iri_style=iri_style,
+                          shapes=extra_shapes)
+        folder = os.path.dirname(os.path.abspath(store_dir))
+    else:
+        report = validate(list(dumps), engine=engine, iri_style=iri_style, shapes=extra_shapes)
+        folder = os.path.dirname(dumps[0]) or "."
+    report_path = report_path or os.path.join(folder, "shacl-report.ttl")
+    atomic_write(report_path, report.to_turtle())
+    click.echo(summary(report, _sources(folder)))
+    click.echo(f"SHACL report: {report_path}")
+    failing = report.count("Violation") + (report.count("Warning") if fail_on == "warning" else 0)
+    sys.exit(1 if failing else 0)
 
 
 @main.command("load")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--store", "store_dir", default=DEFAULT_STORE, show_default=True, type=click.Path(file_okay=False),
               help="Where the embedded store lives.")
+@_user_errors()
 def load_command(inputs, store_dir):
     """Build the embedded store (Oxigraph) from dumps or straight from PFOCR records.
 
-    Rebuilding is atomic: the previous store stays usable until the new one is complete.
+    Rebuilding is atomic: the previous store stays usable until the new one is complete. Records that cannot be
+    converted are listed; when nothing loads, the store is left as it was and the exit status is 1.
 
     \b
     Examples:
       pfocr-rdf load output/pfocr.nt
       pfocr-rdf load examples/pfocr --store build/store
     """
-    from .store import StoreError, load
+    from .store import NothingLoaded, load
 
     try:
         report = load(inputs, store_dir)
-    except (StoreError, ConvertError) as err:
-        _fail(str(err))
-    except OSError as err:
-        _fail(f"{err.filename or store_dir}: {err.strerror or err}")
+    except NothingLoaded as err:
+        _rejected(err.report.rejected, "convert them for the full list")
+        _fail(str(err), 1)
+    _rejected(report.rejected, "convert them for the full list")
     click.echo(report.summary())
 
 
@@ -183,6 +270,7 @@ def load_command(inputs, store_dir):
               help="SPARQL query service for the triple count, when the store's layout is not known.")
 @click.option("--retries", type=click.IntRange(0), default=4, show_default=True,
               help="Retries of a request after a transient failure (unreachable, HTTP 429/5xx), with backoff.")
+@_user_errors(status=1)
 def publish_command(inputs, endpoint, graph, protocol, user, password, append, batch_size, update_endpoint,
                     query_endpoint, retries):
     """Publish dumps or PFOCR records into a triplestore over SPARQL 1.1 protocols.
@@ -202,23 +290,27 @@ def publish_command(inputs, endpoint, graph, protocol, user, password, append, b
         report = publish(inputs, endpoint, graph=graph, protocol=protocol, user=user, password=password,
                          append=append, batch_size=batch_size, update_endpoint=update_endpoint,
                          query_endpoint=query_endpoint, retries=retries, progress=sys.stderr.isatty())
-    except (PublishError, ConvertError) as err:
+    except PublishError as err:
         _fail(str(err), 1)
-    except OSError as err:
-        _fail(f"{err.filename}: {err.strerror or err}")
+    _rejected(report.rejected, "convert them for the full list")
     click.echo(report.summary())
 
 
 @main.command("query")
 @click.argument("query", required=False)
-@click.option("--store", "store_dir", default=DEFAULT_STORE, show_default=True, type=click.Path(file_okay=False),
-              help="The embedded store to query.")
+@click.option("--store", "store_dir", default=None, type=click.Path(file_okay=False),
+              help=f"The embedded store to query [default: {DEFAULT_STORE}, which is said on standard error].")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="A parameter of a canned query (repeatable); lists are comma-separated.")
-@click.option("-f", "--format", "fmt", type=click.Choice(RESULT_FORMATS), default=None,
-              help="Output format (default: an aligned table on a terminal, TSV otherwise; Turtle for graphs).")
+              help="A parameter of a canned query (repeatable); lists are comma-separated. Parameters left out "
+                   "take their default value, which is said on standard error.")
+@click.option("-f", "--format", "fmt", type=_OutputFormat(), default=None,
+              help="table, csv, tsv, json or xml for results; ttl (turtle), nt (ntriples), nq (nquads) or "
+                   "jsonld (json-ld) for graphs. Default: an aligned table on a terminal, TSV otherwise; Turtle "
+                   "for graphs.")
 @click.option("--list", "list_queries", is_flag=True, help="List the canned queries and their parameters.")
-def query_command(query, store_dir, params, fmt, list_queries):
+@_QUERIES_OPTION
+@_user_errors()
+def query_command(query, store_dir, params, fmt, list_queries, queries_dir):
     """Run a canned query (by NAME), a .rq FILE, or a query on standard input (-) against the store.
 
     \b
@@ -226,37 +318,37 @@ def query_command(query, store_dir, params, fmt, list_queries):
       pfocr-rdf query --list
       pfocr-rdf query figures-for-gene --param gene=TP53
       pfocr-rdf query co-mentioned-genes -p gene=MDM2 --format csv
+      pfocr-rdf query my-query --queries my-queries/ --store build/store
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | pfocr-rdf query -
     """
-    from .queries import QueryError, format_results, library, resolve, run
-    from .store import StoreError, open_store
+    from .queries import format_results, library, resolve, run
+    from .store import open_store
 
-    try:
-        if list_queries:
-            for q in library().values():
-                click.echo(f"{q.name}: {q.title}")
-                if q.description:
-                    click.echo(f"    {q.description}")
-                for p in q.params:
-                    click.echo(f"    --param {p.name}=VALUE  ({p.type}, default {p.default}) {p.description}")
-            return
-        if not query:
-            _fail("name a canned query, a .rq file or - (see 'pfocr-rdf query --list')")
-        values = {}
-        for item in params:
-            name, sep, value = item.partition("=")
-            if not sep:
-                _fail(f"--param {item!r}: write NAME=VALUE")
-            values[name.strip()] = value
-        canned = resolve(query, sys.stdin.read() if query == "-" else None)
-        text = canned.render(values)
-        store = open_store(store_dir)
-        results = run(store, text)
-        click.echo(format_results(results, fmt, terminal=sys.stdout.isatty()), nl=False)
-    except (QueryError, StoreError) as err:
-        _fail(str(err))
-    except OSError as err:
-        _fail(f"{err.filename or store_dir}: {err.strerror or err}")
+    if list_queries:
+        for q in library(queries_dir).values():
+            click.echo(f"{q.name}: {q.title}")
+            if q.description:
+                click.echo(f"    {q.description}")
+            for p in q.params:
+                click.echo(f"    --param {p.name}=VALUE  ({p.type}, default {p.default}) {p.description}")
+        return
+    if not query:
+        _fail("name a canned query, a .rq file or - (see 'pfocr-rdf query --list')")
+    values = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep:
+            _fail(f"--param {item!r}: write NAME=VALUE")
+        values[name.strip()] = value
+    canned = resolve(query, sys.stdin.read() if query == "-" else None, queries_dir)
+    text = canned.render(values)
+    for p in canned.defaults_used(values):
+        click.echo(f"{canned.name}: {p.name}={p.default} (the default; set it with -p {p.name}=VALUE)", err=True)
+    if store_dir is None:
+        store_dir = DEFAULT_STORE
+        click.echo(f"store: {store_dir} (the default; choose another with --store)", err=True)
+    results = run(open_store(store_dir), text)
+    click.echo(format_results(results, fmt, terminal=sys.stdout.isatty()), nl=False)
 
 
 @main.command("serve")
@@ -273,7 +365,10 @@ def query_command(query, store_dir, params, fmt, list_queries):
               help="Let queries call federated SERVICE endpoints and updates LOAD remote documents.")
 @click.option("--request-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds a client has to send a whole request; slower ones are cut off.")
-def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, allow_remote, request_timeout):
+@_QUERIES_OPTION
+@_user_errors()
+def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, allow_remote, request_timeout,
+                  queries_dir):
     """Serve the store over the SPARQL 1.1 Protocol at /sparql, with the canned queries at /queries/NAME, a
     SPARQL editor at /, the figure pages at /figures/FIGID.html and the dataset overview at /dataset.
 
@@ -281,19 +376,22 @@ def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, al
     Examples:
       pfocr-rdf serve
       pfocr-rdf serve --port 8080 --timeout 10
+      pfocr-rdf serve --queries my-queries/
       curl 'http://127.0.0.1:7878/queries/figures-for-gene?gene=TP53' -H 'Accept: text/csv'
       curl http://127.0.0.1:7878/figures/PMC1852397__pbio.0050121.g004.html -H 'Accept: text/turtle'
     """
     import threading
 
+    from .queries import library
     from .server import Endpoint, make_server
 
+    endpoint = Endpoint(store_dir, writable=writable, timeout=timeout, max_result_bytes=max_result_bytes,
+                        allow_remote=allow_remote, queries=library(queries_dir))
     try:
-        endpoint = Endpoint(store_dir, writable=writable, timeout=timeout, max_result_bytes=max_result_bytes,
-                            allow_remote=allow_remote)
         server = make_server(endpoint, host, port, request_timeout=request_timeout)
-    except (FileNotFoundError, OSError) as err:
-        _fail(str(err))
+    except OSError as err:
+        endpoint.close()
+        _fail(f"cannot listen on {host}:{port}: {err.strerror or err}")
     threading.Thread(target=endpoint.warm, daemon=True, name="pfocr-rdf-warm").start()
     mode = "read-write" if writable else "read-only"
     click.echo(f"SPARQL endpoint: http://{host}:{server.server_port}/sparql ({mode}, {timeout:g} s per query); "
@@ -304,35 +402,6 @@ def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, al
         pass
     finally:
         server.server_close()
-
-
-def _validate(dumps, store_dir, report_path, fail_on, engine, iri_style) -> int:
-    import pyoxigraph as ox
-
-    from .validation import ValidationError, validate
-
-    for dump in dumps:
-        if not os.path.isfile(dump):
-            _fail(f"{dump}: no such dump; run 'pfocr-rdf convert' first or name the dump files")
-    try:
-        if store_dir:
-            if not os.path.isdir(store_dir):
-                _fail(f"{store_dir}: no such store; build it with 'pfocr-rdf load'")
-            report = validate(store=ox.Store.read_only(store_dir), engine=engine, iri_style=iri_style)
-            folder = os.path.dirname(os.path.abspath(store_dir))
-        else:
-            report = validate(dumps, engine=engine, iri_style=iri_style)
-            folder = os.path.dirname(dumps[0]) or "."
-    except ValidationError as err:
-        _fail(str(err))
-    except OSError as err:
-        _fail(f"{err.filename or store_dir}: {err.strerror or err}")
-    report_path = report_path or os.path.join(folder, "shacl-report.ttl")
-    atomic_write(report_path, report.to_turtle())
-    click.echo(summary(report, _sources(folder)))
-    click.echo(f"SHACL report: {report_path}")
-    failing = report.count("Violation") + (report.count("Warning") if fail_on == "warning" else 0)
-    return 1 if failing else 0
 
 
 def _sources(folder: str) -> dict[str, str]:

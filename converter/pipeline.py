@@ -28,18 +28,19 @@ from collections import Counter, deque
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
-from typing import Iterable, Iterator, Sequence
+from typing import IO, Iterable, Iterator, Sequence
 
 from .build_index import IndexWriter, PreviousBuild
+from .formats import FILE_NAMES, FORMATS, rdf_format, spelled
 from .identifiers import IRIStyle, registry
 from .mapping import EntityIndex, entity_iri, figure_blocks, taxon_iri
 from .model import Entity, Figure, Taxon, build_figure
 from .sources import COMPANION_KINDS, RecordError, Source, iter_sources, peek_figid, read_record
-from .validation import Evaluator, Result, ValidationReport, read_shapes
+from .validation import Evaluator, Result, ValidationError, ValidationReport, read_shapes
 from .vocab import GRAPH
 from .void import void_turtle
 from .worklist import WorkList
-from .writers import FILE_NAMES, FORMATS, DumpSet, atomic_write, encode, exclusive, serialize, sweep
+from .writers import DumpSet, atomic_write, encode, exclusive, named, serialize, sweep
 
 
 class ConvertError(Exception):
@@ -300,29 +301,42 @@ def _convert_task(task: tuple[int, list[tuple[list[Source], str | None, str | No
     files = {fmt: open(f"{shard}.{fmt}", "wb") for fmt in formats}
     sizes = dict.fromkeys(formats, 0)
     try:
-        for sources, key, figid in groups:
-            group, blocks = _convert_group(sources)
-            peeked = [figid] * len(sources)  # the parent grouped them by it
-            group.key = key if key is not None else _input_key(sources, peeked)
-            converted = {figid for figid, _ in group.figures}
-            if converted and any(figid not in converted for figid in peeked):
-                group.key = None  # a figid line read differently than the front matter: no safe reuse
-            for shared, count, payload, results in blocks:
-                # shared blocks go to the shard too, so that the parent copies long runs (and skips a shared one
-                # an earlier figure wrote)
-                ranges = {}
-                for fmt in formats:
-                    data = encode(fmt, payload[fmt])
-                    files[fmt].write(data)
-                    ranges[fmt] = (sizes[fmt], sizes[fmt] + len(data))
-                    sizes[fmt] += len(data)
-                group.items.append(("text", ranges, count, results) if shared is None
-                                   else ("shared", shared, count, ranges, results))
-            out.append(group)
+        _write_groups(groups, formats, files, sizes, out)
+        for fh in files.values():
+            fh.flush()
+    except OSError as err:
+        raise named(err, os.path.dirname(shard)) from None
     finally:
         for fh in files.values():
-            fh.close()
+            try:
+                fh.close()
+            except OSError:  # its text could not be written either: the error above says why
+                pass
     return number, out
+
+
+def _write_groups(groups: list[tuple[list[Source], str | None, str | None]], formats: list[str],
+                  files: dict[str, IO[bytes]], sizes: dict[str, int], out: list[_Group]) -> None:
+    """Convert ``groups`` into the shard ``files``, noting where each block's text sits (worker side)."""
+    for sources, key, figid in groups:
+        group, blocks = _convert_group(sources)
+        peeked = [figid] * len(sources)  # the parent grouped them by it
+        group.key = key if key is not None else _input_key(sources, peeked)
+        converted = {figid for figid, _ in group.figures}
+        if converted and any(figid not in converted for figid in peeked):
+            group.key = None  # a figid line read differently than the front matter: no safe reuse
+        for shared, count, payload, results in blocks:
+            # shared blocks go to the shard too, so that the parent copies long runs (and skips a shared one
+            # an earlier figure wrote)
+            ranges = {}
+            for fmt in formats:
+                data = encode(fmt, payload[fmt])
+                files[fmt].write(data)
+                ranges[fmt] = (sizes[fmt], sizes[fmt] + len(data))
+                sizes[fmt] += len(data)
+            group.items.append(("text", ranges, count, results) if shared is None
+                               else ("shared", shared, count, ranges, results))
+        out.append(group)
 
 
 def _plan(work: WorkList, previous: PreviousBuild | None) -> Iterator[tuple[list[Source], str | None, str | None,
@@ -424,16 +438,16 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _fingerprint(formats: list[str], iri_style: str, graph: str, validate: bool) -> str:
+def _fingerprint(formats: list[str], iri_style: str, graph: str, validate: bool, shapes: list[str]) -> str:
     """What a build's output depends on besides the records: this code, its data, the shapes, the options."""
     h = hashlib.sha256(repr((sorted(formats), iri_style, graph, validate)).encode())
     package = os.path.dirname(os.path.abspath(__file__))
-    roots = [package, os.path.join(package, "data")]
     if validate:
-        from .shapes import SHAPES_DIR
+        from .shapes import shape_sources
 
-        roots.append(str(SHAPES_DIR))
-    for root in roots:
+        for name, text in shape_sources(shapes):
+            h.update(name.encode() + b"\0" + text.encode())
+    for root in (package, os.path.join(package, "data")):
         for name in sorted(os.listdir(root)):
             path = os.path.join(root, name)
             if os.path.isfile(path) and not name.endswith(".pyc"):
@@ -478,6 +492,7 @@ def convert(
     jobs: int | None = None,
     progress: bool = False,
     validate: bool = False,
+    shapes: Sequence[str] = (),
     stdout=None,
 ) -> Report:
     """Convert PFOCR figure records to RDF dumps, ``void.ttl`` and ``report.json`` in ``output``.
@@ -485,7 +500,8 @@ def convert(
     ``paths`` are PFOCR checkouts (folders with ``_figures/`` and ``_data/``), folders of figure pages, single
     ``.md`` files, or ``-`` for one record on standard input. ``output="-"`` streams the single format in
     ``formats`` to standard output and writes nothing else. ``validate=True`` checks every node against the SHACL
-    shapes as it is written (``report.validation``; ``shacl-report.ttl`` in ``output``). Returns the :class:`Report`;
+    shapes as it is written (``report.validation``; ``shacl-report.ttl`` in ``output``), with the shape files in
+    ``shapes`` added to the built-in ones. Returns the :class:`Report`;
     raises :class:`ConvertError` when nothing can be converted at all (a missing path, no records).
 
     A rebuild into the same ``output`` converts only the records whose files changed: ``output/.pfocr-build``
@@ -493,10 +509,12 @@ def convert(
     dumps are byte-identical to a full build's; deleting that folder forces one.
     """
     started = time.perf_counter()
-    formats = list(dict.fromkeys(formats))
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise ConvertError(f"unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
+    try:
+        formats = list(dict.fromkeys(rdf_format(f) for f in formats))
+    except ValueError as err:
+        raise ConvertError(str(err)) from None
+    if not formats:
+        raise ConvertError(f"no format given; choose from {spelled()}")
     if output == "-" and len(formats) != 1:
         raise ConvertError("'-o -' streams one format: pick it with --format (for example --format nt)")
     if iri_style not in ("slash", "colon"):
@@ -507,6 +525,11 @@ def convert(
     for path in paths:
         if path != "-" and not os.path.exists(path):
             raise ConvertError(f"{path}: no such file or folder")
+    shapes = list(shapes)
+    try:
+        evaluator = Evaluator(read_shapes(iri_style, shapes)) if validate else None
+    except ValidationError as err:
+        raise ConvertError(str(err)) from None
 
     registry.style = iri_style
     registry.namespaces  # read data/identifiers.json once, before worker processes fork
@@ -523,7 +546,7 @@ def convert(
         if not report.records_read:
             raise ConvertError(f"no figure records (*.md) found in {', '.join(paths)}")
         report.warnings.extend(Issue.of(p) for p in problems)
-        fingerprint = _fingerprint(formats, iri_style, graph, validate)
+        fingerprint = _fingerprint(formats, iri_style, graph, validate, shapes)
         if output != "-":
             os.makedirs(output, exist_ok=True)
             stack.enter_context(exclusive(os.path.join(output, _BUILD_DIR), "conversion", ConvertError))
@@ -538,7 +561,7 @@ def convert(
         index = IndexWriter(os.path.join(output, _BUILD_DIR)) if output != "-" else None
         try:
             _OPTIONS.update(formats=formats, graph=graph, shards=build,
-                            evaluator=Evaluator(read_shapes(iri_style)) if validate else None)
+                            evaluator=evaluator)
             schedule = stack.enter_context(closing(_schedule(
                 _plan(work, previous), jobs if jobs is not None else (os.cpu_count() or 1))))
             if progress:

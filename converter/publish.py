@@ -23,7 +23,6 @@ The update and query services are found from the endpoint for stores whose layou
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 import uuid
@@ -35,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pyoxigraph as ox
 import requests
 
-from .store import DUMP_FORMATS, STATISTICS_GRAPH, Statistics, StoreError, dump_files
+from .store import STATISTICS_GRAPH, Statistics, StoreError, dump_files, dump_format
 from .vocab import GRAPH
 
 Protocol = Literal["gsp", "update"]
@@ -63,6 +62,7 @@ class PublishReport:
     counted: int | None = None  # triples in the target graph afterwards, by a COUNT query
     inputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    rejected: list = field(default_factory=list)  # records that could not be converted, when records were given
 
     @property
     def verified(self) -> bool:
@@ -148,7 +148,7 @@ def _batches(dumps: list[str], size: int, report: PublishReport, counts: Statist
     length = 0
     for dump in dumps:
         try:
-            for quad in ox.parse(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]]):
+            for quad in ox.parse(path=dump, format=dump_format(dump)):
                 if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
                     raise PublishError(f"{dump}: a blank node in {quad}: batches are separate documents, so "
                                        "blank nodes cannot be published in parts; give it an IRI")
@@ -274,7 +274,7 @@ def publish(
     stats_graph = STATISTICS_GRAPH if append else f"{STATISTICS_GRAPH}{staging}{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix="pfocr-publish-") as work:
         try:
-            dumps = dump_files(inputs, work)
+            dumps = dump_files(inputs, work, report.rejected)
         except StoreError as err:
             raise PublishError(str(err)) from None
         if not append:  # left by a publish whose store went away before it could clean up

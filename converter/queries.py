@@ -17,19 +17,22 @@ that runs anywhere as it is; :meth:`CannedQuery.render` replaces the block's val
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Iterable
 
 import pyoxigraph as ox
 
+from .data import folder
+from .formats import OXIGRAPH, rdf_format, spelled
 from .rdf import quote_string
 from .store import data_in_named_graphs
 
-QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 PARAM_TYPES = ("string", "iri", "integer", "strings", "iris")  # the plural types take comma-separated lists
-RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml", "turtle", "ntriples")
+RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")  # SELECT and ASK; graphs take any RDF format name
 
 
 class QueryError(Exception):
@@ -52,6 +55,10 @@ class CannedQuery:
     text: str
     params: list[Param] = field(default_factory=list)
     path: str | None = None
+
+    def defaults_used(self, values: dict[str, str] | None = None) -> list[Param]:
+        """The parameters :meth:`render` fills with their default value, as ``values`` does not name them."""
+        return [p for p in self.params if p.name not in (values or {})]
 
     def render(self, values: dict[str, str] | None = None) -> str:
         """The query with parameter values (defaults for the ones not given) in its ``VALUES`` blocks."""
@@ -95,9 +102,13 @@ def _terms(p: Param, raw: str) -> str:
 _HEADER = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
 
 
-def parse_query_file(path: Path) -> CannedQuery:
-    text = path.read_text(encoding="utf-8")
-    title, description, params = path.stem, [], []
+def parse_query_file(path: Path | Traversable) -> CannedQuery:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise QueryError(f"{path}: not UTF-8 text") from None
+    query_name = path.name.removesuffix(".rq")
+    title, description, params = query_name, [], []
     for line in text.splitlines():
         match = _HEADER.match(line)
         if not line.startswith("#"):
@@ -119,26 +130,38 @@ def parse_query_file(path: Path) -> CannedQuery:
                 raise QueryError(f"{path}: parameter line must be 'name: type: default: description', "
                                  f"type one of {', '.join(PARAM_TYPES)}")
             params.append(Param(name.strip(), kind.strip(), default.strip(), about.strip()))
-    query = CannedQuery(path.stem, title, " ".join(description), text, params, str(path))
+    query = CannedQuery(query_name, title, " ".join(description), text, params, str(path))
     for p in params:
         if not re.search(r"VALUES\s+\?" + re.escape(p.name) + r"\s*\{", text):
             raise QueryError(f"{path}: parameter {p.name} has no 'VALUES ?{p.name} {{ ... }}' block")
     return query
 
 
-def library(folder: Path = QUERIES_DIR) -> dict[str, CannedQuery]:
-    """Every canned query in ``folder`` by name (the file name without ``.rq``)."""
-    return {q.name: q for q in (parse_query_file(p) for p in sorted(folder.glob("*.rq")))}
+def library(extra: str | os.PathLike[str] | None = None) -> dict[str, CannedQuery]:
+    """Every canned query by name (the file name without ``.rq``): the built-in library, and over it the ``.rq``
+    files of the folder ``extra``, whose queries are added or replace the built-in ones of the same name::
+
+        >>> library()["figures-for-gene"].params[0].name
+        'gene'
+    """
+    files = sorted((p for p in folder("queries").iterdir() if p.name.endswith(".rq")), key=lambda p: p.name)
+    if extra is not None:
+        if not os.path.isdir(extra):
+            raise QueryError(f"{os.fspath(extra)}: no such folder of queries")
+        files += sorted(Path(extra).glob("*.rq"))
+    queries = {q.name: q for q in map(parse_query_file, files)}
+    return dict(sorted(queries.items()))
 
 
-def resolve(name_or_file: str, stdin_text: str | None = None) -> CannedQuery:
-    """A canned query by name, a ``.rq`` file, or ``-`` (the text given as ``stdin_text``)."""
+def resolve(name_or_file: str, stdin_text: str | None = None, extra: str | None = None) -> CannedQuery:
+    """A canned query by name (from :func:`library` with ``extra``), a ``.rq`` file, or ``-`` (the text given as
+    ``stdin_text``)."""
     if name_or_file == "-":
         return CannedQuery("-", "standard input", "", stdin_text or "")
     path = Path(name_or_file)
     if path.is_file():
         return parse_query_file(path)
-    queries = library()
+    queries = library(extra)
     if name_or_file in queries:
         return queries[name_or_file]
     raise QueryError(f"no canned query or file {name_or_file!r}; 'pfocr-rdf query --list' shows the library")
@@ -220,7 +243,33 @@ def run(store: ox.Store, query: str, *, allow_service: bool = False, **options):
     try:
         return store.query(query, **options)
     except SyntaxError as err:
-        raise QueryError(f"invalid query: {err}") from None
+        raise QueryError(syntax_message("query", query, err)) from None
+
+
+_POSITION = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
+
+
+def syntax_message(kind: str, text: str, err: SyntaxError) -> str:
+    """Oxigraph's ``error at LINE:COLUMN: ...`` as a message that shows the line of ``text`` with a caret under
+    the column, as Jena and Virtuoso users expect::
+
+        invalid query at line 1, column 9: expected one of DESCRIBE, [_]
+          SELEC ?x
+                  ^
+    """
+    found = _POSITION.match(str(err))
+    if found is None:
+        return f"invalid {kind}: {err}"
+    line_no, column = int(found[1]), int(found[2])
+    reason = " ".join(found[3].split())  # Oxigraph's list of what it expected may span lines
+    if len(reason) > 160:
+        reason = reason[:159] + "…"
+    lines = text.splitlines() or [""]
+    if line_no > len(lines):  # the parser ran past the last line: the query ended too soon
+        line_no, column = len(lines), len(lines[-1]) + 1
+    line = lines[max(line_no, 1) - 1].replace("\t", " ")
+    caret = " " * min(max(column - 1, 0), len(line)) + "^"
+    return f"invalid {kind} at line {line_no}, column {column}: {reason}\n  {line}\n  {caret}"
 
 
 def _text(term) -> str:
@@ -233,30 +282,42 @@ def _text(term) -> str:
 
 _RESULT_MEDIA = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
                  "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
-_GRAPH_MEDIA = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES}
+
+
+def output_format(name: str) -> str:
+    """The canonical name of an output format: a result format (``table``, ``csv``, ...) or an RDF format under
+    any of its names (``ttl`` and ``turtle`` alike)."""
+    key = name.strip().lower()
+    if key in RESULT_FORMATS:
+        return key
+    try:
+        return rdf_format(key)
+    except ValueError:
+        raise QueryError(f"{name!r} is not an output format; choose from {', '.join(RESULT_FORMATS)} (results) "
+                         f"or {spelled()} (graphs)") from None
 
 
 def format_results(results, fmt: str | None, terminal: bool = False) -> str:
-    """Results as text: an aligned ``table``, ``csv``, ``tsv``, SPARQL ``json``/``xml``; graphs as ``turtle``
-    or ``ntriples``. ``fmt=None`` picks the usual form: a table on a ``terminal`` (TSV otherwise), Turtle for
-    graphs."""
+    """Results as text: an aligned ``table``, ``csv``, ``tsv``, SPARQL ``json``/``xml``; graphs in any RDF format
+    (``ttl``, ``nt``, ``nq``, ``jsonld`` or their aliases). ``fmt=None`` picks the usual form: a table on a
+    ``terminal`` (TSV otherwise), Turtle for graphs."""
     if fmt is None:
-        fmt = "turtle" if isinstance(results, ox.QueryTriples) else "table" if terminal else "tsv"
+        fmt = "ttl" if isinstance(results, ox.QueryTriples) else "table" if terminal else "tsv"
+    fmt = output_format(fmt)
     if isinstance(results, ox.QueryBoolean):
         value = bool(results)
         if fmt == "json":
             return json.dumps({"head": {}, "boolean": value}) + "\n"
         return ("true" if value else "false") + "\n"
     if isinstance(results, ox.QueryTriples):
-        if fmt not in _GRAPH_MEDIA:
-            fmt = "turtle" if fmt == "table" else fmt
-        if fmt not in _GRAPH_MEDIA:
-            raise QueryError(f"a graph result can be written as turtle or ntriples, not {fmt}")
-        return ox.serialize(results, format=_GRAPH_MEDIA[fmt]).decode("utf-8")
+        fmt = "ttl" if fmt == "table" else fmt
+        if fmt not in OXIGRAPH:
+            raise QueryError(f"a graph result is written in an RDF format ({spelled()}), not {fmt}")
+        return ox.serialize(results, format=OXIGRAPH[fmt]).decode("utf-8")
     if fmt in _RESULT_MEDIA:
         return results.serialize(format=_RESULT_MEDIA[fmt]).decode("utf-8")
     if fmt != "table":
-        raise QueryError(f"SELECT results can be written as {', '.join(RESULT_FORMATS[:5])}, not {fmt}")
+        raise QueryError(f"SELECT results can be written as {', '.join(RESULT_FORMATS)}, not {fmt}")
     names = [v.value for v in results.variables]
     rows = [[_text(s[n]) for n in names] for s in results]
     return aligned_table(names, rows)
@@ -277,5 +338,5 @@ def csv_rows(results) -> list[dict[str, str]]:
     return [{n: _text(s[n]) for n in names} for s in results]
 
 
-__all__ = ["CannedQuery", "Param", "QueryError", "library", "resolve", "run", "format_results", "csv_rows",
-           "tokens", "calls_remote", "names_dataset"]
+__all__ = ["CannedQuery", "Param", "QueryError", "library", "resolve", "run", "format_results", "output_format",
+           "csv_rows", "syntax_message", "tokens", "calls_remote", "names_dataset"]

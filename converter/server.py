@@ -43,8 +43,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pyoxigraph as ox
 
 from . import __version__
-from .queries import QueryError, Token, calls_remote, library, names_dataset, tokens
-from .site import FORMAT_NAMES, RDF_TYPES, Site, rdf_document, site_iri, static_files
+from .formats import MEDIA_TYPES, rdf_format
+from .queries import CannedQuery, QueryError, Token, calls_remote, library, names_dataset, syntax_message, tokens
+from .site import DEREFERENCED, RDF_TYPES, Site, rdf_document, site_iri, static_files
 from .store import data_in_named_graphs
 from .vocab import DATASET, FIGURES, PREFIXES
 
@@ -262,7 +263,8 @@ def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool, u
     except _OutOfTime:
         raise _out_of_time(timeout or 0) from None
     except SyntaxError as err:
-        raise ProtocolError(400, f"invalid SPARQL {'update' if req.update else 'query'}: {err}") from None
+        kind = "SPARQL update" if req.update else "SPARQL query"
+        raise ProtocolError(400, syntax_message(kind, req.text, err)) from None
     except ValueError as err:
         raise ProtocolError(400, str(err)) from None
     except OSError as err:
@@ -444,7 +446,8 @@ class Endpoint:
     """The store behind the endpoint and the rules it answers by."""
 
     def __init__(self, store_path: str, *, writable: bool = False, timeout: float = 30.0,
-                 max_result_bytes: int = 64 << 20, allow_remote: bool = False, workers: int | None = None) -> None:
+                 max_result_bytes: int = 64 << 20, allow_remote: bool = False, workers: int | None = None,
+                 queries: dict[str, CannedQuery] | None = None) -> None:
         if not os.path.isdir(store_path):
             raise FileNotFoundError(f"{store_path}: no store here; build one with 'pfocr-rdf load'")
         if timeout <= 0 or max_result_bytes <= 0:
@@ -454,7 +457,7 @@ class Endpoint:
         self.timeout = timeout
         self.max_result_bytes = max_result_bytes
         self.allow_remote = allow_remote
-        self.queries = library()
+        self.queries = library() if queries is None else queries
         self.page_lock = threading.Lock()
         self._dataset_page: str | None = None
         if writable:
@@ -866,9 +869,13 @@ class Handler(BaseHTTPRequestHandler):
         offered = ["text/html", *RDF_TYPES]
         wanted = params.get("format")
         if wanted:
-            if len(wanted) != 1 or wanted[0] not in FORMAT_NAMES:
-                raise ProtocolError(400, f"format is one of {', '.join(FORMAT_NAMES)}")
-            media = FORMAT_NAMES[wanted[0]]
+            try:
+                fmt = rdf_format(wanted[0]) if len(wanted) == 1 else ""
+            except ValueError:
+                fmt = ""
+            if fmt not in DEREFERENCED:
+                raise ProtocolError(400, "format is one of turtle (ttl), ntriples (nt), jsonld (json-ld)")
+            media = MEDIA_TYPES[fmt]
         else:
             media = negotiate(self.headers.get("Accept") or "*/*", offered)
             if media is None:
@@ -978,8 +985,8 @@ class Server(ThreadingHTTPServer):
     max_connections = 512  # open connections, each a thread; more are answered 503 and closed
 
     def __init__(self, address, handler, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint  # before binding: a failed bind closes the server, and the endpoint with it
         super().__init__(address, handler)
-        self.endpoint = endpoint
         self._connections = threading.BoundedSemaphore(self.max_connections)
         self.held = _Budget(max(256 << 20, endpoint.max_result_bytes))
 

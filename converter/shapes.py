@@ -1,4 +1,5 @@
-"""The SHACL shapes: the hand-written ``shapes/pfocr.ttl`` and IRI-pattern shapes generated from the registry.
+"""The SHACL shapes: the hand-written ``shapes/pfocr.ttl``, IRI-pattern shapes generated from the registry, and
+any shape files of the user's own (``--shapes FILE``), which are added to them.
 
 The IRI pattern of every identifier namespace comes from the same Bioregistry patterns the converter checks ids
 against (:mod:`converter.identifiers`), so converter and shapes cannot disagree. ``shapes/identifiers.ttl`` is the
@@ -9,16 +10,19 @@ generated file for the default IRI style; regenerate it with::
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from typing import Sequence
 
+import pyoxigraph as ox
+
+from .data import folder
 from .identifiers import IRIStyle, Registry
 from .mapping import ENTITY_CLASS
 from .model import FIGID_PATTERN
 from .rdf import quote_string
 from .vocab import FIGURES, SITE
 
-SHAPES_DIR = Path(__file__).resolve().parent.parent / "shapes"
-HAND_WRITTEN = SHAPES_DIR / "pfocr.ttl"
+HAND_WRITTEN = "pfocr.ttl"  # in the shipped shapes folder (converter.data)
 
 # Which namespaces may name the nodes of each class (the mapping of docs/mapping.md).
 _NAMESPACES = {
@@ -85,12 +89,38 @@ def identifier_shapes(style: IRIStyle = "slash") -> str:
     return "\n".join(out)
 
 
-def load_shapes(style: IRIStyle = "slash"):
-    """The whole shapes graph (rdflib): the hand-written shapes plus the generated IRI patterns."""
+class ShapesError(Exception):
+    """A shape file of the user's cannot be read."""
+
+
+def shape_sources(extra: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(name, Turtle text) of the hand-written shapes and of each file in ``extra``."""
+    sources = [(HAND_WRITTEN, folder("shapes").joinpath(HAND_WRITTEN).read_text(encoding="utf-8"))]
+    for path in extra:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ShapesError(f"{path}: cannot read the shapes: {getattr(err, 'strerror', None) or err}") from None
+        try:  # Oxigraph's message is one line with the position; rdflib's spans several
+            list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE, base_iri=f"file://{os.path.abspath(path)}"))
+        except SyntaxError as err:
+            raise ShapesError(f"{path}: not valid Turtle: {' '.join(str(err).split())}") from None
+        sources.append((path, text))
+    return sources
+
+
+def load_shapes(style: IRIStyle = "slash", extra: Sequence[str] = ()):
+    """The whole shapes graph (rdflib): the hand-written shapes, the generated IRI patterns, and the shape files
+    in ``extra``."""
     import rdflib
 
     graph = rdflib.Graph()
-    graph.parse(HAND_WRITTEN, format="turtle")
+    for name, text in shape_sources(extra):
+        try:
+            graph.parse(data=text, format="turtle")
+        except Exception as err:  # rdflib raises many kinds for bad Turtle
+            raise ShapesError(f"{name}: not valid Turtle: {err}") from None
     graph.parse(data=identifier_shapes(style), format="turtle")
     return graph
 

@@ -28,15 +28,12 @@ from markupsafe import Markup
 from pyld import jsonld
 
 from . import __version__
+from .formats import MEDIA_TYPES, OXIGRAPH
 from .queries import CannedQuery
 from .vocab import DATASET, PREFIXES, RDF_TYPE, SCHEMA, SITE
 
-RDF_TYPES = {  # media type -> pyoxigraph format, for a dereferenced IRI
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-}
-FORMAT_NAMES = {"turtle": "text/turtle", "ntriples": "application/n-triples", "jsonld": "application/ld+json"}
+DEREFERENCED = ("ttl", "nt", "jsonld")  # the formats a dereferenced IRI is offered in
+RDF_TYPES = {MEDIA_TYPES[fmt]: OXIGRAPH[fmt] for fmt in DEREFERENCED}  # media type -> pyoxigraph format
 ENTITY_KINDS = [  # class -> heading on a figure page, in page order
     (SCHEMA + "Gene", "Genes"),
     (SCHEMA + "ChemicalSubstance", "Chemicals"),

@@ -26,6 +26,7 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
+from .formats import OXIGRAPH, of_file
 from .vocab import DATASET, RDF_TYPE, SCHEMA, SITE
 from .writers import exclusive, sweep
 
@@ -33,8 +34,6 @@ STATISTICS_GRAPH = SITE + "graph/statistics"
 VOID_GRAPH = SITE + "graph/void"  # the dataset description (void.ttl beside a loaded dump), for /dataset
 _OWN_GRAPHS = {STATISTICS_GRAPH, VOID_GRAPH}
 DEFAULT_STORE = os.path.join("output", "store")
-DUMP_FORMATS = {".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS, ".ttl": ox.RdfFormat.TURTLE,
-                ".jsonld": ox.RdfFormat.JSON_LD}
 
 # Figures per entity, per taxon: what whole-corpus rankings read (docs/mapping.md, "Precomputed statistics").
 _STATISTICS = f"""PREFIX schema: <https://schema.org/>
@@ -50,9 +49,27 @@ class StoreError(Exception):
     """The store cannot be built or opened."""
 
 
+def dump_format(path: str) -> ox.RdfFormat:
+    """The Oxigraph format of a dump file, by its extension."""
+    fmt = of_file(path)
+    if fmt is None:
+        raise StoreError(f"{path}: not a dump (expected .nt, .nq, .ttl or .jsonld)")
+    return OXIGRAPH[fmt]
+
+
+class NothingLoaded(StoreError):
+    """The inputs hold no triples (every record was rejected, say); the previous store is left as it was.
+    ``report`` says what was read and rejected."""
+
+    def __init__(self, message: str, report: LoadReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 @dataclass
 class LoadReport:
-    """What a load did."""
+    """What a load did. ``rejected`` lists the records that could not be converted (when records were loaded),
+    each naming its file, field and reason."""
 
     store: str
     triples: int = 0
@@ -60,6 +77,7 @@ class LoadReport:
     description: int = 0
     inputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    rejected: list = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"store {self.store}: {self.triples} triples from {len(self.inputs)} input(s), "
@@ -109,17 +127,18 @@ def statistics(dumps: Iterable[str]) -> list[ox.Triple]:
     builder = Statistics()
     for dump in dumps:
         try:
-            builder.add(q.triple for q in ox.parse(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]]))
+            builder.add(q.triple for q in ox.parse(path=dump, format=dump_format(dump)))
         except (SyntaxError, ValueError) as err:
             raise StoreError(f"{dump}: {err}") from None
     return builder.counts()
 
 
-def dump_files(inputs: Iterable[str], work: str) -> list[str]:
-    """Dump files to load: dumps as given; records (folders, .md, -) converted to N-Triples in ``work`` first."""
+def dump_files(inputs: Iterable[str], work: str, rejected: list | None = None) -> list[str]:
+    """Dump files to load: dumps as given; records (folders, .md, -) converted to N-Triples in ``work`` first,
+    the records that could not be converted added to ``rejected``."""
     dumps, records = [], []
     for path in inputs:
-        if os.path.splitext(path)[1] in DUMP_FORMATS and os.path.isfile(path):
+        if of_file(path) and os.path.isfile(path):
             dumps.append(path)
         elif path == "-" or os.path.exists(path):
             records.append(path)
@@ -128,7 +147,9 @@ def dump_files(inputs: Iterable[str], work: str) -> list[str]:
     if records:
         from .pipeline import convert
 
-        convert(records, output=os.path.join(work, "converted"), formats=["nt"])
+        converted = convert(records, output=os.path.join(work, "converted"), formats=["nt"])
+        if rejected is not None:
+            rejected.extend(converted.rejected)
         dumps.append(os.path.join(work, "converted", "pfocr.nt"))
     return dumps
 
@@ -168,14 +189,17 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
         fresh = tempfile.mkdtemp(prefix=os.path.basename(store_path) + "-", dir=versions)
         try:
             with tempfile.TemporaryDirectory(dir=versions) as work:
-                dumps = dump_files(inputs, work)
+                dumps = dump_files(inputs, work, report.rejected)
                 store = ox.Store(fresh)
                 for dump in dumps:
                     try:
-                        store.bulk_load(path=dump, format=DUMP_FORMATS[os.path.splitext(dump)[1]])
+                        store.bulk_load(path=dump, format=dump_format(dump))
                     except (SyntaxError, ValueError) as err:
                         raise StoreError(f"{dump}: {err}") from None
                 report.triples = len(store)
+                if not report.triples:
+                    raise NothingLoaded(f"nothing loaded: {', '.join(inputs)} hold no triples; the store "
+                                        "is left as it was", report)
                 report.description = _load_descriptions(store, dumps)  # before the converted records' folder goes
             store.optimize()  # compacts what the bulk load wrote: the queries below, and users', run 3-4x faster
             counts = list(store.query(_STATISTICS, use_default_graph_as_union=True))

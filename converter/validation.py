@@ -23,10 +23,12 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Literal as Lit
+from typing import Callable, Iterable, Iterator, Sequence
+from typing import Literal as Lit
 
 import pyoxigraph as ox
 
+from .formats import OXIGRAPH, of_file
 from .identifiers import IRIStyle
 from .rdf import Literal as RdfLiteral
 from .rdf import quote_string, read_line
@@ -155,14 +157,18 @@ def _nt(term) -> str:
     return f"<{term}>"
 
 
-def read_shapes(style: IRIStyle = "slash") -> list[Shape]:
-    """The shapes of ``shapes/`` as plain objects; refuses any SHACL feature the SPARQL engine cannot run."""
+def read_shapes(style: IRIStyle = "slash", extra: Sequence[str] = ()) -> list[Shape]:
+    """The shapes of ``shapes/`` (and the shape files in ``extra``) as plain objects; refuses any SHACL feature
+    the SPARQL engine cannot run."""
     import rdflib
     from rdflib.collection import Collection
 
-    from .shapes import load_shapes
+    from .shapes import ShapesError, load_shapes
 
-    g = load_shapes(style)
+    try:
+        g = load_shapes(style, extra)
+    except ShapesError as err:
+        raise ValidationError(str(err)) from None
     sh = rdflib.Namespace(SH)
     shapes: list[Shape] = []
 
@@ -523,14 +529,14 @@ def _parse_focus(text: str) -> str:
 
 
 # --- the pySHACL engine ---------------------------------------------------------------------------------------------
-def _pyshacl_batch(args: tuple[list, str, list[str]]) -> list[Result]:
+def _pyshacl_batch(args: tuple[list, str, Sequence[str], list[str]]) -> list[Result]:
     """Validate one batch with pySHACL; keep the results whose focus node is in the batch."""
     import pyshacl
     import rdflib
 
     from .shapes import load_shapes
 
-    triples, style, focus = args
+    triples, style, extra, focus = args
 
     def term(t):  # blank nodes keep their labels, so results name the batch's own focus nodes
         if isinstance(t, RdfLiteral):
@@ -542,7 +548,7 @@ def _pyshacl_batch(args: tuple[list, str, list[str]]) -> list[Result]:
     for triple in triples:
         graph.add(tuple(term(t) for t in triple))
 
-    _conforms, report, _text = pyshacl.validate(graph, shacl_graph=load_shapes(style), inference="none",
+    _conforms, report, _text = pyshacl.validate(graph, shacl_graph=load_shapes(style, extra), inference="none",
                                                 advanced=False, allow_warnings=True)
     return [r for r in results_from_graph(report) if r.focus in set(focus)]
 
@@ -603,9 +609,9 @@ def _batch_triples(store: ox.Store, shapes: list[Shape], batch_size: int) -> Ite
         yield triples, [name for name, _ in batch]
 
 
-def _pyshacl_results(store: ox.Store, shapes: list[Shape], style: IRIStyle, batch_size: int,
-                     jobs: int) -> list[Result]:
-    work = ((triples, style, batch) for triples, batch in _batch_triples(store, shapes, batch_size))
+def _pyshacl_results(store: ox.Store, shapes: list[Shape], style: IRIStyle, extra: Sequence[str],
+                     batch_size: int, jobs: int) -> list[Result]:
+    work = ((triples, style, extra, batch) for triples, batch in _batch_triples(store, shapes, batch_size))
     if jobs <= 1:
         return [r for part in map(_pyshacl_batch, work) for r in part]
     import multiprocessing
@@ -620,7 +626,7 @@ class NotStreamable(Exception):
 
 
 _IMAGE_OBJECT = "https://schema.org/ImageObject"
-_STREAM_FORMATS = {".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS}
+_STREAMED = ("nt", "nq")
 _CHUNK = 1 << 23
 _PART_BYTES = 1 << 24  # smaller dumps are read in one process
 _BATCH = 4000  # triples per evaluator call: whole blocks, so every subject's triples are checked together
@@ -689,7 +695,7 @@ class _Part:
         count. Raises NotStreamable when a root comes back after another or a link needs another root's node."""
         evaluator, pending, refs = self.evaluator, self.pending, self.refs
         inverse = evaluator.inverse
-        fmt = _STREAM_FORMATS[os.path.splitext(self.path)[1]]
+        fmt = OXIGRAPH[of_file(self.path) or "nt"]
         results: list[Result] = []
         roots: set[str] = set()
         nodes: dict[str, dict] = {}
@@ -900,19 +906,15 @@ class _Worker:
 
 
 # --- loading and the public function ---------------------------------------------------------------------------------
-_FORMATS = {".nt": ox.RdfFormat.N_TRIPLES, ".nq": ox.RdfFormat.N_QUADS, ".ttl": ox.RdfFormat.TURTLE,
-            ".jsonld": ox.RdfFormat.JSON_LD}
-
-
 def load_dumps(paths: Iterable[str]) -> ox.Store:
     """An in-memory store holding the given dumps."""
     store = ox.Store()
     for path in paths:
-        ext = os.path.splitext(path)[1]
-        if ext not in _FORMATS:
+        fmt = of_file(path)
+        if fmt is None:
             raise ValidationError(f"{path}: not a dump (expected .nt, .nq, .ttl or .jsonld)")
         try:
-            store.bulk_load(path=path, format=_FORMATS[ext])
+            store.bulk_load(path=path, format=OXIGRAPH[fmt])
         except (OSError, SyntaxError, ValueError) as err:
             raise ValidationError(f"{path}: {err}") from None
     return store
@@ -926,15 +928,18 @@ def validate(
     iri_style: IRIStyle = "slash",
     batch_size: int = 2000,
     jobs: int | None = None,
+    shapes: Sequence[str] = (),
 ) -> ValidationReport:
-    """Validate dumps (or an open store) against the shapes in ``shapes/``; returns the results, sorted."""
+    """Validate dumps (or an open store) against the shapes in ``shapes/`` and the shape files in ``shapes``;
+    returns the results, sorted."""
     started = time.perf_counter()
-    shapes = read_shapes(iri_style)
+    extra = list(shapes)
+    checked = read_shapes(iri_style, extra)
     dumps = list(dumps)
     if engine == "stream":
-        if store is None and dumps and all(os.path.splitext(d)[1] in _STREAM_FORMATS for d in dumps):
+        if store is None and dumps and all(of_file(d) in _STREAMED for d in dumps):
             try:
-                report = _stream(dumps, shapes, jobs or os.cpu_count() or 1)
+                report = _stream(dumps, checked, jobs or os.cpu_count() or 1)
             except NotStreamable:
                 pass
             else:
@@ -944,11 +949,11 @@ def validate(
     if store is None:
         store = load_dumps(dumps)
     if engine == "sparql":
-        results = _sparql_results(store, shapes)
+        results = _sparql_results(store, checked)
     elif engine == "python":
-        results = _python_results(store, shapes, batch_size)
+        results = _python_results(store, checked, batch_size)
     elif engine == "pyshacl":
-        results = _pyshacl_results(store, shapes, iri_style, batch_size, jobs or os.cpu_count() or 1)
+        results = _pyshacl_results(store, checked, iri_style, extra, batch_size, jobs or os.cpu_count() or 1)
     else:
         raise ValidationError(f"unknown engine {engine!r}; choose sparql, python or pyshacl")
     report = ValidationReport(sorted(set(results)), engine, store=store)

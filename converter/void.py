@@ -8,7 +8,7 @@ from .identifiers import registry
 from .mapping import ENTITY_CLASS
 from .rdf import Literal, Triple, turtle_block, turtle_prefixes
 from .vocab import CC0, DATASET, FIGURES, PFOCR, RDF_TYPE, SCHEMA, pfocr, schema, xsd
-from .writers import MEDIA_TYPES
+from .formats import MEDIA_TYPES
 
 if TYPE_CHECKING:
     from .pipeline import Report

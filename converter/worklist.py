@@ -16,7 +16,9 @@ temporary file, deleted when the list is closed)::
 
 from __future__ import annotations
 
+import errno
 import sqlite3
+import tempfile
 from typing import Iterable, Iterator
 
 from .sources import Source
@@ -44,8 +46,10 @@ class WorkList:
     def __enter__(self) -> "WorkList":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         self.close()
+        if isinstance(exc, sqlite3.Error):  # its private database is a file in the temporary folder: say which
+            raise OSError(errno.EIO, f"the build's work list: {exc}", tempfile.gettempdir()) from None
 
     def close(self) -> None:
         self._db.close()

@@ -19,14 +19,11 @@ import tempfile
 from contextlib import contextmanager
 from typing import IO, Iterable
 
+from .formats import FILE_NAMES
 from .rdf import Triple, group, jsonld_nodes, nt_heads, nt_lines, turtle_block, turtle_prefixes
 from .vocab import GRAPH, PREFIXES
 
-FORMATS = ("ttl", "nt", "nq", "jsonld")
 _RUN_CHUNK = 8 << 20  # bytes read at a time when a run of copies is written, and the length that sends a run off
-FILE_NAMES = {"ttl": "pfocr.ttl", "nt": "pfocr.nt", "nq": "pfocr.nq", "jsonld": "pfocr.jsonld"}
-MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "nq": "application/n-quads",
-               "jsonld": "application/ld+json"}
 
 Payload = dict[str, object]  # format -> text (or, for JSON-LD, a list of node texts)
 
@@ -97,9 +94,19 @@ def atomic_write(path: str, text: str | Iterable[str]) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        _remove(tmp)
+        raise named(err, path) from None
     except BaseException:
         _remove(tmp)
         raise
+
+
+def named(err: OSError, path: str) -> OSError:
+    """``err``, naming ``path`` when the system named no file (a write to a full disk names none)."""
+    if err.filename is None:
+        err.filename = path
+    return err
 
 
 def _remove(path: str) -> None:
@@ -351,9 +358,7 @@ class _Writer:
         self._queue.task_done()
 
     def _named(self, err: BaseException) -> BaseException:
-        if isinstance(err, OSError) and err.filename is None:
-            err.filename = self.name  # a full disk says which dump it stopped
-        return err
+        return named(err, self.name) if isinstance(err, OSError) else err  # which dump a full disk stopped
 
     def _write(self, data: bytes) -> None:
         self.file.write(data)

@@ -30,7 +30,7 @@ from _support import (
 )
 
 from converter import convert
-from converter.queries import QUERIES_DIR, QueryError, csv_rows, library, parse_query_file, run
+from converter.queries import QueryError, csv_rows, library, parse_query_file, run
 from converter.store import STATISTICS_GRAPH, load, open_store
 
 EXAMPLES = PROJECT / "examples" / "pfocr"
@@ -850,7 +850,7 @@ def test_header_parses_and_every_default_renders(name, store):
     query = LIBRARY[name]
     assert query.title and query.title != name, "no '# title:' line"
     assert len(query.description) > 40, "no '# description:' lines"
-    assert query.path and Path(query.path).parent == QUERIES_DIR
+    assert query.path and Path(query.path).parent == PROJECT / "queries"  # the editable install reads the top folder
     names = [p.name for p in query.params]
     assert len(names) == len(set(names))
     for p in query.params:
@@ -1094,7 +1094,11 @@ def test_cli_errors_are_one_line_with_status_2(args, store_path):
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
+    if args[-1] == "-":  # a syntax error: its message, then the query's line and a caret under the column
+        assert len(lines) == 3 and lines[0].startswith("Error: invalid query at line 1"), proc.stderr
+        assert lines[1] == "  SELECT ?x WHERE { ?x }" and lines[2].strip() == "^", proc.stderr
+    else:
+        assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
     assert proc.stdout == ""
 
 
