@@ -227,12 +227,21 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
 
 
 # --- the user's own queries and shapes --------------------------------------------------------------------------
-def test_user_queries_are_merged_over_the_library(tmp_path, store):
-    mine = tmp_path / "queries"
-    mine.mkdir()
-    (mine / "figure-count.rq").write_text(
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?f a <https://schema.org/ImageObject> }"
+
+
+@pytest.fixture
+def mine(tmp_path) -> Path:
+    """A user's folder of queries, with one query the library does not have."""
+    folder = tmp_path / "queries"
+    folder.mkdir()
+    (folder / "figure-count.rq").write_text(
         "# title: How many figures\n# description: The number of figures in the store, as a user's own query.\n"
-        "SELECT (COUNT(*) AS ?n) WHERE { ?f a <https://schema.org/ImageObject> }\n", encoding="utf-8")
+        f"{COUNT}\n", encoding="utf-8")
+    return folder
+
+
+def test_user_queries_are_merged_over_the_library(tmp_path, mine, store):
     (mine / "figures-per-year.rq").write_text(
         "# title: My figures per year\n# description: A user's own version replaces the built-in query.\n"
         "SELECT ?year WHERE { VALUES ?year { 1999 } }\n", encoding="utf-8")
@@ -242,8 +251,7 @@ def test_user_queries_are_merged_over_the_library(tmp_path, store):
     assert "figure-count" in names and "figures-for-gene" in names and names == sorted(names)
     assert "figures-per-year: My figures per year" in listed.stdout
     counted = run("query", "figure-count", "--queries", mine, "--store", store, "--format", "csv")
-    figures = ox.Store.read_only(str(store)).query(
-        "SELECT (COUNT(*) AS ?n) WHERE { ?f a <https://schema.org/ImageObject> }")
+    figures = ox.Store.read_only(str(store)).query(COUNT)
     assert counted.stdout.splitlines() == ["n", str(next(iter(figures))["n"].value)]
     replaced = run("query", "figures-per-year", "--queries", mine, "--store", store, "--format", "csv")
     assert replaced.stdout.splitlines() == ["year", "1999"]
@@ -251,12 +259,7 @@ def test_user_queries_are_merged_over_the_library(tmp_path, store):
     assert missing.returncode == 2 and "no such folder of queries" in one_error_line(missing)
 
 
-def test_served_user_queries(tmp_path, store):
-    mine = tmp_path / "queries"
-    mine.mkdir()
-    (mine / "figure-count.rq").write_text(
-        "# title: How many figures\n# description: The number of figures in the store, as a user's own query.\n"
-        "SELECT (COUNT(*) AS ?n) WHERE { ?f a <https://schema.org/ImageObject> }\n", encoding="utf-8")
+def test_served_user_queries(mine, store):
     server = start_cli_server(store, "--queries", str(mine))
     try:
         response = http_request(server.host, server.port, "GET", "/queries/figure-count",
