@@ -382,8 +382,9 @@ def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, al
     """
     import threading
 
+    from .endpoint import Endpoint
     from .queries import library
-    from .server import Endpoint, make_server
+    from .server import make_server
 
     endpoint = Endpoint(store_dir, writable=writable, timeout=timeout, max_result_bytes=max_result_bytes,
                         allow_remote=allow_remote, queries=library(queries_dir))
@@ -401,7 +402,7 @@ def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, al
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.close()
 
 
 def _sources(folder: str) -> dict[str, str]:

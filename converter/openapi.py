@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from . import __version__
-
-if TYPE_CHECKING:
-    from .server import Endpoint
+from .queries import CannedQuery, Param
 
 _TEXT = {"schema": {"type": "string"}}
 _RESULTS = {
@@ -32,11 +30,11 @@ _SCHEMA_OF = {"string": {"type": "string"},
 _MESSAGE = {"text/plain": _TEXT}
 
 
-def _error(description: str) -> dict:
+def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": _MESSAGE}
 
 
-def _errors(*codes: str) -> dict:
+def _errors(*codes: str) -> dict[str, Any]:
     known = {
         "400": "malformed request: no or several queries, invalid SPARQL, an invalid graph IRI or parameter",
         "403": "an update on a read-only endpoint, or a federated SERVICE or remote LOAD where they are not allowed",
@@ -51,13 +49,13 @@ def _errors(*codes: str) -> dict:
     return {code: _error(known[code]) for code in codes}
 
 
-def _graph_list(name: str, description: str) -> dict:
+def _graph_list(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description,
             "schema": {"type": "array", "items": {"type": "string", "format": "iri"}},
             "style": "form", "explode": True}
 
 
-def _default(param) -> object:
+def _default(param: Param) -> object:
     if param.type == "integer":
         try:
             return int(param.default)
@@ -66,8 +64,9 @@ def _default(param) -> object:
     return param.default
 
 
-def openapi_document(endpoint: "Endpoint") -> dict:
-    """An OpenAPI 3.0 document for ``endpoint`` (its canned queries are read from their headers)."""
+def openapi_document(queries: dict[str, CannedQuery], *, writable: bool, timeout: float,
+                     max_result_bytes: int) -> dict[str, Any]:
+    """An OpenAPI 3.0 document for an endpoint with these canned queries (read from their headers) and limits."""
     answers = {"description": "query results: SPARQL results for SELECT and ASK, an RDF graph for CONSTRUCT and "
                               "DESCRIBE (by the Accept header)", "content": {**_RESULTS, **_GRAPHS}}
     query_errors = _errors("400", "403", "406", "502", "503")
@@ -77,7 +76,7 @@ def openapi_document(endpoint: "Endpoint") -> dict:
              _graph_list("using-named-graph-uri", "a named graph of an update's dataset (as USING NAMED)")]
     form_properties = {"query": {"type": "string"}, "update": {"type": "string"},
                        **{p["name"]: p["schema"] for p in dataset + using}}
-    paths: dict = {
+    paths: dict[str, Any] = {
         "/sparql": {
             "get": {
                 "operationId": "sparql_query_get",
@@ -140,7 +139,7 @@ def openapi_document(endpoint: "Endpoint") -> dict:
                             "schema": {"type": "string", "format": "iri"}}],
             "responses": {"200": {"description": "HTML page", "content": html}, **_errors("400", "503")}}},
     })
-    for q in endpoint.queries.values():
+    for q in queries.values():
         paths[f"/queries/{q.name}.rq"] = {"get": {
             "operationId": "query_text_" + q.name.replace("-", "_"),
             "summary": f"{q.title}: the query text with the parameters given",
@@ -160,8 +159,7 @@ def openapi_document(endpoint: "Endpoint") -> dict:
         "openapi": "3.0.3",
         "info": {"title": "PFOCR linked data", "version": __version__,
                  "description": "SPARQL 1.1 endpoint and canned queries over Pathway Figure OCR as linked data. "
-                                + ("Read-write" if endpoint.writable else "Read-only") +
-                                f"; each query may run {endpoint.timeout:g} s and return "
-                                f"{endpoint.max_result_bytes} bytes."},
+                                + ("Read-write" if writable else "Read-only") +
+                                f"; each query may run {timeout:g} s and return {max_result_bytes} bytes."},
         "paths": paths,
     }

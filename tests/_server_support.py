@@ -23,7 +23,8 @@ from pathlib import Path
 import pyoxigraph as ox
 from _support import rdflib_term
 
-from converter.server import Endpoint, Server, make_server
+from converter.endpoint import Endpoint
+from converter.server import Server, make_server
 from converter.store import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,20 +94,12 @@ class Running:
         return http_request(self.host, self.port, method, path, body, headers, timeout)
 
 
-def start_thread_server(store: Path, **options) -> Running:
+def start_thread_server(store: Path, request_timeout: float = 30.0, **options) -> Running:
     """``make_server(Endpoint(store, **options), port=0)`` serving in a background thread."""
-    endpoint = Endpoint(str(store), **options)
-    server = make_server(endpoint, port=0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-
-    host, port = server.server_address[:2]
-    return Running(host, port, stop, server=server)
+    server = make_server(Endpoint(str(store), **options), port=0, request_timeout=request_timeout)
+    server.start()
+    host, port = server.server_address
+    return Running(host, port, server.stop, server=server)
 
 
 def start_cli_server(store: Path, *args: str) -> Running:

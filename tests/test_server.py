@@ -27,7 +27,8 @@ from _server_support import (  # noqa: E402
 )
 
 from converter.queries import library  # noqa: E402
-from converter.server import Endpoint, make_server  # noqa: E402
+from converter.endpoint import Endpoint  # noqa: E402
+from converter.server import make_server  # noqa: E402
 from converter.store import STATISTICS_GRAPH  # noqa: E402
 
 QUERIES = library()
@@ -395,7 +396,7 @@ def test_default_bind_is_loopback(store):
         assert server.server_address[0] == "127.0.0.1"
         assert server.url == f"http://127.0.0.1:{server.server_port}/sparql"
     finally:
-        server.server_close()
+        server.close()
 
 
 # --- limits -------------------------------------------------------------------------------------------------------

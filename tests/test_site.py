@@ -326,7 +326,7 @@ def test_the_package_build_carries_the_pages_and_the_editor(tmp_path):
 
 
 def test_warm_draws_the_dataset_page_before_its_first_visitor(built):
-    from converter.server import Endpoint
+    from converter.endpoint import Endpoint
 
     endpoint = Endpoint(str(built[1]), workers=1)
     try:
