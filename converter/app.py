@@ -132,7 +132,7 @@ class _Handlers:
             Route("/figures", guard(self.figures)),
             Route("/{path:path}", guard(self.resource)),
         ]
-        handlers: dict[Any, Callable[[HttpRequest, Exception], Awaitable[Response | None]]] = {
+        handlers: dict[Any, Any] = {
             ProtocolError: self._refused, HTTPException: self._routing, ClientDisconnect: self._gone}
         return _Trailing(Starlette(routes=routes, exception_handlers=handlers))
 
@@ -334,7 +334,7 @@ class _Handlers:
         if media is None or media == "text/turtle":
             return self._send(200, "text/turtle; charset=utf-8", turtle.encode("utf-8"))
         triples = ox.parse(turtle.encode("utf-8"), format=ox.RdfFormat.TURTLE)
-        return self._send(200, with_charset(media), ox.serialize(triples, format=GRAPH_TYPES[media]))
+        return self._send(200, with_charset(media), ox.serialize(triples, format=GRAPH_TYPES[media]) or b"")
 
     # -- the canned queries and the documents about the endpoint
     async def query_list(self, request: HttpRequest) -> Response:

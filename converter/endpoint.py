@@ -71,7 +71,9 @@ def _answer_on(conn: Connection, store: ox.Store, max_bytes: int, allow_remote: 
         if req is None:
             return
         try:
-            conn.send(("ok", execute(store, req, max_bytes, allow_remote, union)))
+            status, content_type, body = execute(store, req, max_bytes, allow_remote, union)
+            conn.send(("ok", (status, content_type)))
+            conn.send_bytes(body)  # as it is: pickling it would copy it in both processes
         except ProtocolError as err:
             conn.send(("error", (err.status, str(err))))
         except Exception as err:  # noqa: BLE001 - any failure is answered, the worker lives on
@@ -105,7 +107,7 @@ class _Pool:
         process = self.ctx.Process(target=_worker, args=([child for _, child in pipes], *self.args), daemon=True,
                                    name="pfocr-rdf-query-worker")
         process.start()
-        slots = []
+        slots: list[Slot] = []
         for parent, child in pipes:
             child.close()
             slots.append((process, parent))
@@ -172,6 +174,8 @@ class _Pool:
                 if not conn.poll(max(0.0, deadline - time.monotonic())):
                     raise TimeoutError
                 kind, payload = conn.recv()
+                if kind == "ok":
+                    payload = (*payload, conn.recv_bytes())
                 break
             except (TimeoutError, EOFError, OSError) as err:
                 self._replace(slot)
@@ -286,9 +290,11 @@ class Endpoint:
         assert self.store is not None
         if req.update:
             with self.update_lock:
-                return execute(self.store, req, self.max_result_bytes, self.allow_remote, False)
-        return execute(self.store, req, self.max_result_bytes, self.allow_remote,
-                       data_in_named_graphs(self.store), self.timeout)
+                status, content_type, body = execute(self.store, req, self.max_result_bytes, self.allow_remote, False)
+        else:
+            status, content_type, body = execute(self.store, req, self.max_result_bytes, self.allow_remote,
+                                                 data_in_named_graphs(self.store), self.timeout)
+        return status, content_type, bytes(body)
 
     def close(self) -> None:
         if self.pool is not None:

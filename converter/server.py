@@ -63,8 +63,8 @@ class _Protocol(HttpToolsProtocol):
 
     request_timeout = 30.0  # set on the subclass made by make_server
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
-        super().connection_made(transport)  # type: ignore[arg-type]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
         self._timer: asyncio.TimerHandle | None = None
         self._head_open, self._head_bytes, self._line_done = True, 0, False  # bytes not yet parsed are a head's
         self._arm()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, cast
 
 import pyoxigraph as ox
 
@@ -41,6 +41,7 @@ GRAPH_TYPES = {  # media type -> pyoxigraph format, for CONSTRUCT and DESCRIBE
 }
 
 Answer = tuple[int, str, bytes]  # HTTP status, Content-Type, body
+Result = tuple[int, str, bytes | bytearray]  # the same, as execute makes it
 
 
 class ProtocolError(Exception):
@@ -85,7 +86,7 @@ def negotiate(accept: str, offered: list[str]) -> str | None:
         return offered[0]
     best: tuple[tuple[float, int, int], str] | None = None
     for index, candidate in enumerate(offered):
-        q: float | None = None
+        weight: float | None = None
         specificity = -1
         for media, rq in ranges:
             if media == candidate:
@@ -97,10 +98,10 @@ def negotiate(accept: str, offered: list[str]) -> str | None:
             else:
                 continue
             if level > specificity:
-                specificity, q = level, rq
-        if q is None or q <= 0:
+                specificity, weight = level, rq
+        if weight is None or weight <= 0:
             continue
-        key = (q, specificity, -index)
+        key = (weight, specificity, -index)
         if best is None or key > best[0]:
             best = (key, candidate)
     return best[1] if best else None
@@ -160,21 +161,20 @@ class _OutOfTime(Exception):
 
 class _Bounded:
     """A binary sink that refuses to grow past a limit (stops serialising a result that is too large) or, given a
-    deadline, to go on writing after it."""
+    deadline, to go on writing after it. One growing buffer, not a list of pieces to join: a result is held once,
+    not twice, and a worker hands it to its pipe as it is."""
 
     def __init__(self, limit: int, deadline: float | None = None) -> None:
-        self.parts: list[bytes] = []
-        self.size = 0
+        self.buffer = bytearray()
         self.limit = limit
         self.deadline = deadline
 
     def write(self, data: bytes) -> int:
-        self.size += len(data)
-        if self.size > self.limit:
+        if len(self.buffer) + len(data) > self.limit:
             raise _TooLarge()
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise _OutOfTime()
-        self.parts.append(bytes(data))
+        self.buffer += data
         return len(data)
 
     def flush(self) -> None:
@@ -191,7 +191,7 @@ def out_of_time(timeout: float) -> ProtocolError:
 
 
 def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool, union: bool,
-            timeout: float | None = None) -> Answer:
+            timeout: float | None = None) -> Result:
     """Run a request on a store: (HTTP status, content type, body). ``timeout`` (seconds) is checked while the
     result is written; the hard limit is the worker process's."""
     deadline = time.monotonic() + timeout if timeout else None
@@ -211,7 +211,8 @@ def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool, u
         elif not names_dataset(lexed):
             options["use_default_graph_as_union"] = union
         results = store.query(req.text, **options)
-        sink = _Bounded(max_bytes, deadline)
+        bounded = _Bounded(max_bytes, deadline)
+        sink = cast(IO[bytes], bounded)  # a writable sink is all pyoxigraph needs
         if isinstance(results, ox.QueryTriples):
             media = negotiate(req.accept, list(GRAPH_TYPES))
             if media is None:
@@ -227,7 +228,7 @@ def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool, u
             if media is None:
                 raise ProtocolError(406, "no acceptable result format; offered: " + ", ".join(RESULT_TYPES))
             results.serialize(sink, RESULT_TYPES[media])
-        return 200, with_charset(media), b"".join(sink.parts)
+        return 200, with_charset(media), bounded.buffer
     except _TooLarge:
         raise too_large(max_bytes) from None
     except _OutOfTime:
