@@ -11,7 +11,6 @@ import http.client
 import io
 import json
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -240,6 +239,8 @@ BAD_REQUESTS = {
     "query in the URL of a direct POST": ("POST", "/sparql?query=ASK%7B%7D", "ASK {}", SPARQL_QUERY, 400),
     "unsupported Content-Type": ("POST", "/sparql", "ASK {}", {"Content-Type": "text/plain"}, 415),
     "JSON body": ("POST", "/sparql", '{"query": "ASK {}"}', {"Content-Type": "application/json"}, 415),
+    "multipart form": ("POST", "/sparql", '--x\r\nContent-Disposition: form-data; name="query"\r\n\r\nASK {}\r\n--x--\r\n',
+                       {"Content-Type": "multipart/form-data; boundary=x"}, 415),
     "no Content-Type": ("POST", "/sparql", "ASK {}", {}, 400),
     "UTF-16 body": ("POST", "/sparql", "ASK {}".encode("utf-16"),
                     {"Content-Type": "application/sparql-query; charset=UTF-16"}, 415),
@@ -268,8 +269,10 @@ def test_malformed_requests_get_a_4xx(server, case):
     response = server.request(method, path, body, headers)
     assert response.status == status, response.body
     assert response.media == "text/plain" and response.text().strip()  # a message that says what is wrong
-    if status == 405:
+    if status == 405:  # Allow, and one line that says what to use instead
         assert "GET" in response.headers["allow"] or "POST" in response.headers["allow"]
+        assert response.text().count("\n") == 1
+        assert response.headers["allow"] in response.text() or "POST goes to /sparql" in response.text()
 
 
 def test_huge_content_length_is_refused_unread(server):
@@ -401,12 +404,9 @@ def test_default_bind_is_loopback(store):
 
 # --- limits -------------------------------------------------------------------------------------------------------
 def test_time_limit(limited):
-    started = time.monotonic()
     response = get(limited, CROSS_JOIN, "application/json")
-    elapsed = time.monotonic() - started
     assert response.status == 503
     assert b"ran out of time" in response.body and b"1 s" in response.body
-    assert elapsed < 5
     for _ in range(3):  # the worker that ran out of time was replaced: the endpoint goes on answering
         assert count(get(limited, COUNT_FIGURES, "application/json")) == 9
 
