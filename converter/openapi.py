@@ -40,6 +40,7 @@ def _errors(*codes: str) -> dict[str, Any]:
         "403": "an update on a read-only endpoint, or a federated SERVICE or remote LOAD where they are not allowed",
         "404": "no such resource",
         "406": "none of the media types in Accept can carry this result",
+        "408": "the request (head and body) did not arrive within the server's request timeout",
         "411": "a body without Content-Length",
         "413": "the request body is too large",
         "415": "unsupported Content-Type or a charset other than UTF-8",
@@ -99,7 +100,7 @@ def openapi_document(queries: dict[str, CannedQuery], *, writable: bool, timeout
                                                                      "properties": form_properties}},
                 }},
                 "responses": {"200": answers, "204": {"description": "update done"},
-                              **_errors("400", "403", "406", "411", "413", "415", "502", "503")},
+                              **_errors("400", "403", "406", "408", "411", "413", "415", "502", "503")},
             },
         },
         "/queries": {"get": {
