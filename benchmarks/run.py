@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The whole benchmark suite in one command, on 20,000 and 100,000 records: conversion (each dump format, all
 together, the floor, validation, an incremental rebuild, the rdflib and Morph-KGC baselines) and the local graph
-(load against ``oxigraph load``, canned-query latency, endpoint throughput against ``oxigraph serve``).
+beside Virtuoso and Oxigraph's server (load against ``oxigraph load`` and Virtuoso's bulk loader, every canned query
+over HTTP on ``pfocr-rdf serve`` and Virtuoso, endpoint throughput against both and ``oxigraph serve-read-only``).
 
     python benchmarks/run.py [--sizes 20000,100000] [--seed 1] [--out benchmarks/results]
 

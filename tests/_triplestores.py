@@ -1,5 +1,6 @@
-"""Real triplestores for the ``pfocr-rdf publish`` tests: an Oxigraph server and a Virtuoso Open Source server,
-each in a throw-away folder on free loopback ports, started and stopped within a test.
+"""Real triplestores for the ``pfocr-rdf publish`` tests and ``benchmarks/bench_query.py``: an Oxigraph server
+and a Virtuoso Open Source server, each in a throw-away folder on free loopback ports, started and stopped within a
+test (or a benchmark run).
 
 Why real servers: publishing speaks HTTP (Graph Store Protocol, SPARQL Update) and, for Virtuoso, the bulk loader,
 and each store has its own quirks (parameter names, size limits, status codes) that only the real thing shows.
@@ -11,12 +12,15 @@ Usage from a fixture::
     with virtuoso_server(tmp_path / "virtuoso", [load_dir]) as vt:
         vt.isql("checkpoint;")
 
-A missing binary fails the test with what to install (`make test` installs both). Every wait is bounded.
+A missing binary fails the test with what to install (`make test` installs both); outside pytest it raises
+MissingTool. Every wait is bounded. The module needs nothing but the standard library, so the benchmarks import it
+(with ``tests/`` on ``sys.path``) rather than keeping a second launcher.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -25,11 +29,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pytest
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0  # seconds a server may take to answer HTTP (Virtuoso needs about 2 s, Oxigraph well under 1 s)
@@ -45,12 +47,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class MissingTool(RuntimeError):
+    """A server binary is not installed (raised outside pytest; a test fails instead)."""
+
+
 def find_binary(name: str) -> str:
-    """``name`` beside the running interpreter (the virtualenv's bin) or on PATH; skips the test when absent."""
+    """``name`` beside the running interpreter (the virtualenv's bin) or on PATH; fails the test when absent."""
     beside = Path(sys.executable).with_name(name)
     found = str(beside) if beside.is_file() else shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is not installed (looked beside {sys.executable} and on PATH); 'make test' installs it")
+        message = f"{name} is not installed (looked beside {sys.executable} and on PATH); 'make test' installs it"
+        if "pytest" in sys.modules:  # imported lazily: the benchmarks use this module without pytest
+            import pytest
+
+            pytest.fail(message)
+        raise MissingTool(message)
     return found
 
 
@@ -74,8 +85,10 @@ class Server:
     """A server process that can be stopped and started again on the same data and ports.
 
     ``start()`` waits until ``ready_path`` answers 200 (and every port in ``ports`` accepts connections);
-    ``stop()`` sends SIGTERM, waits, and kills after ``STOP_TIMEOUT``. Output goes to ``log`` (a file, so no pipe
-    can fill up and block the server).
+    ``stop()`` sends ``stop_signal`` (SIGTERM unless the server stops cleanly on another, as ``pfocr-rdf serve`` on
+    SIGINT), waits, and kills after ``STOP_TIMEOUT``. Output goes to ``log`` (a file, so no pipe can fill up and
+    block the server). With ``own_group`` the server runs in a process group of its own, which ``stop()`` kills
+    last, so worker processes it started cannot outlive it.
     """
 
     name: str
@@ -85,6 +98,8 @@ class Server:
     ready_path: str
     ports: list[int] = field(default_factory=list)
     log: Path | None = None
+    stop_signal: int = signal.SIGTERM
+    own_group: bool = False
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -98,7 +113,7 @@ class Server:
         log = self.log or self.cwd / f"{self.name}.out"
         with open(log, "ab") as out:  # the child keeps its own handle
             self.process = subprocess.Popen(self.command, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=out,
-                                            stderr=subprocess.STDOUT)
+                                            stderr=subprocess.STDOUT, start_new_session=self.own_group)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -114,16 +129,20 @@ class Server:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(self.stop_signal)
         try:
             process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        if self.own_group:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)  # the group's id is the server's pid (start_new_session)
 
 
 @contextlib.contextmanager
-def _running(server: Server) -> Iterator[Server]:
+def running(server: Server) -> Iterator[Server]:
+    """Starts ``server`` and stops it when the block ends, however it ends."""
     server.start()
     try:
         yield server
@@ -131,18 +150,22 @@ def _running(server: Server) -> Iterator[Server]:
         server.stop()
 
 
-def oxigraph_server(location: Path) -> contextlib.AbstractContextManager[Server]:
-    """``oxigraph serve --location LOCATION --bind 127.0.0.1:PORT``: ``/query``, ``/update``, ``/store`` (GSP).
+def oxigraph_server(location: Path, *, read_only: bool = False,
+                    log: Path | None = None) -> contextlib.AbstractContextManager[Server]:
+    """``oxigraph serve --location LOCATION --bind 127.0.0.1:PORT``: ``/query``, ``/update``, ``/store`` (GSP);
+    with ``read_only``, ``oxigraph serve-read-only`` on an existing store (``/query`` only).
 
     ``.start()`` after ``.stop()`` reopens the same store on the same port (tests of a server that goes away in
-    the middle of a publish). The server's output goes to ``LOCATION.log`` beside the store folder.
+    the middle of a publish). The server's output goes to ``log``, by default ``LOCATION.log`` beside the store.
     """
     binary = find_binary("oxigraph")
-    location.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        location.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    command = [binary, "serve", "--location", str(location), "--bind", f"{HOST}:{port}"]
-    return _running(Server("oxigraph", command, location.parent, port, "/query?query=ASK%7B%7D",
-                           log=location.parent / f"{location.name}.log"))
+    command = [binary, "serve-read-only" if read_only else "serve", "--location", str(location),
+               "--bind", f"{HOST}:{port}"]
+    return running(Server("oxigraph", command, location.parent, port, "/query?query=ASK%7B%7D",
+                          log=log or location.parent / f"{location.name}.log"))
 
 
 @dataclass
@@ -159,7 +182,7 @@ class Virtuoso(Server):
         result = subprocess.run(
             [self.isql_binary, f"{HOST}:{self.sql_port}", VIRTUOSO_USER, VIRTUOSO_PASSWORD,
              "VERBOSE=OFF", "BANNER=OFF", "PROMPT=OFF", "ECHO=OFF", f"exec={sql}"],
-            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
         if result.returncode != 0 or "*** Error" in result.stderr:
             raise RuntimeError(f"isql-vt failed ({result.returncode}) on {sql!r}:\n{result.stdout}{result.stderr}")
         return result.stdout
@@ -206,10 +229,41 @@ Charset              = UTF-8
 """
 
 
-def virtuoso_server(workdir: Path, dirs_allowed: Sequence[Path] = ()) -> contextlib.AbstractContextManager[Virtuoso]:
+def with_settings(ini: str, settings: Mapping[str, Mapping[str, object]]) -> str:
+    """``ini`` with ``settings`` (section -> key -> value) applied: a key already in its section gets the new value
+    in place, other keys are added at the end of their section, and sections the file lacks are appended."""
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in ini.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            sections.append((stripped[1:-1], []))
+        sections[-1][1].append(line)
+    pending = {section: dict(values) for section, values in settings.items()}
+    out: list[str] = []
+    for name, lines in sections:
+        wanted = pending.pop(name, {}) if name is not None else {}
+        for i, line in enumerate(lines):
+            key = line.split("=", 1)[0].strip()
+            if "=" in line and not line.lstrip().startswith(";") and key in wanted:
+                lines[i] = f"{key:<20} = {wanted.pop(key)}"
+        body_end = len(lines)
+        while body_end > 1 and not lines[body_end - 1].strip():  # before the blank lines that end the section
+            body_end -= 1
+        lines[body_end:body_end] = [f"{key:<20} = {value}" for key, value in wanted.items()]
+        out += lines
+    for name, values in pending.items():
+        out += ["", f"[{name}]", *(f"{key:<20} = {value}" for key, value in values.items())]
+    return "\n".join(out) + "\n"
+
+
+def virtuoso_server(workdir: Path, dirs_allowed: Sequence[Path] = (), *,
+                    settings: Mapping[str, Mapping[str, object]] | None = None,
+                    ) -> contextlib.AbstractContextManager[Virtuoso]:
     """``virtuoso-t -f -c WORKDIR/virtuoso.ini`` on a fresh database in ``workdir`` (SQL and HTTP on loopback).
 
     ``dirs_allowed`` are the folders the bulk loader (``ld_dir``) may read; ``workdir`` is always allowed.
+    ``settings`` (section -> key -> value) change or add ini entries: the defaults suit a test's few thousand
+    triples, a benchmark raises the buffers and the ``[SPARQL]`` limits.
     Virtuoso also always lets the loader read the system temporary folder ($TMPDIR or its default).
     HTTP endpoints: ``/sparql`` (anonymous queries), ``/sparql-auth`` and ``/sparql-graph-crud-auth`` (digest
     auth, ``VIRTUOSO_USER``/``VIRTUOSO_PASSWORD``). ``workdir`` receives virtuoso.ini, the database files
@@ -225,8 +279,9 @@ def virtuoso_server(workdir: Path, dirs_allowed: Sequence[Path] = ()) -> context
         http_port = free_port()
     allowed = ", ".join(dict.fromkeys(str(Path(d).resolve()) for d in [workdir, *dirs_allowed]))
     ini = workdir / "virtuoso.ini"
-    ini.write_text(VIRTUOSO_INI.format(dir=workdir, host=HOST, sql_port=sql_port, http_port=http_port,
-                                       dirs_allowed=allowed, server_root=VIRTUOSO_SERVER_ROOT))
+    text = VIRTUOSO_INI.format(dir=workdir, host=HOST, sql_port=sql_port, http_port=http_port,
+                               dirs_allowed=allowed, server_root=VIRTUOSO_SERVER_ROOT)
+    ini.write_text(with_settings(text, settings or {}))
     server = Virtuoso("virtuoso", [binary, "-f", "-c", str(ini)], workdir, http_port, "/sparql?query=ASK%7B%7D",
                       ports=[sql_port], log=workdir / "virtuoso.out", sql_port=sql_port, isql_binary=isql)
-    return _running(server)
+    return running(server)
