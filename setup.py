@@ -30,7 +30,7 @@ setup(
     packages=find_namespace_packages(include=["converter", "converter.*"], exclude=["*.__pycache__"]) + list(MAPPED),
     package_dir=MAPPED,
     package_data={
-        "converter.data": ["*.json", "*.jsonld", "*.tsv", "*.ttl"],
+        "converter.data": ["*.json", "*.jsonld", "*.tsv", "*.ttl", "derived/*.rq"],
         "converter.data.shapes": ["*.ttl"],
         "converter.data.queries": ["*.rq"],
         "converter.static": ["*.js", "*.css"],

@@ -2,12 +2,12 @@
 
     >>> from converter.chunks import write_chunks
     >>> write_chunks("output/pfocr.nt", "output/chunks", 1_000_000)    # doctest: +SKIP
-    ['pfocr-00001.nq.gz', ..., 'statistics.nq.gz']
+    ['pfocr-00001.nq.gz', ..., 'pfocr-derived.nq.gz']
 
 Parallel bulk loaders (Virtuoso's ``rdf_loader_run``, ``tdb2.tdbloader``, QLever's index builder, ``oxigraph load``)
 take many compressed files at once. Every line names its graph, so a loader needs no graph argument: the data goes
-to ``https://pfocr.wikipathways.org/graph`` and the precomputed counts the canned queries read go to
-``https://pfocr.wikipathways.org/graph/statistics`` (``statistics.nq.gz``). The lines are sorted across all chunks
+to ``https://pfocr.wikipathways.org/graph`` and the precomputed data the canned queries read to its own graphs
+(``pfocr-derived.nq.gz``; :mod:`converter.derived`). The lines are sorted across all chunks
 (an external merge sort of sorted runs, so memory stays bounded), and the gzip headers carry no time stamp: the
 same dump gives the same bytes. The folder is replaced whole, so a crash leaves the previous chunks.
 """
@@ -22,9 +22,7 @@ import tempfile
 from contextlib import ExitStack
 from typing import Iterable, Iterator
 
-import pyoxigraph as ox
-
-from .store import STATISTICS_GRAPH, statistics
+from .store import derived_from
 from .vocab import GRAPH
 
 
@@ -33,7 +31,6 @@ def _lines(path: str) -> Iterator[str]:
         for line in fh:
             if line.strip() and not line.startswith("#"):
                 yield line if line.endswith("\n") else line + "\n"
-
 
 def _runs(lines: Iterable[str], size: int, work: str) -> list[str]:
     """Sorted runs of at most ``size`` lines, each in its own file."""
@@ -47,14 +44,12 @@ def _runs(lines: Iterable[str], size: int, work: str) -> list[str]:
         runs.append(_write_run(batch, work, len(runs)))
     return runs
 
-
 def _write_run(batch: list[str], work: str, index: int) -> str:
     path = os.path.join(work, f"run-{index:05d}.nt")
     batch.sort()
     with open(path, "w", encoding="utf-8") as fh:
         fh.writelines(batch)
     return path
-
 
 class _Gzip:
     """A gzip file with no name and no time in its header: the same lines give the same bytes."""
@@ -70,10 +65,8 @@ class _Gzip:
         self.gz.close()
         self.raw.close()
 
-
 def _quad(line: str, graph: str) -> bytes:
     return (line.rstrip()[:-1].rstrip() + f" <{graph}> .\n").encode("utf-8")
-
 
 def write_chunks(dump: str, folder: str, chunk_size: int, graph: str = GRAPH) -> list[str]:
     """Write ``dump`` (N-Triples) as chunks of at most ``chunk_size`` triples into ``folder``; returns their names."""
@@ -107,20 +100,19 @@ def write_chunks(dump: str, folder: str, chunk_size: int, graph: str = GRAPH) ->
                     count += 1
                 if out is not None:
                     out.close()
-        counts = statistics([dump])
-        if counts:
-            names.append("statistics.nq.gz")
-            text = ox.serialize(counts, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
-            stats = _Gzip(os.path.join(fresh, names[-1]))
-            for line in sorted(text.splitlines(keepends=True)):
-                stats.write(_quad(line, STATISTICS_GRAPH))
-            stats.close()
+        with derived_from([dump], fresh) as quads:
+            lines = sorted(f"{quad} .\n" for quad in quads)
+        if lines:
+            names.append("pfocr-derived.nq.gz")
+            derived = _Gzip(os.path.join(fresh, names[-1]))
+            for line in lines:
+                derived.write(line.encode("utf-8"))
+            derived.close()
         _swap(fresh, folder)
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
     return names
-
 
 def _swap(fresh: str, folder: str) -> None:
     """Put ``fresh`` in place of ``folder``: the old folder is moved aside first, then removed."""

@@ -262,6 +262,9 @@ def load_command(inputs, store_dir):
               help="Password (or the PFOCR_RDF_PASSWORD environment variable).")
 @click.option("--append", is_flag=True,
               help="Add to the graph directly instead of replacing it through a staging graph.")
+@click.option("--with-statistics/--without-statistics", default=True, show_default=True,
+              help="Also replace the precomputed graphs the canned queries read (counts, lookup keys, search text; "
+                   "docs/mapping.md), computed from the inputs. Not with --append.")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Triples per request (default: 50,000 for gsp, 10,000 for update).")
 @click.option("--update-endpoint", default=None,
@@ -271,8 +274,8 @@ def load_command(inputs, store_dir):
 @click.option("--retries", type=click.IntRange(0), default=4, show_default=True,
               help="Retries of a request after a transient failure (unreachable, HTTP 429/5xx), with backoff.")
 @_user_errors(status=1)
-def publish_command(inputs, endpoint, graph, protocol, user, password, append, batch_size, update_endpoint,
-                    query_endpoint, retries):
+def publish_command(inputs, endpoint, graph, protocol, user, password, append, with_statistics, batch_size,
+                    update_endpoint, query_endpoint, retries):
     """Publish dumps or PFOCR records into a triplestore over SPARQL 1.1 protocols.
 
     The graph is replaced atomically: batches go into a staging graph, its triple count is checked, and one
@@ -288,7 +291,8 @@ def publish_command(inputs, endpoint, graph, protocol, user, password, append, b
 
     try:
         report = publish(inputs, endpoint, graph=graph, protocol=protocol, user=user, password=password,
-                         append=append, batch_size=batch_size, update_endpoint=update_endpoint,
+                         append=append, with_statistics=with_statistics, batch_size=batch_size,
+                         update_endpoint=update_endpoint,
                          query_endpoint=query_endpoint, retries=retries, progress=sys.stderr.isatty())
     except PublishError as err:
         _fail(str(err), 1)

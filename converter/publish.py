@@ -11,7 +11,8 @@ Both add triples as a set, so a batch sent twice (a retry after a lost answer) c
 
 Replacing a graph (the default) never shows a half-loaded graph under its name. The batches go into a staging graph,
 whose triple count must equal what was sent; then one SPARQL Update request, ``MOVE <staging> TO <graph>``, swaps
-it in (the statistics graph that the canned queries read is published the same way, in the same request). A store
+it in (the precomputed graphs that the canned queries read, :mod:`converter.derived`, are published the same way,
+in the same request, unless ``with_statistics=False``). A store
 runs one update request as one transaction (Oxigraph, Virtuoso, Fuseki), so readers see the old graph or the new
 one. Any failure before the swap drops the staging graph and leaves the target as it was. ``append=True`` adds the
 batches to the graph directly instead (no staging, no swap).
@@ -22,6 +23,7 @@ The update and query services are found from the endpoint for stores whose layou
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 import time
@@ -34,7 +36,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pyoxigraph as ox
 import requests
 
-from .store import STATISTICS_GRAPH, Statistics, StoreError, dump_files, dump_format
+from .derived import DERIVED_GRAPHS
+from .store import StoreError, derived_from, dump_files, dump_format
 from .vocab import GRAPH
 
 Protocol = Literal["gsp", "update"]
@@ -56,13 +59,14 @@ class PublishReport:
     graph: str
     protocol: str
     triples: int = 0  # sent to the data graph
-    statistics: int = 0  # sent to the statistics graph
+    statistics: int = 0  # precomputed triples sent to the derived graphs
     batches: int = 0
     retries: int = 0
     counted: int | None = None  # triples in the target graph afterwards, by a COUNT query
     inputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     rejected: list = field(default_factory=list)  # records that could not be converted, when records were given
+    sent_graphs: set[str] = field(default_factory=set)  # the precomputed graphs that received triples
 
     @property
     def verified(self) -> bool:
@@ -71,8 +75,8 @@ class PublishReport:
     def summary(self) -> str:
         check = ("the store holds exactly that" if self.verified
                  else f"the store holds {self.counted}" if self.counted is not None else "not counted")
-        return (f"published {self.triples} triples into <{self.graph}> and {self.statistics} counts into "
-                f"<{STATISTICS_GRAPH}> at {self.endpoint} ({self.protocol}, {self.batches} batches, "
+        return (f"published {self.triples} triples into <{self.graph}> and {self.statistics} precomputed triples "
+                f"into {len(DERIVED_GRAPHS)} graphs at {self.endpoint} ({self.protocol}, {self.batches} batches, "
                 f"{self.retries} retries, {self.seconds:.1f} s); {check}")
 
 
@@ -140,11 +144,10 @@ def _excerpt(text: str, size: int = 300) -> str:
     return text if len(text) <= size else text[:size] + "..."
 
 
-def _batches(dumps: list[str], size: int, report: PublishReport, counts: Statistics | None) -> Iterator[str]:
+def _batches(dumps: list[str], size: int, report: PublishReport) -> Iterator[str]:
     """N-Triples text of at most ``size`` triples and about MAX_BATCH_BYTES at a time, from dumps of any format
-    (graph names dropped); ``counts``, when given, sees every triple on the way, for the statistics graph."""
+    (graph names dropped)."""
     lines: list[str] = []
-    triples: list[ox.Triple] = []
     length = 0
     for dump in dumps:
         try:
@@ -154,19 +157,14 @@ def _batches(dumps: list[str], size: int, report: PublishReport, counts: Statist
                                        "blank nodes cannot be published in parts; give it an IRI")
                 line = f"{quad.triple} .\n"
                 if lines and (len(lines) == size or length + len(line) > MAX_BATCH_BYTES):
-                    if counts is not None:
-                        counts.add(triples)
                     yield "".join(lines)
                     report.triples += len(lines)
-                    lines, triples, length = [], [], 0
+                    lines, length = [], 0
                 lines.append(line)
-                triples.append(quad.triple)
                 length += len(line)
         except SyntaxError as err:
             raise PublishError(f"{dump}: {err}") from None
     if lines:
-        if counts is not None:
-            counts.add(triples)
         yield "".join(lines)
         report.triples += len(lines)
 
@@ -232,6 +230,7 @@ def publish(
     user: str | None = None,
     password: str | None = None,
     append: bool = False,
+    with_statistics: bool = True,
     batch_size: int | None = None,
     update_endpoint: str | None = None,
     query_endpoint: str | None = None,
@@ -271,19 +270,21 @@ def publish(
                            "give --update-endpoint")
     staging = "-staging-"
     data_graph = graph if append else f"{graph}{staging}{uuid.uuid4().hex[:12]}"
-    stats_graph = STATISTICS_GRAPH if append else f"{STATISTICS_GRAPH}{staging}{uuid.uuid4().hex[:12]}"
+    # appended counts would count twice: only a replace sends the precomputed graphs, each into a staging graph
+    derived = {} if append or not with_statistics else {
+        g: f"{g}{staging}{uuid.uuid4().hex[:12]}" for g in DERIVED_GRAPHS}
     with tempfile.TemporaryDirectory(prefix="pfocr-publish-") as work:
         try:
             dumps = dump_files(inputs, work, report.rejected)
         except StoreError as err:
             raise PublishError(str(err)) from None
         if not append:  # left by a publish whose store went away before it could clean up
-            stale = target.graphs(graph + staging) + target.graphs(STATISTICS_GRAPH + staging)
+            stale = [s for g in (graph, *DERIVED_GRAPHS) for s in target.graphs(g + staging)]
             if stale:
                 target.update(" ; ".join(f"DROP SILENT GRAPH <{g}>" for g in stale), "dropping old staging graphs")
         try:
-            _send(target, dumps, data_graph, None if append else stats_graph, batch_size or BATCH_SIZE[protocol],
-                  report, progress, on_batch)
+            _send(target, dumps, work, data_graph, derived, batch_size or BATCH_SIZE[protocol], report, progress,
+                  on_batch)
             if report.triples == 0:
                 raise PublishError("nothing to publish: the inputs hold no triples")
             if not append:
@@ -291,12 +292,13 @@ def publish(
                 if counted != report.triples:
                     raise PublishError(f"the staging graph <{data_graph}> holds {counted} triples, "
                                        f"{report.triples} were sent; the target graph is left as it was")
-                stats = (f"MOVE <{stats_graph}> TO <{STATISTICS_GRAPH}>" if report.statistics
-                         else f"DROP SILENT GRAPH <{STATISTICS_GRAPH}>")
-                target.update(f"MOVE <{data_graph}> TO <{graph}> ; {stats}", "swapping the new graph in")
+                swaps = [f"MOVE <{data_graph}> TO <{graph}>"] + [
+                    f"MOVE <{staged}> TO <{g}>" if g in report.sent_graphs else f"DROP SILENT GRAPH <{g}>"
+                    for g, staged in derived.items()]
+                target.update(" ; ".join(swaps), "swapping the new graph in")
         except BaseException:
             if not append:
-                _drop_quietly(target, data_graph, stats_graph)
+                _drop_quietly(target, data_graph, *derived.values())
             raise
     report.counted = target.count(graph)
     report.retries = client.retried
@@ -306,28 +308,37 @@ def publish(
     return report
 
 
-def _send(target: _Target, dumps: list[str], data_graph: str, stats_graph: str | None, size: int,
+def _send(target: _Target, dumps: list[str], work: str, data_graph: str, derived: dict[str, str], size: int,
           report: PublishReport, progress: bool, on_batch: Callable[[int], None] | None) -> None:
-    """The batches, then (when replacing) the statistics graph: appended counts would count twice."""
+    """The batches, then the precomputed graphs (``derived``: graph -> its staging graph) computed from the dumps."""
     from tqdm import tqdm
 
     with tqdm(unit=" triples", unit_scale=True, disable=not progress, desc="publishing") as bar:
         sent = 0
-        statistics = Statistics() if stats_graph is not None else None
-        for text in _batches(dumps, size, report, statistics):
+        for text in _batches(dumps, size, report):
             target.add(data_graph, text)
             report.batches += 1
             bar.update(report.triples - sent)
             sent = report.triples
             if on_batch is not None:
                 on_batch(report.batches)
-        if statistics is None:
-            return
-        counts = statistics.counts()
-        for start in range(0, len(counts), size):
-            target.add(stats_graph, _nt(counts[start:start + size]))
-            report.batches += 1
-        report.statistics = len(counts)
+    if not derived:
+        return
+    with derived_from(dumps, work) as quads:
+        for graph, group in itertools.groupby(quads, key=lambda q: q.graph_name.value):
+            batch: list[str] = []
+            for quad in group:
+                batch.append(f"{quad.triple} .\n")
+                if len(batch) == size:
+                    target.add(derived[graph], "".join(batch))
+                    report.batches += 1
+                    report.statistics += len(batch)
+                    batch = []
+            if batch:
+                target.add(derived[graph], "".join(batch))
+                report.batches += 1
+                report.statistics += len(batch)
+            report.sent_graphs.add(graph)
 
 
 def _drop_quietly(target: _Target, *graphs: str) -> None:

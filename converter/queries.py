@@ -32,6 +32,9 @@ from .rdf import quote_string
 from .store import data_in_named_graphs
 
 PARAM_TYPES = ("string", "iri", "integer", "strings", "iris")  # the plural types take comma-separated lists
+# A VALUES block of the parameter's name plus this takes its value lower-cased: the form the store's lookup keys have
+# (converter/data/derived/lookup-keys.rq), so that the value is a constant the engine looks up, not an expression.
+KEY_SUFFIX = "_key"
 RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")  # SELECT and ASK; graphs take any RDF format name
 
 
@@ -69,9 +72,11 @@ class CannedQuery:
             raise QueryError(f"query {self.name} has no parameter {', '.join(unknown)} (parameters: {known})")
         text = self.text
         for p in self.params:
-            terms = _terms(p, values.get(p.name, p.default))
-            block = re.compile(r"VALUES\s+\?" + re.escape(p.name) + _VALUES_BODY)
-            text = block.sub(lambda _m, p=p, terms=terms: f"VALUES ?{p.name} {{ {terms} }}", text)
+            raw = values.get(p.name, p.default)
+            for name, given in ((p.name, raw), (p.name + KEY_SUFFIX, raw.lower())):
+                terms = _terms(p, given)
+                block = re.compile(r"VALUES\s+\?" + re.escape(name) + _VALUES_BODY)
+                text = block.sub(lambda _m, name=name, terms=terms: f"VALUES ?{name} {{ {terms} }}", text)
         return text
 
 
@@ -132,8 +137,9 @@ def parse_query_file(path: Path | Traversable) -> CannedQuery:
             params.append(Param(name.strip(), kind.strip(), default.strip(), about.strip()))
     query = CannedQuery(query_name, title, " ".join(description), text, params, str(path))
     for p in params:
-        if not re.search(r"VALUES\s+\?" + re.escape(p.name) + r"\s*\{", text):
-            raise QueryError(f"{path}: parameter {p.name} has no 'VALUES ?{p.name} {{ ... }}' block")
+        if not re.search(r"VALUES\s+\?" + re.escape(p.name) + f"(?:{KEY_SUFFIX})?" + r"\s*\{", text):
+            raise QueryError(f"{path}: parameter {p.name} has no 'VALUES ?{p.name} {{ ... }}' "
+                             f"(or ?{p.name}{KEY_SUFFIX}) block")
     return query
 
 

@@ -9,10 +9,8 @@ A rebuild never touches the store in use: the new database is built in a fresh f
 the store path, and the store path (a symbolic link) is switched to it in one atomic rename. A failed load leaves
 the previous store as it was.
 
-When the store is built, figure counts that queries over the whole corpus need are precomputed into the named graph
-``https://pfocr.wikipathways.org/graph/statistics``: ``pfocr:figureCount`` of every gene, chemical, disease and
-taxon (how many figures mention it), so "most mentioned genes" reads tens of thousands of counts instead of
-joining millions of mentions.
+When the store is built, what the canned queries would otherwise compute over the whole corpus is precomputed into
+named graphs of its own (:mod:`converter.derived`): counts, lookup keys, each figure's searchable text.
 """
 
 from __future__ import annotations
@@ -21,29 +19,21 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable
 
 import pyoxigraph as ox
 
+from .derived import DERIVED_GRAPHS, STATISTICS_GRAPH, derive, derived_quads
 from .formats import OXIGRAPH, of_file
 from .vocab import DATASET, RDF_TYPE, SCHEMA, SITE
 from .writers import exclusive, sweep
 
-STATISTICS_GRAPH = SITE + "graph/statistics"
 VOID_GRAPH = SITE + "graph/void"  # the dataset description (void.ttl beside a loaded dump), for /dataset
-_OWN_GRAPHS = {STATISTICS_GRAPH, VOID_GRAPH}
+_OWN_GRAPHS = {*DERIVED_GRAPHS, VOID_GRAPH}
 DEFAULT_STORE = os.path.join("output", "store")
-
-# Figures per entity, per taxon: what whole-corpus rankings read (docs/mapping.md, "Precomputed statistics").
-_STATISTICS = f"""PREFIX schema: <https://schema.org/>
-PREFIX pfocr: <https://pfocr.wikipathways.org/vocab#>
-CONSTRUCT {{ ?entity pfocr:figureCount ?n }} WHERE {{
-  {{ SELECT ?entity (COUNT(DISTINCT ?figure) AS ?n) WHERE {{
-      ?figure a schema:ImageObject ; schema:mentions|schema:about ?entity .
-  }} GROUP BY ?entity }}
-}}"""
-
 
 class StoreError(Exception):
     """The store cannot be built or opened."""
@@ -81,7 +71,7 @@ class LoadReport:
 
     def summary(self) -> str:
         return (f"store {self.store}: {self.triples} triples from {len(self.inputs)} input(s), "
-                f"{self.statistics} precomputed counts, {self.description} dataset-description triples; "
+                f"{self.statistics} precomputed triples, {self.description} dataset-description triples; "
                 f"{self.seconds:.1f} s")
 
 
@@ -102,35 +92,24 @@ def open_store(path: str = DEFAULT_STORE, *, writable: bool = False) -> ox.Store
         raise StoreError(f"{path}: cannot open the store: {err}") from None
 
 
-class Statistics:
-    """The precomputed counts (``pfocr:figureCount``) of a graph read in pieces, for a store other than this one.
-
-    Only the triples the counts read are kept, in a store in memory, so this stays small for the whole corpus.
-    """
-
-    _READ = {ox.NamedNode(SCHEMA + "mentions"), ox.NamedNode(SCHEMA + "about")}
-    _TYPE, _FIGURE = ox.NamedNode(RDF_TYPE), ox.NamedNode(SCHEMA + "ImageObject")
-
-    def __init__(self) -> None:
-        self.store = ox.Store()
-
-    def add(self, triples: Iterable[ox.Triple]) -> None:
-        self.store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples
-                               if t.predicate in self._READ or (t.predicate == self._TYPE and t.object == self._FIGURE))
-
-    def counts(self) -> list[ox.Triple]:
-        return list(self.store.query(_STATISTICS))
-
-
-def statistics(dumps: Iterable[str]) -> list[ox.Triple]:
-    """The precomputed counts of the graph in ``dumps`` (see :class:`Statistics`)."""
-    builder = Statistics()
-    for dump in dumps:
-        try:
-            builder.add(q.triple for q in ox.parse(path=dump, format=dump_format(dump)))
-        except (SyntaxError, ValueError) as err:
-            raise StoreError(f"{dump}: {err}") from None
-    return builder.counts()
+@contextmanager
+def derived_from(dumps: list[str], work: str) -> Iterator[Iterator[ox.Quad]]:
+    """The precomputed data of the graph in ``dumps``, for a store other than this one (``publish``, bulk-load
+    chunks): the dumps are loaded into a throw-away store in ``work``, on disk, so memory stays flat."""
+    folder = tempfile.mkdtemp(prefix="derived-", dir=work)
+    try:
+        store = ox.Store(folder)
+        for dump in dumps:
+            try:
+                store.bulk_load(path=dump, format=dump_format(dump))
+            except (SyntaxError, ValueError) as err:
+                raise StoreError(f"{dump}: {err}") from None
+        store.optimize()
+        derive(store)
+        yield derived_quads(store)
+        del store
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def dump_files(inputs: Iterable[str], work: str, rejected: list | None = None) -> list[str]:
@@ -202,10 +181,7 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
                                         "is left as it was", report)
                 report.description = _load_descriptions(store, dumps)  # before the converted records' folder goes
             store.optimize()  # compacts what the bulk load wrote: the queries below, and users', run 3-4x faster
-            counts = list(store.query(_STATISTICS, use_default_graph_as_union=True))
-            graph = ox.NamedNode(STATISTICS_GRAPH)
-            store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in counts)
-            report.statistics = len(counts)
+            report.statistics = sum(derive(store).values())
             store.flush()
             del store
             link = os.path.join(parent, f".store-link-{os.getpid()}-{time.time_ns()}")

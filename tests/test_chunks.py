@@ -13,7 +13,8 @@ import pytest
 
 from _support import cli_command
 from converter.chunks import write_chunks
-from converter.store import STATISTICS_GRAPH, load, open_store
+from converter.derived import DERIVED_GRAPHS
+from converter.store import load, open_store
 from converter.vocab import GRAPH
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pfocr"
@@ -34,7 +35,7 @@ def chunks(sample_run, tmp_path_factory):
 
 def test_chunks_hold_the_dump_and_the_counts(chunks, sample_run, tmp_path):
     folder, names = chunks
-    assert names[-1] == "statistics.nq.gz" and sorted(p.name for p in folder.iterdir()) == sorted(names)
+    assert names[-1] == "pfocr-derived.nq.gz" and sorted(p.name for p in folder.iterdir()) == sorted(names)
     data = [_quads(folder / name) for name in names[:-1]]
     assert all(len(part) == SIZE for part in data[:-1]) and 0 < len(data[-1]) <= SIZE
     triples = {q.triple for part in data for q in part}
@@ -43,13 +44,12 @@ def test_chunks_hold_the_dump_and_the_counts(chunks, sample_run, tmp_path):
     dump = {q.triple for q in ox.parse(path=str(sample_run.path("pfocr.nt")), format=ox.RdfFormat.N_TRIPLES)}
     assert triples == dump
 
-    # the counts equal those the embedded store precomputes
+    # the precomputed data equals what the embedded store precomputes
     load([str(sample_run.path("pfocr.nt"))], str(tmp_path / "store"))
     store = open_store(str(tmp_path / "store"))
-    stats_graph = ox.NamedNode(STATISTICS_GRAPH)
-    expected = {q.triple for q in store.quads_for_pattern(None, None, None, stats_graph)}
-    counts = _quads(folder / "statistics.nq.gz")
-    assert {q.graph_name for q in counts} == {stats_graph} and {q.triple for q in counts} == expected
+    expected = {q for g in DERIVED_GRAPHS for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g))}
+    derived = _quads(folder / "pfocr-derived.nq.gz")
+    assert {q.graph_name.value for q in derived} == set(DERIVED_GRAPHS) and set(derived) == expected
 
 
 def test_chunks_are_sorted_across_files_and_deterministic(chunks, sample_run, tmp_path):
@@ -81,7 +81,7 @@ def test_cli_convert_chunk_size(tmp_path):
                            "--chunk-size", "500"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "bulk-load chunks" in proc.stderr
-    assert sorted(p.name for p in (out / "chunks").iterdir())[-1] == "statistics.nq.gz"
+    assert sorted(p.name for p in (out / "chunks").iterdir())[-1] == "pfocr-derived.nq.gz"
     refused = subprocess.run([*cli_command(), "convert", examples, "-o", str(out), "--format", "ttl",
                               "--chunk-size", "500"], capture_output=True, text=True)
     assert refused.returncode == 2 and "add nt to --format" in refused.stderr

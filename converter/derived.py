@@ -1,0 +1,83 @@
+"""Precomputed data the canned queries read, derived from the data when a store is built (never in the dumps).
+
+Two named graphs hold it (``docs/mapping.md``, "Precomputed data"):
+
+- ``https://pfocr.wikipathways.org/graph/statistics``: counts that would otherwise be aggregated over the whole
+  corpus at query time (figures per entity, per year, per organism; mentions per match source; genes per figure);
+- ``https://pfocr.wikipathways.org/graph/index``: lookup keys (a name or id lower-cased, so a parameter resolves by
+  one exact lookup) and each figure's searchable text, lower-cased.
+
+Each piece is a CONSTRUCT query in ``converter/data/derived/`` whose first line names its graph; the engine computes
+it, with its own LCASE and its own aggregates, so the precomputed answers are the ones the queries would compute. The same data goes to other triplestores with ``publish`` and in bulk-load chunks::
+
+    >>> from converter.derived import derive                     # doctest: +SKIP
+    >>> derive(store)                                            # doctest: +SKIP
+    {'https://pfocr.wikipathways.org/graph/statistics': 27158, 'https://pfocr.wikipathways.org/graph/index': 431240}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+
+import pyoxigraph as ox
+
+from .vocab import PFOCR, SITE
+
+STATISTICS_GRAPH = SITE + "graph/statistics"
+INDEX_GRAPH = SITE + "graph/index"
+GRAPHS = {"statistics": STATISTICS_GRAPH, "index": INDEX_GRAPH}
+DERIVED_GRAPHS = tuple(GRAPHS.values())
+
+
+def _queries() -> list[tuple[str, str, str]]:
+    """(name, graph IRI, CONSTRUCT text) of every derived piece the engine computes."""
+    out = []
+    files = resources.files("converter.data").joinpath("derived").iterdir()
+    for path in sorted((p for p in files if p.name.endswith(".rq")), key=lambda p: p.name):
+        text = path.read_text(encoding="utf-8")
+        graph = re.match(r"#\s*graph:\s*(\w+)", text)
+        if graph is None or graph[1] not in GRAPHS:
+            raise ValueError(f"{path.name}: the first line must be '# graph: statistics' or '# graph: index'")
+        out.append((path.name.removesuffix(".rq"), GRAPHS[graph[1]], text))
+    return out
+
+
+def _constructed(store: ox.Store, graph: str, text: str) -> list[ox.Quad]:
+    target = ox.NamedNode(graph)
+    return [ox.Quad(t.subject, t.predicate, t.object, target)
+            for t in store.query(text, use_default_graph_as_union=True)]
+
+
+# Entities in the order "most mentioned first" rankings sort them (figure count descending, then IRI): sorting
+# thousands of entities by count breaks most ties by comparing IRIs, which the engine must first read back.
+_RANKED = f"""PREFIX pfocr: <{PFOCR}>
+SELECT ?entity WHERE {{ GRAPH <{STATISTICS_GRAPH}> {{ ?entity pfocr:figureCount ?n }} }} ORDER BY DESC(?n) ?entity"""
+
+
+def _ranks(store: ox.Store) -> list[ox.Quad]:
+    graph, rank = ox.NamedNode(STATISTICS_GRAPH), ox.NamedNode(PFOCR + "rank")
+    return [ox.Quad(row[0], rank, ox.Literal(i), graph) for i, row in enumerate(store.query(_RANKED), 1)]
+
+
+def derive(store: ox.Store) -> dict[str, int]:
+    """Add the precomputed data to ``store`` (which holds the data and nothing derived yet); the number of quads
+    added to each derived graph."""
+    added = dict.fromkeys(DERIVED_GRAPHS, 0)
+    with ThreadPoolExecutor(2) as pool:  # the engine evaluates without the GIL: two queries at once
+        parts = list(pool.map(lambda q: (q[1], _constructed(store, q[1], q[2])), _queries()))
+    for graph, quads in parts:
+        store.bulk_extend(quads)
+        added[graph] += len(quads)
+    ranks = _ranks(store)  # reads the counts just added
+    store.bulk_extend(ranks)
+    added[STATISTICS_GRAPH] += len(ranks)
+    return added
+
+
+def derived_quads(store: ox.Store) -> Iterator[ox.Quad]:
+    """Every precomputed quad of ``store``, graph by graph (to publish them or write them beside chunks)."""
+    for graph in DERIVED_GRAPHS:
+        yield from store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
