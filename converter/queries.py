@@ -319,7 +319,8 @@ def format_results(results, fmt: str | None, terminal: bool = False) -> str:
         fmt = "ttl" if fmt == "table" else fmt
         if fmt not in OXIGRAPH:
             raise QueryError(f"a graph result is written in an RDF format ({spelled()}), not {fmt}")
-        return ox.serialize(results, format=OXIGRAPH[fmt]).decode("utf-8")
+        # a graph is a set, which the engine gives in no set order: sorted, the same graph gives the same text
+        return ox.serialize(sorted(results, key=str), format=OXIGRAPH[fmt]).decode("utf-8")
     if fmt in _RESULT_MEDIA:
         return results.serialize(format=_RESULT_MEDIA[fmt]).decode("utf-8")
     if fmt != "table":

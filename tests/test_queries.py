@@ -879,6 +879,10 @@ def test_query_is_portable_sparql(name):
     used = set(re.findall(r"(?<![\w?$])([A-Za-z][\w-]*):[A-Za-z_]", text)) - {"PREFIX"}
     assert used <= declared, f"undeclared prefixes: {sorted(used - declared)}"
     order = re.findall(r"ORDER\s+BY\s+([^\n]*)", text)
+    if re.search(r"\bCONSTRUCT\b", text.split("WHERE")[0], re.I):
+        # a graph is a set: pfocr-rdf writes its triples sorted, and ORDER BY would cost a sort of decoded terms
+        assert not order, "a CONSTRUCT sorted in the engine"
+        return
     assert order, "no ORDER BY"
     if text.lstrip().upper().startswith("PREFIX") and "SELECT" in text.split("WHERE")[0].upper():
         # ?rank: the precomputed order of the entities (docs/mapping.md), one number per entity
