@@ -832,7 +832,7 @@ def show_triple(t: ox.Triple) -> str:
         if p.startswith(ns):
             p = short + p[len(ns):]
     if p == RDF_TYPE:
-        p = "a"
+        p = "rdf:type"
     o = str(t.object)
     if len(o) > 100:
         o = o[:97] + "..."

@@ -410,3 +410,25 @@ def test_cross_references_add_up_within_one_record(tmp_path):
                and t.predicate == ox.NamedNode(SCHEMA + "sameAs")}
     assert same_as == {"https://identifiers.org/mesh:D005947", "https://identifiers.org/chebi/CHEBI:4167",
                        "https://identifiers.org/chebi/CHEBI:17234"}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "a converter bug the oracle found (issue 22): the year check takes any Unicode digits, so '٢٠٢٠' becomes an "
+    "invalid xsd:gYear literal instead of a warning"))
+def test_a_year_of_other_digits_is_a_warning(tmp_path):
+    case = one("year: '٢٠٢٠'\n", "", "year: not four digits: warning", "year-arabic-indic-digits", {"year"})
+    test_mapping_row(case, tmp_path)
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "a converter bug the oracle found (issue 22): whole numbers are checked with str.isdigit, which takes '²', "
+    "then int() raises and the whole conversion stops instead of warning about one field"))
+@pytest.mark.parametrize("body,data,warned", [
+    ("pmc_ranked_result_index: '²'\n", None, "pmc_ranked_result_index"),
+    ("", {"genes": tsv(GENE_HEADER, "9606|Homo sapiens|Primates|p53|TP53|TP53|7157|ncbigene_symbol|²|1|1")},
+     "count_direct"),
+], ids=["rank-index", "count"])
+def test_a_superscript_digit_is_a_warning(body, data, warned, tmp_path):
+    folder = _write(one(body, "", "", "superscript", data=data), tmp_path)
+    report = convert([str(folder)], output=str(tmp_path / "out"), formats=["nt"], jobs=1)
+    assert report.records_converted == 1 and warned in {w.field for w in report.warnings}
