@@ -273,3 +273,15 @@ def test_no_sentinel_leaks_into_literals(converted):
     _, store = converted
     leaked = {q.object.value for q in store if isinstance(q.object, ox.Literal) and q.object.value.strip() in MISSING}
     assert not leaked
+
+
+def test_invalid_ids_the_oracle_finds_are_warned_about(converted, example_oracle):
+    """docs/mapping.md: an invalid id is not minted, and report.json names the file, the field and the value."""
+    report, _ = converted
+    warned = {(Path(w.file).resolve(), w.field) for w in report.warnings}
+    invalid = [(rec.path.resolve(), name, value) for rec in example_oracle.records.values()
+               for name, value in rec.invalid]
+    assert invalid, "the examples hold an invalid id"
+    for path, name, value in invalid:
+        assert (path, name) in warned, f"no warning for {value!r} in {path.name} {name}"
+        assert any(value in w.reason for w in report.warnings if w.field == name), f"the warning omits {value!r}"

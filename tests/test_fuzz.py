@@ -34,6 +34,8 @@ SETTINGS = settings(max_examples=80, deadline=None, derandomize=True,
 FORMATS = ["nt", "ttl", "nq", "jsonld"]
 SCHEMA = "https://schema.org/"
 IDORG = "https://identifiers.org/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+SAME_AS = SCHEMA + "sameAs"
 KINDS = {"gene": SCHEMA + "Gene", "chemical": SCHEMA + "ChemicalSubstance", "disease": SCHEMA + "MedicalCondition"}
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -42,6 +44,10 @@ cell_text = st.one_of(text.map(lambda s: s.replace("\t", " ").replace("\n", " ")
 # Identifiers: clearly valid, clearly invalid, or missing; the oracle below knows which is which.
 gene_id = st.one_of(st.integers(1, 10**7).map(str),
                     st.sampled_from(["abc", "12x", "-5", "NA", "", "7 7", "007157", "٣"]))
+count = st.one_of(st.integers(0, 99).map(str), sentinel)
+organism = st.sampled_from([("9606", "Homo sapiens", "Primates"), ("7227", "Drosophila melanogaster", "Invertebrates"),
+                            ("NA", "NA", "NA"), ("x1", "Not an id", "Other")])
+xref_id = st.one_of(st.integers(1, 99_999).map(str), st.sampled_from(["NA", "x", ""]))
 mesh_id = st.one_of(st.tuples(st.sampled_from("CD"), st.integers(0, 999_999)).map(lambda t: f"{t[0]}{t[1]:06d}"),
                     st.sampled_from(["X123456", "D12", "Q7", "mesh", "NA", "", "D", "D-1", "d000001"]))
 
@@ -68,22 +74,32 @@ def records(draw, index: int) -> dict:
         front["year"] = draw(st.one_of(st.integers(1900, 2030).map(str), text))
     if draw(st.booleans()):
         front["keywords"] = "|".join(draw(st.lists(text, max_size=3)))
-    genes = draw(st.lists(st.tuples(cell_text, gene_id), max_size=5))
-    chemicals = draw(st.lists(st.tuples(cell_text, mesh_id), max_size=3))
-    diseases = draw(st.lists(st.tuples(cell_text, mesh_id), max_size=3))
+    if draw(st.booleans()):
+        front["organisms"] = draw(st.lists(st.sampled_from(["Homo sapiens", "NA", "Dysidea avara",
+                                                            "Drosophila melanogaster"]), max_size=3))
+    genes = draw(st.lists(st.tuples(cell_text, gene_id, st.tuples(count, count, count), organism), max_size=5))
+    chemicals = draw(st.lists(st.tuples(cell_text, mesh_id, xref_id), max_size=3))
+    diseases = draw(st.lists(st.tuples(cell_text, mesh_id, xref_id), max_size=3))
     tsvs: dict[str, str] = {}
     if layout == "inline":
         front["genes"] = [{"word": w, "symbol": w, "source": "hgnc_symbol", "entrez": g, "hgnc_symbol": w}
-                          for w, g in genes]
-        front["chemicals"] = [{"word": w, "source": "MESH", "identifier": m} for w, m in chemicals]
-        front["diseases"] = [{"word": w, "source": "MESH", "identifier": m} for w, m in diseases]
+                          for w, g, _, _ in genes]
+        front["chemicals"] = [{"word": w, "source": "MESH", "identifier": m} for w, m, _ in chemicals]
+        front["diseases"] = [{"word": w, "source": "MESH", "identifier": m} for w, m, _ in diseases]
     else:
-        columns = {"genes": ["word", "source", "ncbigene_id", "ncbigene_symbol", "match"],
-                   "chemicals": ["word", "mesh", "match"], "diseases": ["word", "mesh", "match"]}
-        for name, rows in (("genes", [{"word": w, "source": "ncbigene_symbol", "ncbigene_id": g,
-                                       "ncbigene_symbol": w, "match": w} for w, g in genes]),
-                           ("chemicals", [{"word": w, "mesh": m, "match": w} for w, m in chemicals]),
-                           ("diseases", [{"word": w, "mesh": m, "match": w} for w, m in diseases])):
+        counts = ["count_direct", "count_synonym", "count_match"]
+        columns = {"genes": ["word", "source", "ncbigene_id", "ncbigene_symbol", "match", "organism_id",
+                             "organism_name", "organism_group", *counts],
+                   "chemicals": ["word", "mesh", "match", "name", "chebi"],
+                   "diseases": ["word", "mesh", "match", "name", "doid"]}
+        for name, rows in (("genes", [{"word": w, "source": "ncbigene_symbol", "ncbigene_id": g, "ncbigene_symbol": w,
+                                       "match": w, **dict(zip(counts, c)),
+                                       **dict(zip(["organism_id", "organism_name", "organism_group"], o))}
+                                      for w, g, c, o in genes]),
+                           ("chemicals", [{"word": w, "mesh": m, "match": w, "name": w, "chebi": f"chebi:{x}"}
+                                          for w, m, x in chemicals]),
+                           ("diseases", [{"word": w, "mesh": m, "match": w, "name": w, "doid": f"doid:{x}"}
+                                         for w, m, x in diseases])):
             if not rows and draw(st.booleans()):
                 continue
             order = draw(st.permutations(columns[name]))
@@ -92,8 +108,11 @@ def records(draw, index: int) -> dict:
     page = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n"
     valid: set[str] = set()
     if broken is None and front["figtitle"].strip() not in ("", "NA", ".na.character"):
-        valid |= {f"{IDORG}ncbigene/{g}" for _, g in genes if valid_gene(g)}
-        valid |= {f"{IDORG}mesh/{m}" for _, m in chemicals + diseases if valid_mesh(m)}
+        valid |= {f"{IDORG}ncbigene/{g}" for _, g, _, _ in genes if valid_gene(g)}
+        valid |= {f"{IDORG}mesh/{m}" for _, m, _ in chemicals + diseases if valid_mesh(m)}
+        if layout == "tsv":  # a ChEBI or DOID id names the entity when there is no valid MeSH id
+            valid |= {f"{IDORG}chebi/CHEBI:{x}" for _, m, x in chemicals if not valid_mesh(m) and x.isdigit()}
+            valid |= {f"{IDORG}doid/DOID:{x}" for _, m, x in diseases if not valid_mesh(m) and x.isdigit()}
     data = page.encode("utf-8")
     if broken == "no-title":
         data = page.replace("figtitle:", "fig_title:", 1).encode("utf-8")
@@ -155,8 +174,11 @@ def test_generated_corpora(corpus):
         oracle = oracle_graph([root / "in"])
         assert set(oracle.records) == converted
         actual = {q.triple for q in ox.parse(path=str(root / "a" / "pfocr.nt"), format=ox.RdfFormat.N_TRIPLES)}
-        # which row of one record names an entity is not documented: those names are left out of the comparison
-        open_names = {t for t in oracle.triples | actual if t.subject.value in oracle.undecided
-                      and t.predicate.value == SCHEMA + "name"}
-        difference = graph_difference(oracle.triples - open_names, actual - open_names, oracle.owner)
+        # Left out of the comparison: the name of an entity one record names two ways (which row wins is not
+        # documented), and the types and cross-references of an entity one record gives from rows that differ in
+        # them (a known converter bug, pinned in test_mapping.py)
+        left_out = {t for t in oracle.triples | actual
+                    if (t.subject.value in oracle.undecided and t.predicate.value == SCHEMA + "name")
+                    or (t.subject.value in oracle.merged_within_record and t.predicate.value in (RDF_TYPE, SAME_AS))}
+        difference = graph_difference(oracle.triples - left_out, actual - left_out, oracle.owner)
         assert not difference, difference

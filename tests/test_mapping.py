@@ -393,23 +393,28 @@ def test_every_project_term_in_the_dumps_is_defined_in_the_vocabulary(tmp_path):
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a converter bug the oracle found (issue 22): within one record only one entity per IRI reaches the dataset-wide "
-    "merge, so a second ChEBI id given to the same MeSH id by another row of the same TSV is dropped"))
-def test_cross_references_add_up_within_one_record(tmp_path):
-    """docs/mapping.md: cross-references add up. Two rows of one chemicals TSV link one MeSH id to two ChEBI ids."""
-    folder = tmp_path / "in"
-    (folder / "_figures").mkdir(parents=True)
-    (folder / "_data").mkdir()
-    (folder / "_figures" / "PMC1__t.md").write_text(page(), encoding="utf-8")
-    (folder / "_data" / "PMC1__t-chemicals.tsv").write_text(tsv(
-        "word|mesh|match|name|chebi", "glc|mesh:D005947|Glucose|glucose|chebi:4167",
-        "GLC|mesh:D005947|Glucose|glucose|chebi:17234"), encoding="utf-8")
+    "a converter bug the oracle found (issue 22): within one record only one entity per IRI (the last mention's, "
+    "in the converter's sort order) reaches the dataset-wide merge, so the kinds and cross-references other rows "
+    "of the same record give it are dropped"))
+@pytest.mark.parametrize("body,chemicals,iri,predicate,expected", [
+    ("", tsv("word|mesh|match|name|chebi", "glc|mesh:D005947|Glucose|glucose|chebi:4167",
+             "GLC|mesh:D005947|Glucose|glucose|chebi:17234"), "https://identifiers.org/mesh/D005947", "sameAs",
+     {"https://identifiers.org/mesh:D005947", "https://identifiers.org/chebi/CHEBI:4167",
+      "https://identifiers.org/chebi/CHEBI:17234"}),
+    ("chemicals: [{word: x, source: MESH, identifier: C000000}]\n"
+     "diseases: [{word: x, source: MESH, identifier: C000000}]\n", None, "https://identifiers.org/mesh/C000000",
+     "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", {SCHEMA + "ChemicalSubstance", SCHEMA + "MedicalCondition"}),
+], ids=["two-chebi-ids-of-one-mesh-id", "chemical-and-disease"])
+def test_kinds_and_cross_references_add_up_within_one_record(body, chemicals, iri, predicate, expected, tmp_path):
+    """docs/mapping.md: cross-references add up, and a MeSH id used as chemical and disease has both types; here
+    two rows of one record give them."""
+    folder = _write(one(body, "", "", "within", data={"chemicals": chemicals} if chemicals else None), tmp_path)
     convert([str(folder)], output=str(tmp_path / "out"), formats=["nt"], jobs=1)
     graph = {q.triple for q in ox.parse(path=str(tmp_path / "out" / "pfocr.nt"), format=ox.RdfFormat.N_TRIPLES)}
-    same_as = {t.object.value for t in graph if t.subject == ox.NamedNode("https://identifiers.org/mesh/D005947")
-               and t.predicate == ox.NamedNode(SCHEMA + "sameAs")}
-    assert same_as == {"https://identifiers.org/mesh:D005947", "https://identifiers.org/chebi/CHEBI:4167",
-                       "https://identifiers.org/chebi/CHEBI:17234"}
+    if predicate == "sameAs":
+        predicate = SCHEMA + "sameAs"
+    found = {t.object.value for t in graph if t.subject == ox.NamedNode(iri) and t.predicate == ox.NamedNode(predicate)}
+    assert found == expected
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
