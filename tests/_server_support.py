@@ -6,6 +6,7 @@ Every server here binds 127.0.0.1 on a port the system picks, and every wait is 
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -31,6 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "pfocr"
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0  # seconds a server may take to come up
+PASSWORD = "correct horse battery staple"  # the password of the writable servers the tests start
+BASIC = {"Authorization": "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()}
+BEARER = {"Authorization": f"Bearer {PASSWORD}"}
 
 
 def cli_command() -> list[str]:
@@ -84,30 +88,33 @@ class Running:
     server: Server | None = None
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request (credentials, say)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/sparql"
 
     def request(self, method: str, path: str, body: bytes | str | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 30.0) -> "Response":
-        return http_request(self.host, self.port, method, path, body, headers, timeout)
+                headers: dict[str, str] | None = None, timeout: float = 30.0, source: str | None = None) -> "Response":
+        return http_request(self.host, self.port, method, path, body, {**self.headers, **(headers or {})}, timeout,
+                            source)
 
 
-def start_thread_server(store: Path, request_timeout: float = 30.0, **options) -> Running:
+def start_thread_server(store: Path, request_timeout: float = 30.0, access=None, **options) -> Running:
     """``make_server(Endpoint(store, **options), port=0)`` serving in a background thread."""
-    server = make_server(Endpoint(str(store), **options), port=0, request_timeout=request_timeout)
+    server = make_server(Endpoint(str(store), **options), port=0, request_timeout=request_timeout, access=access)
     server.start()
     host, port = server.server_address
     return Running(host, port, server.stop, server=server)
 
 
-def start_cli_server(store: Path, *args: str) -> Running:
+def start_cli_server(store: Path, *args: str, password: str | None = None) -> Running:
     """``pfocr-rdf serve --store STORE --port 0 ARGS`` in a process; the URL it prints on standard error gives
-    the port."""
+    the port. ``password``: the writable server's (in its environment); every request then carries it."""
     command = [*cli_command(), "serve", "--store", str(store), "--port", "0", *args]
+    env = {**os.environ, "PFOCR_RDF_SERVE_PASSWORD": password} if password is not None else None
     process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue = queue.Queue()
     log: list[str] = []
 
@@ -140,7 +147,8 @@ def start_cli_server(store: Path, *args: str) -> Running:
             raise RuntimeError(f"pfocr-rdf serve did not start: {''.join(log)}")
         match = re.search(r"http://([^/\s]+):(\d+)/sparql", line)
         if match:
-            return Running(match.group(1), int(match.group(2)), stop, process=process, log=log)
+            auth = {"Authorization": "Bearer " + password} if password is not None else {}
+            return Running(match.group(1), int(match.group(2)), stop, process=process, log=log, headers=auth)
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------------
@@ -162,10 +170,12 @@ class Response:
 
 
 def http_request(host: str, port: int, method: str, path: str, body: bytes | str | None = None,
-                 headers: dict[str, str] | None = None, timeout: float = 30.0) -> Response:
+                 headers: dict[str, str] | None = None, timeout: float = 30.0, source: str | None = None) -> Response:
     """One request on a fresh connection, with exactly the given headers (http.client adds Host,
-    Accept-Encoding: identity and Content-Length only)."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    Accept-Encoding: identity and Content-Length only). ``source``: the loopback address to send from (each of
+    127.0.0.0/8 is a client of its own to the server)."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout,
+                                            source_address=(source, 0) if source else None)
     try:
         if isinstance(body, str):
             body = body.encode("utf-8")
