@@ -372,7 +372,7 @@ def query_command(query, store_dir, params, fmt, list_queries, queries_dir):
               help="Allow --writable on an address other than loopback (updates from the network).")
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.01),
               help="Seconds a query or update may run.")
-@click.option("--memory-limit", default=_MEMORY_LIMIT_MIB, show_default=True, type=click.IntRange(16),
+@click.option("--memory-limit", default=_MEMORY_LIMIT_MIB, show_default=True, type=click.IntRange(64),
               metavar="MIB", help="Resident memory one query worker process may use; past it, its query is ended.")
 @click.option("--workers", default=None, type=click.IntRange(1), metavar="N",
               help="Query workers of the general lane [default: two per core].")

@@ -99,6 +99,7 @@ class _Worker:
     retired: bool = False  # of a version the pool has left: ends when its last request does
     ended: tuple[str, Ticket | None] | None = None  # why the pool killed it, and for whose request
     lost: bool = False  # its death has been dealt with (replaced, or not to be)
+    rss: int = 0  # bytes resident when last sampled
 
 
 @dataclass(eq=False)
@@ -137,6 +138,7 @@ class Pool:
         self.closed = False
         self.failure: str | None = None
         self.peak_rss = 0  # bytes: the largest worker seen
+        self.idle_kills = 0  # workers killed over the memory limit with no request: the limit is below their rest
         started = [self._spawn(lanes, version) for lanes in self.layout]
         for one in started:
             problem = self._ready(one)
@@ -271,11 +273,17 @@ class Pool:
                     with self.cond:
                         self._lost(one)
                     continue
-                rss = _resident(one.process.pid)
+                rss = one.rss = _resident(one.process.pid)
                 self.peak_rss = max(self.peak_rss, rss)
                 if limit and rss > limit:
                     with self.cond:
+                        resting = all(slot.held is None for slot in one.slots) and one.ended is None
                         self._kill(one, "memory", None)
+                        self.idle_kills += resting
+                        too_low = self.idle_kills >= _START_ATTEMPTS
+                    if too_low:
+                        self._fail(f"a query worker needs {rss >> 20} MiB at rest, more than the memory limit "
+                                   f"({limit >> 20} MiB); raise --memory-limit")
 
     # -- versions
     def switch(self, version: str) -> None:
@@ -284,8 +292,8 @@ class Pool:
             if version in (self.version, self.pending) or self.closed:
                 return
             abandoned, self.pending = self.pending, version
-            for one in [w for w in self.workers if w.version not in (self.version, version)]:
-                self._end(one, "retired")  # of a version that was pending and is no longer
+            for one in [w for w in self.workers if w.version == abandoned]:
+                self._end(one, "retired")  # starting on a version that was pending and is no longer: no requests
             if abandoned is not None and self.on_drained is not None:
                 self.on_drained(abandoned)
         for lanes in self.layout:
@@ -381,6 +389,7 @@ class Pool:
             self.held += Counter()  # drops clients at zero
             self.asks += Counter()
             self.updating = self.updating and not update
+            self.idle_kills = 0
             one = slot.worker
             if one.ended is None and one.process.exitcode is None and not self.closed:
                 if not one.retired:
@@ -418,7 +427,7 @@ class Pool:
                 pass
             finally:
                 self._release(slot, ticket)
-            reason, whose = one.ended or self._death(one)
+            reason, whose = one.ended or self._death(one, limit)
             mine = whose is ticket
             if reason == "cancelled" and mine:
                 raise Cancelled
@@ -453,14 +462,14 @@ class Pool:
         raise ProtocolError(status, message, headers)
 
     @staticmethod
-    def _death(one: _Worker) -> tuple[str, Ticket | None]:
-        """Why a worker the pool did not kill has died: an abort is its address-space backstop (an allocation
-        refused), anything else a crash."""
+    def _death(one: _Worker, limit: int) -> tuple[str, Ticket | None]:
+        """Why a worker the pool did not kill has died: an abort of a worker that was growing towards the limit is
+        its address-space backstop (an allocation refused); anything else, a crash."""
         one.process.join(5)
         code = one.process.exitcode
-        if code == -signal.SIGABRT:
+        if code == -signal.SIGABRT and limit and one.rss > limit // 2:
             return "memory", None
-        return f"its worker ended with status {code}", None
+        return f"crashed (status {code})", None
 
     # -- state
     @property

@@ -13,6 +13,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -287,3 +288,60 @@ def example_params(name: str, params) -> dict[str, str]:
     overrides = {"figid": "PMC6512345__nihms-1029384-f0003", "article": "PMC6512345", "min_figures": "1",
                  "min_shared": "1"}
     return {p.name: overrides.get(p.name, p.default) for p in params}
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants (the query workers, their fork server), in MiB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+class Hostile(threading.Thread):
+    """A client at its own loopback address that sends hostile queries one after another until stopped; stopping
+    shuts its connection down at once (the server sees the client leave)."""
+
+    def __init__(self, running: Running, source: str, queries: list[str], update: bool = False) -> None:
+        super().__init__(daemon=True)
+        self.running, self.source, self.queries, self.update = running, source, queries, update
+        self.stop = threading.Event()
+        self.answers: Counter = Counter()
+        self.connection: http.client.HTTPConnection | None = None
+
+    def run(self) -> None:
+        from urllib.parse import urlencode
+
+        n = 0
+        while not self.stop.is_set():
+            text = self.queries[n % len(self.queries)]
+            n += 1
+            self.connection = http.client.HTTPConnection(self.running.host, self.running.port, timeout=120,
+                                                         source_address=(self.source, 0))
+            try:
+                self.connection.request("POST", "/sparql", urlencode({"query": text}), {
+                    "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
+                response = self.connection.getresponse()
+                body = response.read()
+                self.answers[(response.status, body.split(b";")[0].split(b"(")[0].strip().decode())] += 1
+            except OSError:
+                self.answers["connection closed"] += 1
+            finally:
+                self.connection.close()
+
+    def halt(self) -> None:
+        self.stop.set()
+        connection = self.connection
+        if connection is not None and connection.sock is not None:
+            try:
+                connection.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
