@@ -89,11 +89,6 @@ def _text(status: int, message: str, headers: dict[str, str] | None = None) -> R
     return Response((message.rstrip() + "\n").encode("utf-8"), status, {"Content-Type": _TEXT, **(headers or {})})
 
 
-def _client(request: HttpRequest) -> str:
-    """Who sent a request, for the cap on each client's queries: its address."""
-    return request.client.host if request.client is not None else ""
-
-
 async def _left(request: HttpRequest) -> None:
     """Return once the client has gone (the body, if any, has been read already)."""
     while (await request.receive())["type"] != "http.disconnect":
@@ -215,14 +210,13 @@ class _Handlers:
         """``call(seconds it may still wait for a query worker)`` off the event loop, for the lane ``kind``. If the
         client leaves meanwhile, what runs for it is ended (its worker killed): an abandoned query or update must
         not hold a worker, or the update lock, until its time limit."""
-        ticket = Ticket(_client(request), kind)
+        ticket = Ticket(request.client.host if request.client else "", kind)  # a client is its address
 
         def job(wait: float) -> T:
             CURRENT.set(ticket)
             return call(wait)
 
-        loop = asyncio.get_running_loop()
-        work = asyncio.ensure_future(self.threads.run(loop.time() + self.endpoint.queue_wait, job))
+        work = asyncio.ensure_future(self.threads.run(asyncio.get_running_loop().time() + self.endpoint.queue_wait, job))
         gone = asyncio.ensure_future(_left(request))
         try:
             await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)

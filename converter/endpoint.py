@@ -111,7 +111,7 @@ class Endpoint:
     @property
     def version(self) -> str:
         """The store version new requests go to."""
-        return self.pool.current
+        return self.pool.version
 
     def _follow(self) -> None:
         """Move to each new version ``load`` switches the store path to."""

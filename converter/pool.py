@@ -3,21 +3,18 @@
     >>> pool = Pool(".stores/store-abc", Settings(workers=4))                    # doctest: +SKIP
     >>> pool.run(Request("ASK {}"), Ticket("127.0.0.1", "ask"), timeout=30, wait=30)   # doctest: +SKIP
 
-Every query and update runs in a worker process (:mod:`converter.worker`) and is bounded there: past its time
-limit, past the memory limit of its worker (resident size, sampled every 50 ms), or once its client has left
-(:meth:`Ticket.cancel`), its worker is killed and replaced. A read-only worker runs one query, so a kill ends that
-query alone; the one worker of a writable endpoint runs them all, and a query ended with it for another request's
-sake is run again on its replacement (an update is not: it was rolled back, or had just committed).
+Every request runs in a worker process (:mod:`converter.worker`), killed and replaced when its request passes its
+time limit, when the worker passes its memory limit (resident size, sampled every 50 ms), or when the client has
+left (:meth:`Ticket.cancel`). A read-only worker runs one query, so a kill ends that query alone; the one worker of
+a writable endpoint runs them all, and a query ended with it for another request's sake runs again on its
+replacement (an update does not: it was rolled back, or had just committed).
 
-Admission. The *general* lane takes any request; a client (by address) holds at most ``per_client`` of its slots
-at once, and waits its turn for more. The *reserved* lane (``RESERVED_WORKERS`` workers) takes only cheap requests:
-the canned queries, the pages, and ``ASK`` (an ad-hoc ``ASK`` at most one per client; more go to the general lane).
-A cheap request takes a reserved slot when one is free and a general slot otherwise. Waiting requests are served
-in arrival order among those a free slot may take.
-
-Versions. :meth:`Pool.switch` starts workers on a new store version; once the first of them is ready, new
-requests go to the new version, and the workers of the old one end when their running queries do.
-``on_drained(version)`` then says that no worker reads the old version any more.
+Admission: the *general* lane takes any request, and a client (by address) holds at most ``per_client`` of its slots
+at once; the *reserved* lane (``RESERVED_WORKERS``) takes only cheap requests (canned queries, pages, ``ASK``; an
+ad-hoc ``ASK`` one per client). A cheap request takes a reserved slot if one is free, else a general one. Waiting
+requests are served in arrival order among those a free slot may take. :meth:`Pool.switch` moves to a new store
+version (new requests go there once one of its workers is ready; the old workers end with their requests), and
+``on_drained(version)`` says when no worker reads an old version any more.
 """
 
 from __future__ import annotations
@@ -184,7 +181,7 @@ class Pool:
             self._end(one, "retired")
             return
         if one.version == self.pending:
-            self._switch_to(one.version)
+            self._switch_to(one.version)  # the first worker ready on a new version: new requests go there
         one.ready = True
         for slot in one.slots:
             self.idle[slot.lane].append(slot)
@@ -220,10 +217,13 @@ class Pool:
             one.ended = (reason, ticket)
         one.process.kill()
         one.lost = True
+        self._unidle(one)
+        self._forget(one)
+
+    def _unidle(self, one: _Worker) -> None:
         for slot in one.slots:
             if slot in self.idle[slot.lane]:
                 self.idle[slot.lane].remove(slot)
-        self._forget(one)
 
     def _forget(self, one: _Worker) -> None:
         self.workers.discard(one)
@@ -243,9 +243,7 @@ class Pool:
         if one.lost:
             return
         one.lost = True
-        for slot in one.slots:
-            if slot in self.idle[slot.lane]:
-                self.idle[slot.lane].remove(slot)
+        self._unidle(one)
         self._forget(one)
         if not self.closed and not one.retired and self.failure is None:
             self._start(one.lanes, self.version, one.process)
@@ -307,9 +305,7 @@ class Pool:
                 if all(slot.held is None for slot in one.slots):
                     self._end(one, "retired")
                 else:
-                    for slot in one.slots:
-                        if slot in self.idle[slot.lane]:
-                            self.idle[slot.lane].remove(slot)
+                    self._unidle(one)
 
     # -- admission
     def _free(self, lane: str) -> _Slot | None:
@@ -472,10 +468,6 @@ class Pool:
         return f"crashed (status {code})", None
 
     # -- state
-    @property
-    def current(self) -> str:
-        return self.version
-
     def state(self) -> dict[str, object]:
         """What runs and waits, for /health."""
         with self.cond:
