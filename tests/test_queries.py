@@ -960,7 +960,7 @@ def test_render_replaces_a_values_block_holding_a_brace(tmp_path):
                     'SELECT ?x WHERE { VALUES ?text { "a}b" } BIND(?text AS ?x) } ORDER BY ?x\n', encoding="utf-8")
     rendered = parse_query_file(path).render({"text": "x"})
     prepareQuery(rendered)
-    assert 'VALUES ?text { "x" }' in rendered and "a}b" not in rendered  # the whole block was replaced
+    assert rendered.endswith('SELECT ?x WHERE { VALUES ?text { "x" } BIND(?text AS ?x) } ORDER BY ?x\n')  # the whole block
 
 
 # --- the same answers from an independent engine (rdflib) on a small graph -----------------------------------------
