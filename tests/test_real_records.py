@@ -96,9 +96,7 @@ def test_no_sentinel_literals(sample_store):
 LOOKALIKES = lookalike_words()
 
 
-def test_inventory_lists_lookalikes():
-    if not RECORDS:
-        pytest.skip("real PFOCR data not found")
+def test_inventory_lists_lookalikes(pfocr_data):
     assert len(LOOKALIKES) >= 8
 
 
