@@ -51,15 +51,13 @@ def _constructed(store: ox.Store, graph: str, text: str) -> list[ox.Quad]:
             for t in store.query(text, use_default_graph_as_union=True)]
 
 
-# Entities in the order "most mentioned first" rankings sort them (figure count descending, then IRI): sorting
-# thousands of entities by count breaks most ties by comparing IRIs, which the engine must first read back.
-_RANKED = f"""PREFIX pfocr: <{PFOCR}>
-SELECT ?entity WHERE {{ GRAPH <{STATISTICS_GRAPH}> {{ ?entity pfocr:figureCount ?n }} }} ORDER BY DESC(?n) ?entity"""
-
-
-def _ranks(store: ox.Store) -> list[ox.Quad]:
+def _ranks(counts: list[ox.Quad]) -> list[ox.Quad]:
+    """Entities in the order "most mentioned first" rankings sort them (figure count descending, then IRI, as
+    SPARQL orders IRIs: by code point): sorting thousands of entities by count breaks most ties by comparing IRIs,
+    which the engine must first read back."""
     graph, rank = ox.NamedNode(STATISTICS_GRAPH), ox.NamedNode(PFOCR + "rank")
-    return [ox.Quad(row[0], rank, ox.Literal(i), graph) for i, row in enumerate(store.query(_RANKED), 1)]
+    ordered = sorted(counts, key=lambda q: (-int(q.object.value), q.subject.value))
+    return [ox.Quad(q.subject, rank, ox.Literal(i), graph) for i, q in enumerate(ordered, 1)]
 
 
 def derive(store: ox.Store) -> dict[str, int]:
@@ -67,13 +65,11 @@ def derive(store: ox.Store) -> dict[str, int]:
     added to each derived graph."""
     added = dict.fromkeys(DERIVED_GRAPHS, 0)
     with ThreadPoolExecutor(2) as pool:  # the engine evaluates without the GIL: two queries at once
-        parts = list(pool.map(lambda q: (q[1], _constructed(store, q[1], q[2])), _queries()))
-    for graph, quads in parts:
-        store.bulk_extend(quads)
-        added[graph] += len(quads)
-    ranks = _ranks(store)  # reads the counts just added
-    store.bulk_extend(ranks)
-    added[STATISTICS_GRAPH] += len(ranks)
+        parts = dict(pool.map(lambda q: (q[0], _constructed(store, q[1], q[2])), _queries()))
+    quads = [q for part in parts.values() for q in part] + _ranks(parts["entity-counts"])
+    store.bulk_extend(quads)  # one bulk write: each is a set of files the store ingests
+    for quad in quads:
+        added[quad.graph_name.value] += 1
     return added
 
 

@@ -9,7 +9,8 @@ Every CURIE is checked against its prefix's Bioregistry pattern before an IRI is
     'https://identifiers.org/chebi/CHEBI:15422'
     >>> registry.alternate_iri("ncbigene", "7099")
     'https://identifiers.org/ncbigene:7099'
-    >>> registry.normalize("mesh", "D0019")  # not a MeSH id: returns None
+    >>> registry.normalize("mesh", "X123") is None  # not a MeSH id (MeSH ids are C, D or Q and digits)
+    True
 """
 
 from __future__ import annotations

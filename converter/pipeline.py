@@ -2,7 +2,7 @@
 
     >>> from converter import convert
     >>> report = convert(["examples/pfocr"], output="output")   # doctest: +SKIP
-    >>> report.records_read == report.records_converted + report.records_rejected
+    >>> report.records_read == report.records_converted + report.records_rejected   # doctest: +SKIP
     True
 
 Records stream through in figid order: each worker reads, normalises, maps and serialises one figure (or one

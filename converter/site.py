@@ -97,6 +97,7 @@ class Site:
                                       trim_blocks=True, lstrip_blocks=True)
         self.env.filters["query_link"] = self._query_link
         self.env.filters["local"] = local_path
+        self.env.tests["web"] = web_link
         self.env.globals.update(version=__version__, site=SITE)
         self.vendor = all((resources.files("converter") / "static" / "vendor" / f).is_file() for f in VENDOR_FILES)
 
@@ -215,6 +216,14 @@ def rdf_document(triples: list[ox.Triple], media: str) -> bytes:
     if fmt == ox.RdfFormat.TURTLE:
         return ox.serialize(triples, format=fmt, prefixes=PREFIXES)
     return ox.serialize(triples, format=fmt)
+
+
+def web_link(value: str) -> bool:
+    """Whether a value from the data or a request may be a link: a path of this site or an http(s) IRI, never
+    ``javascript:`` or ``data:`` (the pages' CSP would stop those too; they are not drawn as links at all)."""
+    if value.startswith("/"):
+        return not value.startswith("//")
+    return value.lower().startswith(("http://", "https://"))
 
 
 def local_path(iri: str) -> str:

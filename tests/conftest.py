@@ -1,11 +1,15 @@
 """Shared fixtures: the real PFOCR sample is converted once per session and its outputs reused by every test.
 
-The sample lives beside the project (``../shared/pfocr``); tests that need it are skipped when it is absent.
+The sample lives beside the project (``../shared/pfocr``, with the W3C protocol suite in ``../shared/w3c``). About a
+third of the suite needs it, so a run without it would be green on what is left: the session stops at start, in
+one line, unless ``PFOCR_RDF_TESTS_WITHOUT_SHARED=1`` says to go on; then a header line says how many tests were
+left out and why.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +19,36 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _support import (  # noqa: E402
-    ALT_VERSIONS, HAVE_PFOCR, SAMPLE, SAMPLE_FIGURES, SEED, SKIP_REASON, load_store,
+    ALT_VERSIONS, HAVE_PFOCR, PFOCR, PROJECT, SAMPLE, SAMPLE_FIGURES, SEED, SKIP_REASON, load_store,
 )
 
 from converter import convert  # noqa: E402
+
+
+W3C = PROJECT.parent / "shared" / "w3c"
+WITHOUT_SHARED = "PFOCR_RDF_TESTS_WITHOUT_SHARED"
+_SHARED_FIXTURES = {"pfocr_data", "sample_run", "sample_store", "conflict_run", "conflict_store"}
+
+
+def _missing_shared() -> list[str]:
+    return [str(path) for path, there in ((PFOCR, HAVE_PFOCR), (W3C, W3C.is_dir())) if not there]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    missing = _missing_shared()
+    if missing and os.environ.get(WITHOUT_SHARED) != "1" and not hasattr(session.config, "workerinput"):
+        pytest.exit(f"the shared test data is missing ({', '.join(missing)}): put it beside the project, or set "
+                    f"{WITHOUT_SHARED}=1 to run the tests that do without it", returncode=4)
+
+
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> str | None:
+    missing = _missing_shared()
+    if not missing:
+        return None
+    left_out = [i for i in items if _SHARED_FIXTURES & set(getattr(i, "fixturenames", ()))
+                or any(m.name in ("skip", "skipif") for m in i.iter_markers())]
+    return (f"{WITHOUT_SHARED}=1: {len(left_out)} of {len(items)} tests are left out, as the shared test data is "
+            f"missing ({', '.join(missing)})")
 
 
 @dataclass

@@ -958,7 +958,9 @@ def test_render_replaces_a_values_block_holding_a_brace(tmp_path):
     path = tmp_path / "brace.rq"
     path.write_text('# title: t\n# description: d\n# param: text: string: a}b: text\n'
                     'SELECT ?x WHERE { VALUES ?text { "a}b" } BIND(?text AS ?x) } ORDER BY ?x\n', encoding="utf-8")
-    prepareQuery(parse_query_file(path).render({"text": "x"}))
+    rendered = parse_query_file(path).render({"text": "x"})
+    prepareQuery(rendered)
+    assert rendered.endswith('SELECT ?x WHERE { VALUES ?text { "x" } BIND(?text AS ?x) } ORDER BY ?x\n')  # the whole block
 
 
 # --- the same answers from an independent engine (rdflib) on a small graph -----------------------------------------

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import gzip
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -117,13 +116,12 @@ def test_oxigraph_default_graph_uri(oxigraph) -> None:
 def test_oxigraph_restart_same_port(oxigraph) -> None:
     url = oxigraph.url
     requests.put(url + "/store", params={"graph": EX + "A"}, data=ntriples(3), headers=NT, timeout=30)
-    started = time.monotonic()
     oxigraph.stop()
     assert oxigraph.process is None
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/query", params={"query": "ASK {}"}, timeout=5)
     oxigraph.start()
-    assert oxigraph.url == url and time.monotonic() - started < 10
+    assert oxigraph.url == url  # the same port again (start() waits, boundedly, for it to answer)
     assert ox_count(url, EX + "A") == 3, "the store survives a restart"
 
 

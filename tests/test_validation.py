@@ -355,3 +355,19 @@ def test_cli_convert_validate(tmp_path):
     # the streaming check agrees with validating the written dump
     again = validate([str(out / "pfocr.nt")])
     assert (again.count("Violation"), again.count("Warning")) == (0, int(warnings))
+
+
+def test_cli_validate_store_gives_the_dump_results(dump_copy, sparql, tmp_path):
+    """A store built by 'pfocr-rdf load' (the data, its precomputed graphs and the dataset description) validates as
+    the dump it was loaded from: the same results, and the report beside the store."""
+    store = tmp_path / "built" / "store"
+    assert run("load", dump_copy, "--store", store).returncode == 0
+    for engine in ("sparql", "python"):
+        report = tmp_path / f"store-{engine}.ttl"
+        proc = run("validate", "--store", store, "--engine", engine, "--report", report)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        match = SUMMARY.search(proc.stdout)
+        assert match and match.groups()[1:] == (engine, "0", str(sparql.count("Warning"))), proc.stdout
+        assert sorted(set(results_from_graph(rdflib.Graph().parse(report, format="turtle")))) == sparql.results
+    missing = run("validate", "--store", tmp_path / "nowhere")
+    assert missing.returncode == 2 and "no such store" in missing.stderr
