@@ -735,9 +735,6 @@ class OracleGraph:
     # Entities whose name the first record naming them gives twice, differently: docs/mapping.md says which record
     # wins, not which row of one record, so the name of these is left open.
     undecided: set[str] = field(default_factory=set)
-    # Entities one record gives more than one kind or cross-references from more than one row: what docs/mapping.md
-    # says of them (kinds and cross-references add up) the converter does not do yet (tests/test_mapping.py pins it).
-    merged_within_record: set[str] = field(default_factory=set)
 
     def subjects_of(self, figid: str) -> set[str]:
         """The nodes one record's triples are about: its figure, mentions, article, journal, publisher, and the
@@ -773,7 +770,6 @@ def oracle_graph(paths: list[Path]) -> OracleGraph:
     entities: dict[str, dict] = {}
     taxon_facts: dict[str, dict] = {}
     undecided: set[str] = set()
-    merged_within_record: set[str] = set()
 
     def add_taxon(taxon: OTaxon, figid: str) -> None:
         known = taxon_facts.setdefault(taxon.iri, {"taxid": taxon.taxid, "name": None, "group": None})
@@ -796,11 +792,6 @@ def oracle_graph(paths: list[Path]) -> OracleGraph:
                 names.setdefault(entity.iri, set()).add(entity.name)
         undecided.update(iri for iri, given in names.items()
                          if len(given) > 1 and (iri not in entities or entities[iri]["name"] is None))
-        facts: dict[str, set[tuple]] = {}
-        for entity in rec.entities:
-            facts.setdefault(entity.iri, set()).add((entity.kind, entity.xrefs))
-        merged_within_record.update(iri for iri, given in facts.items()
-                                    if len({k for k, _ in given}) > 1 or len({x for _, x in given if x}) > 1)
         for entity in rec.entities:
             merged = entities.setdefault(entity.iri, {"kinds": set(), "prefix": entity.prefix,
                                                       "local": entity.local, "name": None, "taxon": None,
@@ -831,7 +822,7 @@ def oracle_graph(paths: list[Path]) -> OracleGraph:
             triples.add(Triple(node, _n(SCHEMA + "name"), _lit(t["name"])))
         if t["group"] is not None:
             triples.add(Triple(node, _n(PFOCR_NS + "organismGroup"), _lit(t["group"])))
-    return OracleGraph(triples, kept, rejected, owner, undecided, merged_within_record)
+    return OracleGraph(triples, kept, rejected, owner, undecided)
 
 
 def show_triple(t: ox.Triple) -> str:

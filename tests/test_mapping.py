@@ -392,10 +392,6 @@ def test_every_project_term_in_the_dumps_is_defined_in_the_vocabulary(tmp_path):
         assert labels, f"{term} has no rdfs:comment"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a converter bug the oracle found (issue 22): within one record only one entity per IRI (the last mention's, "
-    "in the converter's sort order) reaches the dataset-wide merge, so the kinds and cross-references other rows "
-    "of the same record give it are dropped"))
 @pytest.mark.parametrize("body,chemicals,iri,predicate,expected", [
     ("", tsv("word|mesh|match|name|chebi", "glc|mesh:D005947|Glucose|glucose|chebi:4167",
              "GLC|mesh:D005947|Glucose|glucose|chebi:17234"), "https://identifiers.org/mesh/D005947", "sameAs",
@@ -417,17 +413,11 @@ def test_kinds_and_cross_references_add_up_within_one_record(body, chemicals, ir
     assert found == expected
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "a converter bug the oracle found (issue 22): the year check takes any Unicode digits, so '٢٠٢٠' becomes an "
-    "invalid xsd:gYear literal instead of a warning"))
 def test_a_year_of_other_digits_is_a_warning(tmp_path):
     case = one("year: '٢٠٢٠'\n", "", "year: not four digits: warning", "year-arabic-indic-digits", {"year"})
     test_mapping_row(case, tmp_path)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "a converter bug the oracle found (issue 22): whole numbers are checked with str.isdigit, which takes '²', "
-    "then int() raises and the whole conversion stops instead of warning about one field"))
 @pytest.mark.parametrize("body,data,warned", [
     ("pmc_ranked_result_index: '²'\n", None, "pmc_ranked_result_index"),
     ("", {"genes": tsv(GENE_HEADER, "9606|Homo sapiens|Primates|p53|TP53|TP53|7157|ncbigene_symbol|²|1|1")},
