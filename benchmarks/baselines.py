@@ -18,7 +18,7 @@ figid is kept, the first name of an entity in figid order) are written out again
 converter's folder is data: ``converter/data/taxa.tsv``, the organism names with known NCBI Taxonomy ids, which the
 mapping names as the source of taxon ids.
 
-``--processes N`` (default 2, the converter's default on this 2-core machine) splits the records into N shares in
+``--processes N`` (default: one per CPU, as the converter's ``--jobs``) splits the records into N shares in
 figid order, each handled by a process of its own; the parent merges what figures share (articles, journals,
 publishers, entities, taxa) first-seen-first in figid order, as the converter does, and writes it.
 
@@ -27,12 +27,13 @@ publishers, entities, taxa) first-seen-first in figid order, as the converter do
 * ``morph``: each process writes its figures, mentions, keywords and organisms as CSV tables; the parent writes the
   shared nodes' tables, then runs Morph-KGC (in ``benchmarks/.venv-morph``, with ``number_of_processes`` = N) with
   the RML mapping ``benchmarks/pfocr.rml.ttl``, which builds every triple. Morph-KGC reads neither YAML nor Markdown,
-  and RML has no conditionals or hash functions, so this Python step (timed with the rest) parses the records,
-  drops sentinels, checks identifiers, dedupes, merges, and computes the terms RML cannot: the mention IRIs (a SHA-1
-  of the mention's fields), and the IRIs whose escaping is not RML's template escaping (figure pages, image and
-  figure links and DOIs keep ``/``, ``:`` and sub-delimiters as the converter does). Every other IRI comes from an
-  RML template, and a row's namespace (MeSH, else ChEBI or DOID; a taxon by id, else by name) from the column that
-  holds its id.
+  and RML has no conditionals, no hash function and one escaping for template IRIs, so this Python step (timed
+  with the rest) parses the records, drops sentinels, checks identifiers, dedupes, merges, and computes the terms
+  the mapping cannot: the mention IRIs (a SHA-1 of the mention's fields; Morph-KGC could call a Python function for
+  it, which would be the same Python work inside Morph-KGC), and the IRIs whose escaping is not RML's template
+  escaping (figure pages, image and figure links and DOIs keep ``/``, ``:`` and sub-delimiters as the converter
+  does). Every other IRI comes from an RML template, and a row's namespace (MeSH, else ChEBI or DOID; a taxon by
+  id, else by name) from the column that holds its id.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import math
 import multiprocessing
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,7 +67,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MORPH_VENV = HERE / ".venv-morph"  # Morph-KGC pins an old pyoxigraph, so it lives in its own environment
 MORPH_PYTHON = MORPH_VENV / "bin" / "python"
-INSTALL_MORPH = "python benchmarks/baselines.py install-morph"
+INSTALL_MORPH = "make morph-kgc"
 RML_MAPPING = HERE / "pfocr.rml.ttl"
 
 SCHEMA = "https://schema.org/"
@@ -708,6 +710,7 @@ def _rdflib_shared(merged: Merged, part: str) -> None:
 
 
 def rdflib_pipeline(corpus: str, out: str, processes: int = 2) -> dict:
+    """The rdflib baseline; returns what it read and wrote."""
     shares = plan(corpus, processes)
     with tempfile.TemporaryDirectory(prefix="rdflib-", dir=os.path.dirname(os.path.abspath(out))) as tmp:
         parts = [os.path.join(tmp, f"part-{n}.nt") for n in range(len(shares) + 1)]
@@ -805,11 +808,12 @@ def _morph_tables(merged: Merged, folder: str) -> None:
 
 
 def morph_pipeline(corpus: str, out: str, processes: int = 2, python: str | None = None) -> dict:
+    """The Morph-KGC baseline; returns what it read and wrote, and the time its Python step took."""
     python = python or str(MORPH_PYTHON)
     if not os.path.exists(python):
         raise SystemExit(f"Morph-KGC is not installed in {MORPH_VENV.relative_to(ROOT)}: run `{INSTALL_MORPH}`")
-    shares = plan(corpus, processes)
     started = time.perf_counter()
+    shares = plan(corpus, processes)
     with tempfile.TemporaryDirectory(prefix="morph-", dir=os.path.dirname(os.path.abspath(out))) as folder:
         bases = [os.path.join(folder, f"part-{n}") for n in range(len(shares))]
         found = run_shares(_morph_share, list(zip(shares, bases)), processes)
@@ -823,12 +827,15 @@ def morph_pipeline(corpus: str, out: str, processes: int = 2, python: str | None
         with open(config, "w", encoding="utf-8") as fh:
             fh.write(CONFIG.format(out=os.path.abspath(out), processes=processes, mapping=RML_MAPPING))
         prepared = time.perf_counter() - started
+        cpu = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                  for field in ("ru_utime", "ru_stime"))
         if os.path.exists(out):
             os.unlink(out)  # Morph-KGC appends to its output file
         # the mapping names its sources relative to the working folder, where the tables are
         subprocess.run([python, "-m", "morph_kgc", config], cwd=folder, check=True)
     return {"records_read": sum(len(g) for share in shares for g in share), "figures": sum(len(f) for f in found),
-            "triples": count_lines(out), "processes": processes, "preprocessing_s": round(prepared, 3)}
+            "triples": count_lines(out), "processes": processes, "preprocessing_s": round(prepared, 3),
+            "preprocessing_cpu_s": round(cpu, 3)}
 
 
 def install_morph() -> str:
@@ -845,7 +852,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("command", choices=("rdflib", "morph", "install-morph"))
     parser.add_argument("corpus", nargs="?", help="a PFOCR checkout: _figures/*.md and _data/*.tsv")
     parser.add_argument("out", nargs="?", help="the N-Triples file to write")
-    parser.add_argument("--processes", type=int, default=2, help="processes (default 2, the converter's on 2 cores)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="processes (default: one per CPU, as the converter's --jobs)")
     parser.add_argument("--morph-python", help=f"Morph-KGC's interpreter (default {MORPH_PYTHON.relative_to(ROOT)})")
     args = parser.parse_args(argv)
     if args.command == "install-morph":
