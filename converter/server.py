@@ -28,7 +28,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httptools
 import uvicorn
@@ -46,6 +46,7 @@ _MAX_HEAD = 1 << 17  # bytes of a request head (request line and headers): 431 p
 _MAX_HEADERS = 100  # header fields: 431 past them
 _MAX_FIELD = 1 << 16  # bytes of one header field: 431 past them
 _START_TIMEOUT = 30.0  # seconds start() waits for the server to listen
+_GRACE = 2.0  # seconds requests in flight have to finish when the server stops
 
 
 class _Refused(Exception):
@@ -179,6 +180,19 @@ _REASONS = {400: b"Bad Request", 408: b"Request Timeout", 414: b"URI Too Long",
 
 
 class _Uvicorn(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, end_queries: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.end_queries = end_queries
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Requests in flight get _GRACE seconds to finish; then what still runs is ended, so that its client is
+        told 503 'shutting down' before uvicorn's own deadline would cancel the request without an answer."""
+        ending = asyncio.get_running_loop().call_later(_GRACE, self.end_queries)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            ending.cancel()
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         """Ctrl-C and SIGTERM stop serving and return. (uvicorn raises the signal again once it has stopped, which
@@ -229,8 +243,8 @@ class Server:
             log_config=None, access_log=access_log, server_header=False,
             headers=[("Server", f"pfocr-rdf/{__version__}")], limit_concurrency=MAX_CONNECTIONS,
             timeout_keep_alive=int(request_timeout + 1),  # our deadline (request_timeout) closes idle ones first
-            timeout_graceful_shutdown=3)
-        self.uvicorn = _Uvicorn(config)
+            timeout_graceful_shutdown=int(_GRACE) + 3)
+        self.uvicorn = _Uvicorn(config, endpoint.close)
         self._thread: threading.Thread | None = None
 
     def _failed(self, message: str) -> None:

@@ -25,8 +25,10 @@ from _server_support import (
     build_store,
     http_request,
     start_cli_server,
+    start_thread_server,
 )
 
+from converter.endpoint import Endpoint
 from converter.store import load
 from converter.versions import current_version
 
@@ -45,6 +47,22 @@ def until(condition, seconds: float = 20.0, every: float = 0.05):
             return found
         time.sleep(every)
     return None
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid``, from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in map(int, (task / "children").read_text().split()):
+            found += [child, *descendants(child)]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return "\tZ (zombie)" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
 
 
 def health(running) -> dict:
@@ -244,3 +262,40 @@ def test_a_server_whose_workers_cannot_start_stops_with_an_error(store, tmp_path
     errors = [line for line in served.log if line.startswith("Error:")]
     assert code != 0 and len(errors) == 1 and "a query worker could not start" in errors[0], served.log
     assert not any("Traceback" in line for line in served.log)
+
+
+def test_a_query_that_finds_every_worker_busy_is_told_when_to_come_back(store, monkeypatch):
+    """The general lane full and the queue wait over: 503 with Retry-After, in words that say why."""
+    monkeypatch.setattr(Endpoint, "queue_wait", property(lambda self: 1.0))  # 30 s by default
+    served = start_thread_server(store, workers=1)
+    held = abandon(served, urlencode({"query": COUNT}), {"Content-Type": "application/x-www-form-urlencoded"},
+                   source="127.0.0.2")
+    try:
+        assert until(lambda: health(served)["lanes"]["general"]["running"] == 1), health(served)
+        response = served.request("GET", "/sparql?query=" + quote(COUNT), source="127.0.0.3")
+        assert response.status == 503, response.body
+        assert response.headers.get("retry-after") == "5"
+        assert b"all query workers are busy; try again" in response.body
+    finally:
+        held.close()
+        served.stop()
+
+
+def test_sigterm_stops_the_server_cleanly_while_a_query_runs(store):
+    """A supervisor's SIGTERM ends the server with status 0 and no traceback, a running query's worker with it."""
+    served = start_cli_server(store)
+    held = abandon(served, urlencode({"query": COUNT}), {"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        assert until(lambda: health(served)["lanes"]["general"]["running"] == 1), health(served)
+        workers = descendants(served.process.pid)
+        assert len(workers) >= 3, workers  # the fork server, its workers and the resource tracker
+        served.process.terminate()
+        assert served.process.wait(60) == 0, served.log
+    finally:
+        held.close()
+        served.stop()
+    assert not any("Traceback" in line or line.startswith("Error:") for line in served.log), served.log
+    with socket.socket() as probe:
+        assert probe.connect_ex((served.host, served.port)) != 0  # nothing listens any more
+    # the helpers see their parent's pipes close and leave (within a second or two)
+    assert until(lambda: not [pid for pid in workers if alive(pid)], 30), "a query worker outlived the server"
