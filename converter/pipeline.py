@@ -236,7 +236,7 @@ def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list]:
         entities = dict.fromkeys(m.entity for m in fig.mentions if m.entity)
         group.entities.extend(map(_plain_entity, entities))
         group.taxa.extend(map(tuple, (*fig.organisms, *fig.organisms_ner)))
-        group.links.update(e.prefix for e in entities)
+        group.links.update(e.prefix for e in {entity_iri(e): e for e in entities}.values())  # a link per IRI
     return group, blocks_out
 
 

@@ -177,7 +177,7 @@ def test_an_update_whose_client_leaves_is_ended_at_once(writable):
 def test_an_update_over_the_memory_limit_is_rolled_back(writable):
     before = count(writable, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
     response = writable.request("POST", "/sparql", "INSERT { ?a <http://x/q> ?f } WHERE { ?a ?b ?c . ?d ?e ?f }",
-                                UPDATE)
+                                UPDATE, timeout=120)  # the server's answer, however busy the machine
     assert response.status == 503, response.body
     assert b"update went over the memory limit" in response.body and b"rolled back" in response.body
     assert count(writable, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }") == before
