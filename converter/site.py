@@ -745,10 +745,11 @@ def _match_kind(source: str) -> str:
 
 
 def _text_width(text: str) -> int:
-    """About how wide a chart label is drawn, in px at 13px: wide letters and digits count more than narrow ones."""
+    """How wide a chart label is drawn, in px at 13px, erring wide (fonts differ): capitals and m, w count more
+    than narrow letters and punctuation."""
     narrow = sum(ch in "iljtf.,;:!|' ()[]" for ch in text)
     wide = sum(ch.isupper() or ch in "mwMW" for ch in text)
-    return int(7.3 * (len(text) - narrow - wide) + 4.2 * narrow + 9.5 * wide)
+    return int(8.2 * (len(text) - narrow - wide) + 4.8 * narrow + 11 * wide)
 
 
 def breakable(text: str) -> Markup:
