@@ -38,6 +38,7 @@ from . import __version__
 from .formats import MEDIA_TYPES, OXIGRAPH
 from .queries import CannedQuery
 from .rdf import quote_string
+from .sparql import negotiate
 from .vocab import DATASET, PFOCR, PREFIXES, RDF_TYPE, SCHEMA, SITE
 
 DEREFERENCED = ("ttl", "nt", "jsonld")  # the formats a dereferenced IRI is offered in
@@ -680,8 +681,6 @@ def site_iri(path: str) -> str:
 def wants_html(accept: str, offered: list[str]) -> bool:
     """True when the Accept header asks for HTML before any of the ``offered`` machine formats: what a browser
     sends. ``*/*`` alone (curl, scripts) keeps the machine format."""
-    from .sparql import negotiate
-
     return negotiate(accept, [*offered, "text/html"]) == "text/html"
 
 

@@ -174,7 +174,7 @@ def test_every_figure_page_shows_the_figure_and_links_its_entities(server, dump)
     assert len(figures) >= 9
     for iri in figures:
         path = urlsplit(iri).path
-        response, page = get_page(server, path)
+        _, page = get_page(server, path)
         about = statements(dump, iri)
         assert any(s == iri and p == SCHEMA + "name" for s, p, _ in about)
         assert names[iri] in page.visible(), iri
