@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps bench clean identifiers
+.PHONY: run test setup system-deps morph-kgc bench clean identifiers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,12 @@ run: setup
 	$(BIN)/pfocr-rdf load output/pfocr.nt --store output/store
 	$(BIN)/pfocr-rdf serve --store output/store
 
-test: setup system-deps
+# Morph-KGC, one of the benchmark's baselines, in an environment of its own (it pins an old pyoxigraph); the tests
+# check that it writes the converter's graph (tests/test_baselines.py).
+morph-kgc: $(STAMP)
+	$(BIN)/python benchmarks/baselines.py install-morph >/dev/null
+
+test: setup system-deps morph-kgc
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Renew the copy of the Bioregistry data (patterns, bananas, identifiers.org prefixes) after upgrading bioregistry.

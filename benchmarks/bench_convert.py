@@ -9,7 +9,11 @@ ignores), then runs, each in its own subprocess:
 * ``floor``: read every ``.md`` page and companion TSV and parse the YAML front matter the fastest way the
   project knows (the converter's own reader, ``converter.yaml_subset``, with PyYAML's ``CSafeLoader`` for the pages
   outside its subset), nothing else, in one process: no conversion can be faster than this;
-* ``pfocr-rdf convert`` writing each single format (``nt``, ``ttl``, ``nq``, ``jsonld``) and all four together.
+* ``pfocr-rdf convert`` writing each single format (``nt``, ``ttl``, ``nq``, ``jsonld``) and all four together;
+* ``baselines`` (``baselines.py``): on the first 5,000 records, ``pfocr-rdf convert --format nt --jobs N`` beside
+  an rdflib pipeline and Morph-KGC with an RML mapping, each doing the converter's work end to end (reading and
+  parsing the records included) on N processes, for N = the number of CPUs and then 1; each baseline's output is
+  then compared with the converter's (untimed), and the ratios are given in wall and in CPU time.
 
 For each run it prints records/s and triples/s (records read and triples written, from the ``report.json`` the
 converter writes), wall-clock seconds, the peak resident set size of the largest process of the run (the
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -43,7 +48,7 @@ def floor(corpus: str) -> dict:
     sys.path.insert(0, str(ROOT))
     from converter.sources import RecordError, parse_yaml
 
-    fence = re.compile(r"^---[ \t]*\r?$", re.M)
+    fence = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
     records = parsed = tsv_files = size = 0
     for folder, suffix in (("_figures", ".md"), ("_data", ".tsv")):
         path = os.path.join(corpus, folder)
@@ -282,9 +287,6 @@ def run_incremental(corpus: Path, jobs: int | None, log_dir: Path, work: Path, s
 
 
 # --- baselines: rdflib and Morph-KGC on the first records of the same corpus ------------------------------------
-MORPH_VENV = HERE / ".venv-morph"  # Morph-KGC pins an old pyoxigraph, so it lives in its own environment
-
-
 def _subset(corpus: Path, work: Path, n: int) -> Path:
     sub = work / f"subset-{n}"
     shutil.rmtree(sub, ignore_errors=True)
@@ -300,53 +302,67 @@ def _subset(corpus: Path, work: Path, n: int) -> Path:
     return sub
 
 
-def _morph_python() -> str | None:
-    python = MORPH_VENV / "bin" / "python"
-    if not python.exists():
-        print("installing Morph-KGC into benchmarks/.venv-morph ...", file=sys.stderr, flush=True)
-        made = subprocess.run([sys.executable, "-m", "venv", str(MORPH_VENV)], capture_output=True, text=True)
-        pip = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "morph-kgc"], capture_output=True,
-                             text=True) if made.returncode == 0 else made
-        if pip.returncode != 0:
-            print(f"Morph-KGC could not be installed: {pip.stderr[-500:]}", file=sys.stderr)
-            return None
-    return str(python)
+def _triples(path: Path) -> Iterator[str]:
+    """Each triple of an N-Triples file in one canonical text, whatever escaping its writer chose."""
+    import pyoxigraph as ox
+
+    return (str(t) for t in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES))
 
 
-def run_baselines(corpus: Path, n: int, log_dir: Path, work: Path) -> list[dict]:
-    """The converter (N-Triples), the rdflib pipeline and Morph-KGC on the same first ``n`` records."""
+def same_graph(reference: set[int], reference_path: Path, path: Path) -> dict:
+    """Whether the N-Triples file at ``path`` holds the same triples as the reference (``reference``: the hashes of
+    its triples); on a difference, the counts and the first few triples each way."""
+    found = {hash(t) for t in _triples(path)}
+    if found == reference:
+        return {"equal": True, "triples": len(found)}
+    return {"equal": False, "triples": len(found), "missing": len(reference - found), "extra": len(found - reference),
+            "first_missing": sorted(t for t in _triples(reference_path) if hash(t) not in found)[:5],
+            "first_extra": sorted(t for t in _triples(path) if hash(t) not in reference)[:5]}
+
+
+def run_baselines(corpus: Path, n: int, log_dir: Path, work: Path, processes: list[int]) -> list[dict]:
+    """The converter (N-Triples), the rdflib pipeline and Morph-KGC on the same first ``n`` records, each end to end
+    (reading and parsing the records included) on the same number of processes, for each number in ``processes``;
+    and whether each baseline wrote the converter's graph (compared after the timed runs)."""
+    sys.path.insert(0, str(HERE))
+    import baselines
+
     sub = _subset(corpus, work, n)
-    rows = []
-    ours = run_convert(sub, ["nt"], None, log_dir, work, 1)
-    ours["name"] = f"pfocr-rdf convert nt ({n} records)"
-    rows.append(ours)
+    rows: list[dict] = []
+    try:
+        morph: str | None = baselines.install_morph()
+    except (subprocess.CalledProcessError, OSError) as err:
+        morph = None
+        rows.append({"name": "Morph-KGC", "error": f"could not be installed: {err}", "exit": -1, "wall_s": 0.0})
     script = str(HERE / "baselines.py")
-    m = measure([sys.executable, script, "rdflib", str(sub), str(work / "rdflib.nt")], log_dir, "rdflib", sub)
-    if m["exit"] == 0:
-        stats = json.loads(m.pop("stdout"))
-        m.pop("stderr")
-        rows.append({"name": f"rdflib pipeline ({n} records)", "records": stats["records_read"],
-                     "triples": stats["triples"], "output_bytes": (work / "rdflib.nt").stat().st_size, **m})
-    else:
-        rows.append({"name": "rdflib pipeline", "error": m["stderr"][-2000:], **m})
-    python = _morph_python()
-    if python is not None:
-        exported = subprocess.run([sys.executable, script, "export", str(sub), str(work / "morph")],
-                                  capture_output=True, text=True, check=True)
-        stats = json.loads(exported.stdout)
-        m = measure([python, "-m", "morph_kgc", str(work / "morph" / "config.ini")], log_dir, "morph")
-        if m["exit"] == 0:
-            out = work / "morph" / "out.nt"
-            with open(out, "rb") as fh:
-                triples = sum(1 for _ in fh)
-            m.pop("stdout"), m.pop("stderr")
-            rows.append({"name": f"Morph-KGC, records as JSON ({n} records)", "records": stats["records_read"],
-                         "triples": triples, "output_bytes": out.stat().st_size, **m})
-        else:
-            rows.append({"name": "Morph-KGC", "error": m["stderr"][-2000:], **m})
+    for count in processes:
+        each = f"{n} records, {count} process{'es' if count > 1 else ''}"
+        kept: list[Path] = []
+        ours = run_convert(sub, ["nt"], count, log_dir, work, 1, keep=kept)
+        ours.update(name=f"pfocr-rdf convert nt ({each})", processes=count)
+        rows.append(ours)
+        if "error" in ours:
+            continue
+        reference_path = kept[0] / "pfocr.nt"
+        reference = {hash(t) for t in _triples(reference_path)}
+        out = work / "baseline.nt"
+        runs = [("rdflib pipeline", [sys.executable, script, "rdflib", str(sub), str(out)])]
+        if morph is not None:
+            runs.append(("Morph-KGC", [sys.executable, script, "morph", str(sub), str(out), "--morph-python", morph]))
+        for label, cmd in runs:
+            out.unlink(missing_ok=True)
+            m = measure([*cmd, "--processes", str(count)], log_dir, f"{label.split()[0].lower()}-{count}", sub)
+            if m["exit"] != 0:
+                rows.append({"name": f"{label} ({each})", "error": (m["stderr"] + m["stdout"])[-2000:], **m})
+                continue
+            stats = json.loads(m.pop("stdout").strip().splitlines()[-1])
+            m.pop("stderr")
+            rows.append({"name": f"{label} ({each})", "records": stats["records_read"], "triples": stats["triples"],
+                         "output_bytes": out.stat().st_size, "processes": count, "baseline_stats": stats,
+                         "same_graph": same_graph(reference, reference_path, out), **m})
+            out.unlink()
+        shutil.rmtree(kept[0], ignore_errors=True)
     shutil.rmtree(sub, ignore_errors=True)
-    shutil.rmtree(work / "morph", ignore_errors=True)
-    (work / "rdflib.nt").unlink(missing_ok=True)
     return rows
 
 
@@ -393,14 +409,22 @@ def ratios(results: list[dict]) -> list[str]:
     if rebuild and "share_of_full_build" in rebuild:
         lines.append(f"incremental rebuild: {rebuild['share_of_full_build']:.0%} of a full build's time, output "
                      f"{'identical to' if rebuild.get('identical_to_full_build') else 'DIFFERENT from'} a full build's")
-    ours = next((r for r in results if r["name"].startswith("pfocr-rdf convert nt (")), None)
-    if ours:
+    for ours in (r for r in results if r["name"].startswith("pfocr-rdf convert nt (") and "error" not in r):
+        count = ours["processes"]
         for prefix in ("rdflib pipeline", "Morph-KGC"):
-            other = next((r for r in results if r["name"].startswith(prefix) and "error" not in r), None)
-            if other:
-                lines.append(f"{prefix}: the converter is {other['wall_s'] / ours['wall_s']:.1f}x faster on the "
-                             f"same {ours['records']:,} records ({_rate(ours['records'], ours['wall_s'])} against "
-                             f"{_rate(other['records'], other['wall_s'])} records/s)")
+            other = next((r for r in results if r["name"].startswith(prefix) and r.get("processes") == count
+                          and "error" not in r), None)
+            if other is None:
+                continue
+            cpu, other_cpu = ours["user_s"] + ours["sys_s"], other["user_s"] + other["sys_s"]
+            same = other["same_graph"]
+            verdict = (f"the same {same['triples']:,} triples" if same["equal"] else
+                       f"NOT THE SAME GRAPH: {same['missing']:,} triples missing, {same['extra']:,} extra, e.g. "
+                       f"{(same['first_missing'] + same['first_extra'])[:2]}")
+            lines.append(f"{prefix}, {count} process{'es' if count > 1 else ''} each: the converter is "
+                         f"{other['wall_s'] / ours['wall_s']:.1f}x faster in wall time ({ours['wall_s']:.1f} s "
+                         f"against {other['wall_s']:.1f} s) and {other_cpu / cpu:.1f}x in CPU time ({cpu:.1f} s "
+                         f"against {other_cpu:.1f} s) on the same {ours['records']:,} records; {verdict}")
     return lines
 
 
@@ -438,6 +462,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, help="worker processes for the converter (default: its own, one per core)")
     parser.add_argument("--baseline-records", type=int, default=5000,
                         help="records the baselines (and the converter beside them) run on (default 5000)")
+    parser.add_argument("--baseline-processes", default=None,
+                        help="comma-separated numbers of processes the converter and each baseline run on, side by "
+                             "side (default: the number of CPUs, then 1)")
     parser.add_argument("--runs", default="floor,nt,ttl,nq,jsonld,all,validate,incremental,baselines",
                         help="comma-separated subset of floor,nt,ttl,nq,jsonld,all,validate,incremental,baselines "
                              "(default: all of them). validate runs convert --format nt --validate, then pfocr-rdf "
@@ -451,11 +478,17 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown run {', '.join(unknown)}")
 
+    if args.baseline_processes:
+        baseline_processes = [int(p) for p in args.baseline_processes.split(",") if p.strip()]
+    else:
+        baseline_processes = list(dict.fromkeys((os.cpu_count() or 1, 1)))
+
     sys.path.insert(0, str(HERE))
     corpus = Path(args.corpus) if args.corpus else HERE / "corpus" / f"pfocr-n{args.records}-s{args.seed}"
     manifest = ensure_corpus(corpus, args.records, args.seed, args.shared)
 
     results = []
+    load_start = os.getloadavg()  # other work on the machine moves the wall time: said beside the figures
     with tempfile.TemporaryDirectory(prefix="pfocr-bench-") as tmp:
         work = Path(tmp)
         for run in runs:
@@ -475,7 +508,8 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             elif run in ("incremental", "baselines"):
                 rows = (run_incremental(corpus, args.jobs, work, work) if run == "incremental"
-                        else run_baselines(corpus, min(args.baseline_records, args.records), work, work))
+                        else run_baselines(corpus, min(args.baseline_records, args.records), work, work,
+                                           baseline_processes))
                 for row in rows:
                     if "error" in row:
                         print(f"{row['name']} failed (exit {row['exit']}):\n{row['error']}", file=sys.stderr)
@@ -499,6 +533,9 @@ def main(argv: list[str] | None = None) -> None:
               f"(corpus has {broken} broken), {conv['warnings']} warnings, {conv['triples']:,} triples; "
               f"--jobs {args.jobs if args.jobs is not None else 'default'} on {os.cpu_count()} CPUs")
     print(f"python {platform.python_version()} on {platform.platform()}")
+    load_end = os.getloadavg()
+    print("load average (1, 5, 15 min) at start " + ", ".join(f"{v:.2f}" for v in load_start) + "; end "
+          + ", ".join(f"{v:.2f}" for v in load_end))
     print()
     print(table(results))
     plain = next((r for r in results if r["name"] == "convert nt" and "error" not in r), None)
@@ -525,6 +562,7 @@ def main(argv: list[str] | None = None) -> None:
             "corpus": str(corpus), "records": manifest["records"], "seed": manifest["seed"],
             "jobs": args.jobs, "cpus": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "loadavg_start": list(load_start), "loadavg_end": list(load_end),
             "results": [{k: v for k, v in r.items() if k not in ("stdout", "stderr")} for r in results],
         }
         for r in data["results"]:

@@ -14,6 +14,7 @@ import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
@@ -26,12 +27,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .endpoint import Endpoint
+from .access import Access
+from .endpoint import CURRENT, Endpoint
 from .formats import MEDIA_TYPES, rdf_format
 from .limits import Budget, Paced, Threads
 from .openapi import openapi_document
 from .pages import PAGE_HEADERS, PageRoutes
-from .queries import QueryError
+from .pool import Cancelled, Ticket
+from .queries import QueryError, query_form, tokens
 from .site import DEREFERENCED, RDF_TYPES, VOCAB, rdf_document, site_iri
 from .sparql import GRAPH_TYPES, ProtocolError, Request, negotiate, with_charset
 from .vocab import DATASET, FIGURES, PREFIXES
@@ -49,11 +52,10 @@ _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.
 _SPARQL_METHODS = "GET, HEAD, POST, OPTIONS"
 _READ_METHODS = "GET, HEAD, OPTIONS"
 _THREADS = 64  # requests doing blocking work at once (waiting for a query worker counts); more wait their turn
-_PAGES = ("/", "/queries", "/openapi.json", "/prefixes.json", "/dataset", "/figures", "/api", "/vocab")
+_PAGES = ("/", "/queries", "/openapi.json", "/prefixes.json", "/dataset", "/figures", "/api", "/vocab",
+          "/health")
 _TEXT = "text/plain; charset=utf-8"
 _HTML = "text/html; charset=utf-8"
-_CORS = {"Access-Control-Allow-Origin": "*",
-         "Access-Control-Expose-Headers": "Content-Type, Content-Length, Allow, Retry-After", "Vary": "Accept"}
 # Pages load nothing from elsewhere but the figure images from PMC: scripts, styles and queries come from this server.
 _PAGE_HEADERS = PAGE_HEADERS
 
@@ -84,8 +86,13 @@ def _not_here(path: str) -> ProtocolError:
 
 
 def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response((message.rstrip() + "\n").encode("utf-8"), status, {**_CORS, "Content-Type": _TEXT,
-                                                                         **(headers or {})})
+    return Response((message.rstrip() + "\n").encode("utf-8"), status, {"Content-Type": _TEXT, **(headers or {})})
+
+
+async def _left(request: HttpRequest) -> None:
+    """Return once the client has gone (the body, if any, has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 class _Trailing:
@@ -108,9 +115,10 @@ class _Trailing:
 class _Handlers(PageRoutes):
     """The HTTP face of an endpoint: one handler per route (the pages' own in :class:`PageRoutes`)."""
 
-    def __init__(self, endpoint: Endpoint, request_timeout: float) -> None:
+    def __init__(self, endpoint: Endpoint, request_timeout: float, access: Access) -> None:
         self.endpoint = endpoint
         self.request_timeout = request_timeout
+        self.access = access
         self.threads = Threads(_THREADS)
         self.budget = Budget(max(256 << 20, endpoint.max_result_bytes))
         self.openapi = json.dumps(openapi_document(endpoint.queries, writable=endpoint.writable,
@@ -126,6 +134,7 @@ class _Handlers(PageRoutes):
             Route("/queries", guard(self.query_list)),
             Route("/queries/{name:path}", guard(self.canned)),
             Route("/openapi.json", guard(self.openapi_json)),
+            Route("/health", guard(self.health)),
             Route("/prefixes.json", guard(self.prefixes)),
             Route("/static/{name:path}", guard(self.static)),
             Route("/figures", guard(self.figures)),
@@ -134,18 +143,20 @@ class _Handlers(PageRoutes):
             Route("/{path:path}", guard(self.resource)),
         ]
         handlers: dict[Any, Any] = {
-            ProtocolError: self._refused, HTTPException: self._routing, ClientDisconnect: self._gone}
+            ProtocolError: self._refused, HTTPException: self._routing, ClientDisconnect: self._gone,
+            Cancelled: self._gone}
         return _Trailing(Starlette(routes=routes, exception_handlers=handlers))
 
     # -- plumbing
-    @staticmethod
-    def _guard(handler: Callable[[HttpRequest], Awaitable[Response]]) -> Callable[[HttpRequest], Awaitable[Response]]:
-        """Every failure becomes an answer: a bug must not take the connection down without a word."""
+    def _guard(self, handler: Callable[[HttpRequest], Awaitable[Response]]
+               ) -> Callable[[HttpRequest], Awaitable[Response]]:
+        """Every failure becomes an answer: a bug must not take the connection down without a word. Every answer
+        gets its CORS headers."""
 
         async def guarded(request: HttpRequest) -> Response:
             try:
-                return await handler(request)
-            except (ProtocolError, ClientDisconnect):
+                return self._cors(request, await handler(request))
+            except (ProtocolError, ClientDisconnect, Cancelled):
                 raise
             except QueryError as err:
                 raise ProtocolError(400, str(err)) from None
@@ -154,9 +165,23 @@ class _Handlers(PageRoutes):
 
         return guarded
 
+    def _cors(self, request: HttpRequest, response: Response) -> Response:
+        """Reads are open to the configured origins; a write's answer (an update's, or its refusal) to none."""
+        vary = [v.strip() for v in response.headers.get("vary", "Accept").split(",")]
+        if getattr(request.state, "write", False):
+            response.headers["Vary"] = ", ".join(vary)
+            return response
+        for name, value in self.access.read_headers(request.headers.get("origin")).items():
+            response.headers[name] = value
+        if self.access.varies_by_origin and "Origin" not in vary:
+            vary.append("Origin")
+        response.headers["Vary"] = ", ".join(vary)
+        return response
+
     async def _refused(self, request: HttpRequest, err: Exception) -> Response:
         assert isinstance(err, ProtocolError)
-        return self.error_html(request, err.status, str(err), err.headers) or _text(err.status, str(err), err.headers)
+        return self._cors(request, self.error_html(request, err.status, str(err), err.headers)
+                          or _text(err.status, str(err), err.headers))
 
     async def _routing(self, request: HttpRequest, err: Exception) -> Response:
         """Starlette's 404 and 405, in our words."""
@@ -167,16 +192,17 @@ class _Handlers(PageRoutes):
             method = request.method
             message = (f"POST goes to /sparql, not {path}" if method == "POST"
                        else f"{method} is not supported here; use {allowed}")
-            return _text(405, message, {"Allow": allowed})
+            return self._cors(request, _text(405, message, {"Allow": allowed}))
         if err.status_code in (404, 405):
-            return self.error_html(request, 404, str(_not_here(path))) or _text(404, str(_not_here(path)))
-        return _text(err.status_code, err.detail)
+            return self._cors(request, self.error_html(request, 404, str(_not_here(path)))
+                              or _text(404, str(_not_here(path))))
+        return self._cors(request, _text(err.status_code, err.detail))
 
     async def _gone(self, request: HttpRequest, err: Exception) -> None:
         return None  # the client left: nobody to answer
 
     def _send(self, status: int, content_type: str, body: bytes, extra: dict[str, str] | None = None) -> Response:
-        headers = {**_CORS, **(extra or {})}
+        headers = {"Vary": "Accept", **(extra or {})}
         if status == 204:
             return Response(None, 204, headers)
         return Paced(body, status, {**headers, "Content-Type": content_type}, self.budget, self.request_timeout)
@@ -184,14 +210,41 @@ class _Handlers(PageRoutes):
     def _page(self, html: str, status: int = 200) -> Response:
         return self._send(status, _HTML, html.encode("utf-8"), _PAGE_HEADERS)
 
-    async def _blocking(self, call: Callable[[float], T]) -> T:
-        """``call(seconds it may still wait for a query worker)`` off the event loop."""
-        loop = asyncio.get_running_loop()
-        return await self.threads.run(loop.time() + self.endpoint.queue_wait, call)
+    async def _blocking(self, request: HttpRequest, call: Callable[[float], T], kind: str = "cheap") -> T:
+        """``call(seconds it may still wait for a query worker)`` off the event loop, for the lane ``kind``. If the
+        client leaves meanwhile, what runs for it is ended (its worker killed): an abandoned query or update must
+        not hold a worker, or the update lock, until its time limit."""
+        ticket = Ticket(request.client.host if request.client else "", kind)  # a client is its address
 
-    async def _answer(self, req: Request) -> Response:
-        status, content_type, body = await self._blocking(lambda wait: self.endpoint.run(req, wait))
+        def job(wait: float) -> T:
+            CURRENT.set(ticket)
+            return call(wait)
+
+        work = asyncio.ensure_future(self.threads.run(asyncio.get_running_loop().time() + self.endpoint.queue_wait, job))
+        gone = asyncio.ensure_future(_left(request))
+        try:
+            await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if work.done():
+                return work.result()
+            ticket.cancel()
+            with suppress(Exception):
+                await work
+            raise ClientDisconnect
+        finally:
+            gone.cancel()
+
+    async def _answer(self, request: HttpRequest, req: Request, kind: str = "") -> Response:
+        if not kind:
+            kind = "update" if req.update else "ask" if query_form(tokens(req.text)) == "ASK" else "general"
+        status, content_type, body = await self._blocking(request, lambda wait: self.endpoint.run(req, wait), kind)
         return self._send(status, content_type, body)
+
+    def _writing(self, request: HttpRequest) -> None:
+        """An update is coming: refuse it on a read-only endpoint, from another origin or without credentials."""
+        request.state.write = True
+        if not self.endpoint.writable:
+            raise ProtocolError(403, "this endpoint is read-only; start it with --writable to accept updates")
+        self.access.check_write({k.lower(): v for k, v in request.headers.items()}, request.headers.get("host", ""))
 
     @staticmethod
     def _params(request: HttpRequest) -> Params:
@@ -245,8 +298,9 @@ class _Handlers(PageRoutes):
         return self._send(204, "", b"", {
             "Allow": allowed,
             "Access-Control-Allow-Methods": allowed,
-            "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers")
-            or "Accept, Content-Type",
+            "Access-Control-Allow-Headers": ", ".join(
+                h.strip() for h in (request.headers.get("access-control-request-headers") or "Accept, Content-Type")
+                .split(",") if h.strip().lower() != "authorization"),
             "Access-Control-Max-Age": "86400",
         })
 
@@ -257,10 +311,12 @@ class _Handlers(PageRoutes):
                 raise ProtocolError(400, "updates must be sent with POST (form or direct), not GET")
             if "query" not in params:
                 return self._service_description(request)
-            return await self._answer(self._request(request, params, params["query"], False))
-        body = await self._body(request)
+            return await self._answer(request, self._request(request, params, params["query"], False))
         media, _, rest = (request.headers.get("content-type") or "").partition(";")
         media = media.strip().lower()
+        if media == "application/sparql-update":  # refused before its body is read
+            self._writing(request)
+        body = await self._body(request)
         charset = next((v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in rest.split(";"))
                         if k.strip().lower() == "charset"), None)
         if charset is not None and charset not in ("utf-8", "utf8"):
@@ -277,9 +333,10 @@ class _Handlers(PageRoutes):
             if "query" in form and "update" in form:
                 raise ProtocolError(400, "send either query or update, not both")
             if "query" in form:
-                return await self._answer(self._request(request, form, form["query"], False))
+                return await self._answer(request, self._request(request, form, form["query"], False))
             if "update" in form:
-                return await self._answer(self._request(request, form, form["update"], True))
+                self._writing(request)
+                return await self._answer(request, self._request(request, form, form["update"], True))
             raise ProtocolError(400, "the form has neither a query nor an update field")
         if media in _DIRECT:
             if "query" in params or "update" in params:
@@ -288,7 +345,7 @@ class _Handlers(PageRoutes):
                 text = body.decode("utf-8").removeprefix("\ufeff")
             except UnicodeDecodeError:
                 raise ProtocolError(400, "the body is not UTF-8") from None
-            return await self._answer(self._request(request, params, [text], _DIRECT[media]))
+            return await self._answer(request, self._request(request, params, [text], _DIRECT[media]))
         if not media:
             raise ProtocolError(400, "POST needs a Content-Type: application/sparql-query, "
                                      "application/sparql-update or application/x-www-form-urlencoded")
@@ -335,10 +392,11 @@ class _Handlers(PageRoutes):
         if page is not None:
             return page
         media = self.service_format(request) or negotiate(self._accept(request, "text/turtle"), list(GRAPH_TYPES))
+        vary = {"Vary": "Accept, Host"}  # it names the endpoint as the Host header does: a cache must key on both
         if media is None or media == "text/turtle":
-            return self._send(200, "text/turtle; charset=utf-8", turtle.encode("utf-8"))
+            return self._send(200, "text/turtle; charset=utf-8", turtle.encode("utf-8"), vary)
         triples = ox.parse(turtle.encode("utf-8"), format=ox.RdfFormat.TURTLE)
-        return self._send(200, with_charset(media), ox.serialize(triples, format=GRAPH_TYPES[media]) or b"")
+        return self._send(200, with_charset(media), ox.serialize(triples, format=GRAPH_TYPES[media]) or b"", vary)
 
     # -- the canned queries and the documents about the endpoint
     async def query_list(self, request: HttpRequest) -> Response:
@@ -369,8 +427,14 @@ class _Handlers(PageRoutes):
         media = self.canned_format(request, name, params)
         text = self._rendered(name, params)
         page = None if media else await self.results_html(request, name, params, text)
-        return page or await self._answer(Request(text, accept=media or self._accept(request),
-                                                  base=self._endpoint_iri(request)))
+        return page or await self._answer(request, Request(text, accept=media or self._accept(request),
+                                                           base=self._endpoint_iri(request)), "cheap")
+
+    async def health(self, request: HttpRequest) -> Response:
+        """200 and the version served while healthy; 503 once a worker could not start (the server then stops)."""
+        healthy, info = self.endpoint.health()
+        return Response(json.dumps(info, indent=1).encode() + b"\n", 200 if healthy else 503,
+                        {"Content-Type": "application/json", "Cache-Control": "no-store"})
 
     async def openapi_json(self, request: HttpRequest) -> Response:
         return self._send(200, "application/json", self.openapi)
@@ -385,7 +449,7 @@ class _Handlers(PageRoutes):
                      "Canned queries: /queries (each at /queries/NAME?param=value)", "OpenAPI: /openapi.json", ""]
             lines += [f"/queries/{q.name}  {q.title}" for q in self.endpoint.queries.values()]
             return self._send(200, _TEXT, ("\n".join(lines) + "\n").encode("utf-8"))
-        return self._page(await self._blocking(lambda _: self.endpoint.site.editor_page(self._here(request))))
+        return self._page(await self._blocking(request, lambda _: self.endpoint.site.editor_page(self._here(request))))
 
     async def static(self, request: HttpRequest) -> Response:
         found = self.endpoint.static.get(request.path_params["name"])
@@ -398,8 +462,8 @@ class _Handlers(PageRoutes):
         entity = self._params(request).get("mentions", [""])
         if len(entity) != 1 or not _ABSOLUTE_IRI.fullmatch(entity[0]):
             raise ProtocolError(400, "give one entity IRI: /figures?mentions=https://identifiers.org/ncbigene/7157")
-        return self._page(await self._blocking(lambda _: self.endpoint.site.figures_page(entity[0],
-                                                                                         self._here(request))))
+        return self._page(await self._blocking(
+            request, lambda _: self.endpoint.site.figures_page(entity[0], self._here(request))))
 
     async def resource(self, request: HttpRequest) -> Response:
         """A dereferenced IRI of the dataset's namespace: its page (HTML) or its statements (RDF)."""
@@ -425,7 +489,7 @@ class _Handlers(PageRoutes):
             if found is None:
                 raise ProtocolError(406, "no acceptable format; offered: " + ", ".join(offered))
             media = found
-        return await self._blocking(lambda _: self._described(path, iri, media))
+        return await self._blocking(request, lambda _: self._described(path, iri, media))
 
     def _described(self, path: str, iri: str, media: str) -> Response:
         site = self.endpoint.site
@@ -451,7 +515,8 @@ class _Handlers(PageRoutes):
         return self._send(200, with_charset(media), rdf_document(document, media))
 
 
-def make_app(endpoint: Endpoint, request_timeout: float = 30.0) -> ASGIApp:
+def make_app(endpoint: Endpoint, request_timeout: float = 30.0, access: Access | None = None) -> ASGIApp:
     """The ASGI application for ``endpoint``. ``request_timeout``: seconds a client has to send a whole request
-    (the server arms it for the head, see :mod:`converter.server`; the body is read against the same deadline)."""
-    return _Handlers(endpoint, request_timeout).app()
+    (the server arms it for the head, see :mod:`converter.server`; the body is read against the same deadline).
+    ``access``: the password for updates and the origins that may read (none, and any, when not given)."""
+    return _Handlers(endpoint, request_timeout, access or Access()).app()

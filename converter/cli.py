@@ -24,6 +24,7 @@ from .validation import ValidationError, summary
 from .vocab import GRAPH
 from .writers import atomic_write
 
+_MEMORY_LIMIT_MIB = 384  # endpoint.MEMORY_LIMIT; importing it would load the server for every command
 
 class _Formats(click.ParamType):
     """Comma-separated RDF format names, aliases allowed (``ttl,nt`` or ``turtle,ntriples``)."""
@@ -351,62 +352,104 @@ def query_command(query, store_dir, params, fmt, list_queries, queries_dir):
     if store_dir is None:
         store_dir = DEFAULT_STORE
         click.echo(f"store: {store_dir} (the default; choose another with --store)", err=True)
-    results = run(open_store(store_dir), text)
-    click.echo(format_results(results, fmt, terminal=sys.stdout.isatty()), nl=False)
+    from .versions import leased
+
+    with leased(store_dir) as version:  # a load meanwhile must not remove the version being read
+        results = run(open_store(version), text)
+        click.echo(format_results(results, fmt, terminal=sys.stdout.isatty()), nl=False)
 
 
 @main.command("serve")
 @click.option("--store", "store_dir", default=DEFAULT_STORE, show_default=True, type=click.Path(file_okay=False),
-              help="The embedded store to serve.")
+              help="The embedded store to serve (followed when 'pfocr-rdf load' rebuilds it).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
-@click.option("--writable", is_flag=True, help="Accept SPARQL updates (the endpoint is read-only otherwise).")
+@click.option("--writable", is_flag=True,
+              help="Accept SPARQL updates, with a password: $PFOCR_RDF_SERVE_PASSWORD or --password-file.")
+@click.option("--password-file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="The password for updates (first line of FILE); user admin for HTTP Basic, or Bearer.")
+@click.option("--expose-writable", is_flag=True,
+              help="Allow --writable on an address other than loopback (updates from the network).")
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.01),
-              help="Seconds a query may run.")
+              help="Seconds a query or update may run.")
+@click.option("--memory-limit", default=_MEMORY_LIMIT_MIB, show_default=True, type=click.IntRange(64),
+              metavar="MIB", help="Resident memory one query worker process may use; past it, its query is ended.")
+@click.option("--workers", default=None, type=click.IntRange(1), metavar="N",
+              help="Query workers of the general lane [default: two per core].")
+@click.option("--client-queries", default=2, show_default=True, type=click.IntRange(1), metavar="N",
+              help="General-lane queries one client address may run at once; more wait their turn.")
 @click.option("--max-result-bytes", default=64 << 20, show_default=True, type=click.IntRange(1),
               help="Largest result the endpoint sends.")
 @click.option("--allow-remote", is_flag=True,
               help="Let queries call federated SERVICE endpoints and updates LOAD remote documents.")
+@click.option("--cors-origin", "cors_origin", multiple=True, metavar="ORIGIN",
+              help="An origin whose pages may read the answers (repeatable or comma-separated; default: *). "
+                   "Updates are accepted from the server's own origin only.")
 @click.option("--request-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds a client has to send a whole request; slower ones are cut off.")
 @_QUERIES_OPTION
 @_user_errors()
-def serve_command(store_dir, host, port, writable, timeout, max_result_bytes, allow_remote, request_timeout,
-                  queries_dir):
+def serve_command(store_dir, host, port, writable, password_file, expose_writable, timeout, memory_limit, workers,
+                  client_queries, max_result_bytes, allow_remote, cors_origin, request_timeout, queries_dir):
     """Serve the store over the SPARQL 1.1 Protocol at /sparql, with the canned queries at /queries/NAME, a
-    SPARQL editor at /, the figure pages at /figures/FIGID.html and the dataset overview at /dataset.
+    SPARQL editor at /, the figure pages at /figures/FIGID.html, the dataset overview at /dataset and /health.
 
     \b
     Examples:
       pfocr-rdf serve
       pfocr-rdf serve --port 8080 --timeout 10
       pfocr-rdf serve --queries my-queries/
+      PFOCR_RDF_SERVE_PASSWORD=... pfocr-rdf serve --writable
       curl 'http://127.0.0.1:7878/queries/figures-for-gene?gene=TP53' -H 'Accept: text/csv'
       curl http://127.0.0.1:7878/figures/PMC1852397__pbio.0050121.g004.html -H 'Accept: text/turtle'
     """
     import threading
 
+    from .access import Access, PasswordError, cors_origins, loopback, read_password
     from .endpoint import Endpoint
     from .queries import library
     from .server import make_server
 
-    endpoint = Endpoint(store_dir, writable=writable, timeout=timeout, max_result_bytes=max_result_bytes,
-                        allow_remote=allow_remote, queries=library(queries_dir))
+    if password_file is not None and not writable:
+        _fail("--password-file is the password for updates: add --writable")
+    password = None
+    if writable:
+        try:
+            password = read_password(password_file)
+        except PasswordError as err:
+            _fail(str(err))
+        if not loopback(host):
+            if not expose_writable:
+                _fail(f"--writable on {host} would take updates from the network: bind a loopback address, or add "
+                      "--expose-writable if you mean it")
+            click.echo(f"warning: --writable on {host}: anyone who reaches this address and has the password can "
+                       "change the store, and the password crosses the network in clear unless HTTPS is in front",
+                       err=True)
     try:
-        server = make_server(endpoint, host, port, request_timeout=request_timeout)
+        access = Access(password, cors_origins(cors_origin))
+    except ValueError as err:
+        _fail(str(err))
+    endpoint = Endpoint(store_dir, writable=writable, timeout=timeout, max_result_bytes=max_result_bytes,
+                        allow_remote=allow_remote, queries=library(queries_dir), workers=workers,
+                        memory_limit=memory_limit << 20, per_client=client_queries)
+    try:
+        server = make_server(endpoint, host, port, request_timeout=request_timeout, access=access)
     except OSError as err:
         endpoint.close()
         _fail(f"cannot listen on {host}:{port}: {err.strerror or err}")
     threading.Thread(target=endpoint.warm, daemon=True, name="pfocr-rdf-warm").start()
     mode = "read-write" if writable else "read-only"
-    click.echo(f"SPARQL endpoint: http://{host}:{server.server_port}/sparql ({mode}, {timeout:g} s per query); "
-               f"editor at http://{host}:{server.server_port}/; Ctrl-C stops it", err=True)
+    click.echo(f"SPARQL endpoint: http://{host}:{server.server_port}/sparql ({mode}, {timeout:g} s and "
+               f"{memory_limit} MiB per query); editor at http://{host}:{server.server_port}/; Ctrl-C stops it",
+               err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+    if server.failure is not None:
+        _fail(f"the endpoint stopped: {server.failure}", 1)
 
 
 def _sources(folder: str) -> dict[str, str]:

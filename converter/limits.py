@@ -9,7 +9,7 @@ import asyncio
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any, TypeVar
 
 from starlette.responses import Response
@@ -50,11 +50,11 @@ class Threads:
 
         def job() -> None:
             try:
-                result = call(max(0.0, deadline - loop.time()))
+                result, error = call(max(0.0, deadline - loop.time())), None
             except BaseException as err:  # noqa: BLE001 - handed to the awaiting request
-                loop.call_soon_threadsafe(_settle, done, None, err, free)
-            else:
-                loop.call_soon_threadsafe(_settle, done, result, None, free)
+                result, error = None, err
+            with suppress(RuntimeError):  # the loop has closed (the server stopped): no one waits for this
+                loop.call_soon_threadsafe(_settle, done, result, error, free)
 
         if self.started < self.size:
             self.started += 1

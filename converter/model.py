@@ -37,6 +37,13 @@ MAPPED_FIELDS = frozenset(
 IGNORED_FIELDS = frozenset({"seo", "schema-jsonld", "redirect_from"})
 _KIND_OF_LIST = {"genes": "gene", "chemicals": "chemical", "diseases": "disease"}
 _SOURCE_PREFIX = {"mesh": "mesh", "chebi": "chebi", "doid": "doid"}
+_WHOLE = re.compile(r"[0-9]+")
+
+
+def _whole(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits (``str.isdigit`` also takes '²' and '٢', which int()
+    refuses or xsd:integer does not allow)."""
+    return _WHOLE.fullmatch(text) is not None
 
 
 # Taxa, entities and mentions are named tuples: hashed and compared in C, and pickled small, as the parent merges
@@ -194,7 +201,7 @@ class _Builder:
                 self.warn(str(key), "unknown field; not converted")
 
         year = self.field("year")
-        if year is not None and not (len(year.strip()) == 4 and year.strip().isdigit()):
+        if year is not None and not (len(year.strip()) == 4 and _whole(year.strip())):
             self.warn("year", f"{year!r} is not a four-digit year; not converted")
             year = None
         doi = self.field("doi")
@@ -283,7 +290,7 @@ class _Builder:
         value = self.field("pmc_ranked_result_index")
         if value is None:
             return None
-        if not value.strip().isdigit():
+        if not _whole(value.strip()):
             self.warn("pmc_ranked_result_index", f"{value!r} is not a whole number; not converted")
             return None
         return int(value)
@@ -390,7 +397,7 @@ class _Builder:
                 counts = []
                 for column in ("count_direct", "count_synonym", "count_match"):
                     value = cell(column)
-                    if value is not None and value.strip().isdigit():
+                    if value is not None and _whole(value.strip()):
                         counts.append((column, int(value)))
                     elif value is not None:
                         self.warn(column, f"{value!r} is not a whole number; not converted", path, number)

@@ -37,7 +37,9 @@ def _error(description: str) -> dict[str, Any]:
 def _errors(*codes: str) -> dict[str, Any]:
     known = {
         "400": "malformed request: no or several queries, invalid SPARQL, an invalid graph IRI or parameter",
-        "403": "an update on a read-only endpoint, or a federated SERVICE or remote LOAD where they are not allowed",
+        "401": "an update without the endpoint's password (HTTP Basic, user admin, or Bearer)",
+        "403": "an update on a read-only endpoint or from another origin, or a federated SERVICE or remote LOAD "
+               "where they are not allowed",
         "404": "no such resource",
         "406": "none of the media types in Accept can carry this result",
         "408": "the request (head and body) did not arrive within the server's request timeout",
@@ -45,7 +47,8 @@ def _errors(*codes: str) -> dict[str, Any]:
         "413": "the request body is too large",
         "415": "unsupported Content-Type or a charset other than UTF-8",
         "502": "a federated SERVICE call failed (only where remote calls are allowed)",
-        "503": "the query ran out of time, its result is over the size limit, or all workers are busy",
+        "503": "the query ran out of time or memory, its result is over the size limit, or all workers are busy "
+               "(on /health: the endpoint cannot go on and stops)",
     }
     return {code: _error(known[code]) for code in codes}
 
@@ -100,7 +103,7 @@ def openapi_document(queries: dict[str, CannedQuery], *, writable: bool, timeout
                                                                      "properties": form_properties}},
                 }},
                 "responses": {"200": answers, "204": {"description": "update done"},
-                              **_errors("400", "403", "406", "408", "411", "413", "415", "502", "503")},
+                              **_errors("400", "401", "403", "406", "408", "411", "413", "415", "502", "503")},
             },
         },
         "/queries": {"get": {
@@ -110,6 +113,12 @@ def openapi_document(queries: dict[str, CannedQuery], *, writable: bool, timeout
                 "schema": {"type": "array", "items": {"type": "object", "properties": {
                     "name": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
                     "path": {"type": "string"}, "parameters": {"type": "array", "items": {"type": "object"}}}}}}}}},
+        }},
+        "/health": {"get": {
+            "operationId": "health",
+            "summary": "Whether the endpoint can answer: the store version served, its lanes, what waits",
+            "responses": {"200": {"description": "healthy", "content": {"application/json": {"schema": {
+                "type": "object"}}}}, **_errors("503")},
         }},
         "/openapi.json": {"get": {
             "operationId": "openapi",

@@ -52,7 +52,7 @@ class PageRoutes:
     def _send(self, status: int, content_type: str, body: bytes, extra: dict[str, str] | None = None) -> Response:
         raise NotImplementedError
 
-    async def _blocking(self, call: Callable[[float], T]) -> T:
+    async def _blocking(self, request: HttpRequest, call: Callable[[float], T], kind: str = "cheap") -> T:
         raise NotImplementedError
 
     def _params(self, request: HttpRequest) -> Params:
@@ -92,12 +92,12 @@ class PageRoutes:
             return None
         req = Request(text, accept="application/sparql-results+json, application/n-triples;q=0.9",
                       base=self._endpoint_iri(request))
-        _, content_type, body = await self._blocking(lambda wait: self.endpoint.run(req, wait))
+        _, content_type, body = await self._blocking(request, lambda wait: self.endpoint.run(req, wait))
         values = {k: v[0] for k, v in params.items()}
         graph = not content_type.startswith("application/sparql-results")
         kinds = ("turtle", "ntriples", "jsonld") if graph else ("json", "csv", "tsv", "xml")
         links = {FORMAT_TYPES[k]: f"/queries/{name}?" + urlencode({**values, "format": k}) for k in kinds}
-        page = await self._blocking(lambda _: self.endpoint.site.results_page(name, values, body, content_type,
+        page = await self._blocking(request, lambda _: self.endpoint.site.results_page(name, values, body, content_type,
                                                                               self._here(request), links))
         return self._html(page)
 
@@ -116,7 +116,7 @@ class PageRoutes:
     async def queries_html(self, request: HttpRequest) -> Response | None:
         if self._params(request).get("format") == ["json"] or not self._browser(request, ["application/json"]):
             return None
-        page = await self._blocking(lambda _: self.endpoint.site.queries_page(self._here(request)))
+        page = await self._blocking(request, lambda _: self.endpoint.site.queries_page(self._here(request)))
         return self._html(page)
 
     def service_html(self, request: HttpRequest, turtle: str, endpoint: str) -> Response | None:
@@ -146,7 +146,7 @@ class PageRoutes:
         figid, fmt = request.path_params["figid"], request.path_params["fmt"]
         if fmt not in _GENE_LISTS:
             raise ProtocolError(404, f"nothing at {request.url.path}; gene lists are -genes.txt and -genes.tsv")
-        genes = await self._blocking(lambda _: self.endpoint.site.figure_genes(figid))
+        genes = await self._blocking(request, lambda _: self.endpoint.site.figure_genes(figid))
         if genes is None:
             raise ProtocolError(404, f"no figure {figid!r} in this store")
         return self._send(200, _GENE_LISTS[fmt], gene_list(genes, fmt).encode("utf-8"),
@@ -158,12 +158,12 @@ class PageRoutes:
         ``.html``) to the figure's page."""
         site = self.endpoint.site
         if path.count("/") == 1 and "." in path:
-            dumps = await self._blocking(lambda _: site.dump_files())
+            dumps = await self._blocking(request, lambda _: site.dump_files())
             if path in dumps:
                 return DumpFile(*dumps[path], request_timeout=self.request_timeout)
         if path.startswith("/figures/") and not path.endswith(".html") and path.count("/") == 2:
             name = request.url.path[len("/figures/"):]
-            figid = await self._blocking(lambda _: site.alias(name))
+            figid = await self._blocking(request, lambda _: site.alias(name))
             if figid is not None:
                 query = request.scope.get("query_string", b"").decode("latin-1")
                 target = f"/figures/{quote(figid)}.html" + (f"?{query}" if query else "")

@@ -231,10 +231,12 @@ def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list]:
             blocks_out.append((block.key, len(block.triples), serialize(block.triples, formats, graph),
                                checked.get(block.key, [])))
         group.figures.append((figid, fig.file))
-        entities = {entity_iri(m.entity): m.entity for m in fig.mentions if m.entity}
-        group.entities.extend(map(_plain_entity, entities.values()))
+        # Each distinct form once: two rows may give one entity different kinds or cross-references, which the
+        # parent's merge adds up (docs/mapping.md).
+        entities = dict.fromkeys(m.entity for m in fig.mentions if m.entity)
+        group.entities.extend(map(_plain_entity, entities))
         group.taxa.extend(map(tuple, (*fig.organisms, *fig.organisms_ner)))
-        group.links.update(e.prefix for e in entities.values())
+        group.links.update(e.prefix for e in entities)
     return group, blocks_out
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import tempfile
 import time
 import uuid
@@ -47,8 +48,20 @@ MAX_BATCH_BYTES = 8 << 20
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
+_USER_INFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the user-info (``user:password@``) of every URL in it replaced by ``***@``."""
+    return _USER_INFO.sub(r"\1***@", text)
+
+
 class PublishError(Exception):
-    """Publishing failed; the target graph is unchanged (or, with ``append``, holds the batches sent so far)."""
+    """Publishing failed; the target graph is unchanged (or, with ``append``, holds the batches sent so far).
+    Its message never holds a password written into a URL."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 @dataclass
@@ -75,9 +88,9 @@ class PublishReport:
     def summary(self) -> str:
         check = ("the store holds exactly that" if self.verified
                  else f"the store holds {self.counted}" if self.counted is not None else "not counted")
-        return (f"published {self.triples} triples into <{self.graph}> and {self.statistics} precomputed triples "
-                f"into {len(DERIVED_GRAPHS)} graphs at {self.endpoint} ({self.protocol}, {self.batches} batches, "
-                f"{self.retries} retries, {self.seconds:.1f} s); {check}")
+        return redact(f"published {self.triples} triples into <{self.graph}> and {self.statistics} precomputed "
+                      f"triples into {len(DERIVED_GRAPHS)} graphs at {self.endpoint} ({self.protocol}, {self.batches} "
+                      f"batches, {self.retries} retries, {self.seconds:.1f} s); {check}")
 
 
 def services(endpoint: str, protocol: Protocol) -> tuple[str | None, str | None]:
@@ -261,7 +274,7 @@ def publish(
     query = query_endpoint or known_query
     client = _Client(user, password, retries, backoff, timeout)
     target = _Target(client, endpoint, protocol, update, query)
-    report = PublishReport(endpoint, graph, protocol, inputs=inputs)
+    report = PublishReport(redact(endpoint), graph, protocol, inputs=inputs)
     if query is None:
         raise PublishError(f"no query service known for {endpoint} (to count the published triples); "
                            "give --query-endpoint")

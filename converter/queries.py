@@ -233,6 +233,14 @@ def calls_remote(tokens: list[Token], update: bool) -> bool:
     return False
 
 
+def query_form(tokens: list[Token]) -> str | None:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the form of a query (None when it has none of them)."""
+    for t in tokens:
+        if t.kind == "word" and t.depth == 0 and t.text.upper() in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+            return t.text.upper()
+    return None
+
+
 def names_dataset(tokens: list[Token]) -> bool:
     """True when a query has its own FROM or FROM NAMED clause."""
     return any(t.kind == "word" and t.text.upper() == "FROM" for t in tokens)

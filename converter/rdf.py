@@ -178,7 +178,7 @@ def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list
 
 
 # --- reading N-Triples and N-Quads lines -------------------------------------------------------------------------
-_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]|%(?![0-9A-Fa-f]{2})|#.*#')
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 

@@ -28,13 +28,14 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from . import __version__
+from .access import Access
 from .app import DEADLINE, make_app
 from .endpoint import Endpoint
 from .limits import ABORT
@@ -45,6 +46,7 @@ _MAX_HEAD = 1 << 17  # bytes of a request head (request line and headers): 431 p
 _MAX_HEADERS = 100  # header fields: 431 past them
 _MAX_FIELD = 1 << 16  # bytes of one header field: 431 past them
 _START_TIMEOUT = 30.0  # seconds start() waits for the server to listen
+_GRACE = 2.0  # seconds requests in flight have to finish when the server stops
 
 
 class _Refused(Exception):
@@ -165,8 +167,7 @@ class _Protocol(HttpToolsProtocol):
         body = (message + "\n").encode("utf-8")
         head = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Error"))]
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
-        head += [b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n" % len(body),
-                 b"Access-Control-Allow-Origin: *\r\n"]
+        head += [b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n" % len(body)]
         if status == 503:
             head.append(b"Retry-After: 5\r\n")
         self.transport.write(b"".join(head) + b"Connection: close\r\n\r\n" + body)
@@ -179,6 +180,19 @@ _REASONS = {400: b"Bad Request", 408: b"Request Timeout", 414: b"URI Too Long",
 
 
 class _Uvicorn(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, end_queries: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.end_queries = end_queries
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Requests in flight get _GRACE seconds to finish; then what still runs is ended, so that its client is
+        told 503 'shutting down' before uvicorn's own deadline would cancel the request without an answer."""
+        ending = asyncio.get_running_loop().call_later(_GRACE, self.end_queries)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            ending.cancel()
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         """Ctrl-C and SIGTERM stop serving and return. (uvicorn raises the signal again once it has stopped, which
@@ -211,8 +225,12 @@ class Server:
     """The endpoint served over HTTP on a socket bound at construction."""
 
     def __init__(self, endpoint: Endpoint, host: str = "127.0.0.1", port: int = 7878, *,
-                 request_timeout: float = 30.0) -> None:
+                 request_timeout: float = 30.0, access: Access | None = None) -> None:
+        if endpoint.writable and (access is None or access.password is None):
+            raise ValueError("a writable endpoint needs a password for its updates")
         self.endpoint = endpoint
+        self.failure: str | None = None  # why the server stopped by itself (a worker could not start)
+        endpoint.on_failure = self._failed
         self.socket = _bind(host, port)
         self.server_address: tuple[str, int] = self.socket.getsockname()[:2]
         protocol = type("Protocol", (_Protocol,), {"request_timeout": request_timeout})
@@ -221,13 +239,21 @@ class Server:
             logging.getLogger("uvicorn.access").addHandler(logging.StreamHandler(sys.stderr))
             logging.getLogger("uvicorn.access").setLevel(logging.INFO)
         config = uvicorn.Config(
-            make_app(endpoint, request_timeout), http=protocol, loop="auto", ws="none", lifespan="off",
+            make_app(endpoint, request_timeout, access), http=protocol, loop="auto", ws="none", lifespan="off",
             log_config=None, access_log=access_log, server_header=False,
             headers=[("Server", f"pfocr-rdf/{__version__}")], limit_concurrency=MAX_CONNECTIONS,
             timeout_keep_alive=int(request_timeout + 1),  # our deadline (request_timeout) closes idle ones first
-            timeout_graceful_shutdown=3)
-        self.uvicorn = _Uvicorn(config)
+            timeout_graceful_shutdown=int(_GRACE) + 3)
+        self.uvicorn = _Uvicorn(config, endpoint.close)
         self._thread: threading.Thread | None = None
+
+    def _failed(self, message: str) -> None:
+        """The endpoint cannot answer any more: stop serving, so that the process ends (non-zero) and a supervisor
+        restarts it, rather than answer 503 for ever."""
+        self.failure = message
+        server = getattr(self, "uvicorn", None)
+        if server is not None:
+            server.should_exit = True
 
     @property
     def server_port(self) -> int:
@@ -240,7 +266,11 @@ class Server:
         return f"http://{f'[{host}]' if ':' in host else host}:{port}/sparql"
 
     def serve_forever(self) -> None:
-        """Serve until :meth:`stop`, Ctrl-C or SIGTERM (the last two in the main thread)."""
+        """Serve until :meth:`stop`, Ctrl-C or SIGTERM (the last two in the main thread), or until the endpoint
+        fails (then :attr:`failure` says why)."""
+        if self.endpoint.failure is not None:
+            self.failure = self.endpoint.failure
+            return
         self.uvicorn.run(sockets=[self.socket])
 
     def start(self) -> None:
@@ -266,8 +296,9 @@ class Server:
 
 
 def make_server(endpoint: Endpoint, host: str = "127.0.0.1", port: int = 7878, *,
-                request_timeout: float = 30.0) -> Server:
+                request_timeout: float = 30.0, access: Access | None = None) -> Server:
     """An HTTP server for ``endpoint`` (``port=0`` picks a free port: read it from ``server.server_port``).
-    ``request_timeout``: seconds a client has to send a whole request before the connection is dropped."""
-    return Server(endpoint, host, port, request_timeout=request_timeout)
+    ``request_timeout``: seconds a client has to send a whole request before the connection is dropped;
+    ``access``: the password for updates (a writable endpoint needs one) and the origins that may read."""
+    return Server(endpoint, host, port, request_timeout=request_timeout, access=access)
 

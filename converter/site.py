@@ -277,6 +277,7 @@ class Site:
         self.env.filters["short"] = _short
         self.env.filters["number"] = _number
         self.env.filters["breakable"] = breakable
+        self.env.tests["web"] = web_link
         self.env.globals.update(version=__version__, site=SITE)
         vendor = resources.files("converter") / "static" / "vendor"
         self.vendor = all((vendor / f).is_file() for f in VENDOR_FILES)
@@ -666,6 +667,16 @@ def rdf_document(triples: list[ox.Triple], media: str) -> bytes:
     if fmt == ox.RdfFormat.TURTLE:
         return ox.serialize(triples, format=fmt, prefixes=PREFIXES)
     return ox.serialize(triples, format=fmt)
+
+
+def web_link(value: str | None) -> bool:
+    """Whether a value from the data or a request may be a link: a path of this site or an http(s) IRI, never
+    ``javascript:`` or ``data:`` (the pages' CSP would stop those too; they are not drawn as links at all)."""
+    if not value:
+        return False
+    if value.startswith("/"):
+        return not value.startswith("//")
+    return value.lower().startswith(("http://", "https://"))
 
 
 def local_path(iri: str) -> str:

@@ -186,7 +186,9 @@ def too_large(max_bytes: int) -> ProtocolError:
                               "add a LIMIT or narrow the query")
 
 
-def out_of_time(timeout: float) -> ProtocolError:
+def out_of_time(timeout: float, update: bool = False) -> ProtocolError:
+    if update:
+        return ProtocolError(503, f"the update ran out of time ({timeout:g} s limit) and was rolled back")
     return ProtocolError(503, f"the query ran out of time ({timeout:g} s limit); narrow it or add a LIMIT")
 
 

@@ -19,16 +19,16 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import pyoxigraph as ox
 
-from .derived import DERIVED_GRAPHS, STATISTICS_GRAPH, derive, derived_quads
+from .derived import DERIVED_GRAPHS, STATISTICS_GRAPH, derive, derived_quads  # noqa: F401 - STATISTICS_GRAPH is read from here
 from .formats import OXIGRAPH, of_file
-from .vocab import DATASET, RDF_TYPE, SCHEMA, SITE
+from .versions import VERSIONS, remove_unused
+from .vocab import DATASET, RDF_TYPE, SCHEMA, SITE  # noqa: F401 - RDF_TYPE and SCHEMA are read from here
 from .writers import exclusive, sweep
 
 VOID_GRAPH = SITE + "graph/void"  # the dataset description (void.ttl beside a loaded dump), for /dataset
@@ -160,7 +160,7 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
     if os.path.exists(store_path) and not os.path.islink(store_path):
         raise StoreError(f"{store_path} exists and is not a store built by 'pfocr-rdf load'; move it away")
     parent = os.path.dirname(store_path)
-    versions = os.path.join(parent, ".stores")
+    versions = os.path.join(parent, VERSIONS)
     os.makedirs(versions, exist_ok=True)
     with exclusive(versions, "load", StoreError):
         sweep(parent, [".store-link-*"])  # a load killed just before its switch left its link
@@ -186,17 +186,17 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
             del store
             link = os.path.join(parent, f".store-link-{os.getpid()}-{time.time_ns()}")
             os.symlink(os.path.relpath(fresh, parent), link)
-            previous = os.path.realpath(store_path) if os.path.islink(store_path) else None
             os.replace(link, store_path)  # the switch: atomic on POSIX
         except BaseException:
             shutil.rmtree(fresh, ignore_errors=True)
             raise
-        # keep the store now in use and the one before it (a server may hold it); other stores in this folder share
-        # .stores and keep theirs; work folders of killed loads go
-        mine = os.path.basename(store_path) + "-"
+        # older versions go unless a server (or a query) holds a lease on one: it is removed by a later load once
+        # nothing reads it. Other stores in this folder share .stores and keep theirs; work folders of killed
+        # loads go.
+        remove_unused(versions, os.path.basename(store_path), keep=fresh)
         for old in os.listdir(versions):
             path = os.path.join(versions, old)
-            if old.startswith((mine, "tmp")) and path not in (fresh, previous) and os.path.isdir(path):
+            if old.startswith("tmp") and os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report

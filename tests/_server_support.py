@@ -6,12 +6,14 @@ Every server here binds 127.0.0.1 on a port the system picks, and every wait is 
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "pfocr"
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0  # seconds a server may take to come up
+PASSWORD = "correct horse battery staple"  # the password of the writable servers the tests start
+BASIC = {"Authorization": "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()}
+BEARER = {"Authorization": f"Bearer {PASSWORD}"}
 
 
 def cli_command() -> list[str]:
@@ -84,30 +89,33 @@ class Running:
     server: Server | None = None
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request (credentials, say)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/sparql"
 
     def request(self, method: str, path: str, body: bytes | str | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 30.0) -> "Response":
-        return http_request(self.host, self.port, method, path, body, headers, timeout)
+                headers: dict[str, str] | None = None, timeout: float = 30.0, source: str | None = None) -> "Response":
+        return http_request(self.host, self.port, method, path, body, {**self.headers, **(headers or {})}, timeout,
+                            source)
 
 
-def start_thread_server(store: Path, request_timeout: float = 30.0, **options) -> Running:
+def start_thread_server(store: Path, request_timeout: float = 30.0, access=None, **options) -> Running:
     """``make_server(Endpoint(store, **options), port=0)`` serving in a background thread."""
-    server = make_server(Endpoint(str(store), **options), port=0, request_timeout=request_timeout)
+    server = make_server(Endpoint(str(store), **options), port=0, request_timeout=request_timeout, access=access)
     server.start()
     host, port = server.server_address
     return Running(host, port, server.stop, server=server)
 
 
-def start_cli_server(store: Path, *args: str) -> Running:
+def start_cli_server(store: Path, *args: str, password: str | None = None) -> Running:
     """``pfocr-rdf serve --store STORE --port 0 ARGS`` in a process; the URL it prints on standard error gives
-    the port."""
+    the port. ``password``: the writable server's (in its environment); every request then carries it."""
     command = [*cli_command(), "serve", "--store", str(store), "--port", "0", *args]
+    env = {**os.environ, "PFOCR_RDF_SERVE_PASSWORD": password} if password is not None else None
     process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue = queue.Queue()
     log: list[str] = []
 
@@ -140,7 +148,8 @@ def start_cli_server(store: Path, *args: str) -> Running:
             raise RuntimeError(f"pfocr-rdf serve did not start: {''.join(log)}")
         match = re.search(r"http://([^/\s]+):(\d+)/sparql", line)
         if match:
-            return Running(match.group(1), int(match.group(2)), stop, process=process, log=log)
+            auth = {"Authorization": "Bearer " + password} if password is not None else {}
+            return Running(match.group(1), int(match.group(2)), stop, process=process, log=log, headers=auth)
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------------
@@ -162,10 +171,12 @@ class Response:
 
 
 def http_request(host: str, port: int, method: str, path: str, body: bytes | str | None = None,
-                 headers: dict[str, str] | None = None, timeout: float = 30.0) -> Response:
+                 headers: dict[str, str] | None = None, timeout: float = 30.0, source: str | None = None) -> Response:
     """One request on a fresh connection, with exactly the given headers (http.client adds Host,
-    Accept-Encoding: identity and Content-Length only)."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    Accept-Encoding: identity and Content-Length only). ``source``: the loopback address to send from (each of
+    127.0.0.0/8 is a client of its own to the server)."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout,
+                                            source_address=(source, 0) if source else None)
     try:
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -277,3 +288,60 @@ def example_params(name: str, params) -> dict[str, str]:
     overrides = {"figid": "PMC6512345__nihms-1029384-f0003", "article": "PMC6512345", "min_figures": "1",
                  "min_shared": "1"}
     return {p.name: overrides.get(p.name, p.default) for p in params}
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants (the query workers, their fork server), in MiB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+class Hostile(threading.Thread):
+    """A client at its own loopback address that sends hostile queries one after another until stopped; stopping
+    shuts its connection down at once (the server sees the client leave)."""
+
+    def __init__(self, running: Running, source: str, queries: list[str], update: bool = False) -> None:
+        super().__init__(daemon=True)
+        self.running, self.source, self.queries, self.update = running, source, queries, update
+        self.stop = threading.Event()
+        self.answers: Counter = Counter()
+        self.connection: http.client.HTTPConnection | None = None
+
+    def run(self) -> None:
+        from urllib.parse import urlencode
+
+        n = 0
+        while not self.stop.is_set():
+            text = self.queries[n % len(self.queries)]
+            n += 1
+            self.connection = http.client.HTTPConnection(self.running.host, self.running.port, timeout=120,
+                                                         source_address=(self.source, 0))
+            try:
+                self.connection.request("POST", "/sparql", urlencode({"query": text}), {
+                    "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
+                response = self.connection.getresponse()
+                body = response.read()
+                self.answers[(response.status, body.split(b";")[0].split(b"(")[0].strip().decode())] += 1
+            except OSError:
+                self.answers["connection closed"] += 1
+            finally:
+                self.connection.close()
+
+    def halt(self) -> None:
+        self.stop.set()
+        connection = self.connection
+        if connection is not None and connection.sock is not None:
+            try:
+                connection.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

@@ -41,8 +41,9 @@ def served(tmp_path_factory):
 
 
 def request(served, method: str, path: str, body: bytes | str | None = None, headers: dict | None = None,
-            timeout: float = 60) -> tuple[int, bytes, dict]:
-    connection = http.client.HTTPConnection(served.host, served.port, timeout=timeout)
+            timeout: float = 60, source: str | None = None) -> tuple[int, bytes, dict]:
+    connection = http.client.HTTPConnection(served.host, served.port, timeout=timeout,
+                                            source_address=(source, 0) if source else None)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
@@ -51,10 +52,10 @@ def request(served, method: str, path: str, body: bytes | str | None = None, hea
         connection.close()
 
 
-def query(served, text: str, timeout: float = 60) -> tuple[int, bytes, dict]:
+def query(served, text: str, timeout: float = 60, source: str | None = None) -> tuple[int, bytes, dict]:
     return request(served, "POST", "/sparql", urlencode({"query": text}),
                    {"Content-Type": "application/x-www-form-urlencoded",
-                    "Accept": "application/sparql-results+json"}, timeout)
+                    "Accept": "application/sparql-results+json"}, timeout, source)
 
 
 def raw(served, data: bytes, timeout: float = 30) -> bytes:
@@ -314,16 +315,18 @@ def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
     refused: list[bytes] = []  # what a normal query was told when it was not answered
     turned_away: list[bytes] = []  # what a slow reader was told when its large result was not sent
 
+    # each client at its own loopback address: the server caps the queries of each address, and the abusers below
+    # are other clients than these
     def clients(n: int) -> None:  # 100 concurrent clients, 5 normal queries each
         for _ in range(5):
-            status, body, _ = query(served, NORMAL)
+            status, body, _ = query(served, NORMAL, source=f"127.0.0.{10 + n}")
             record("normal", status)
             if status != 200:
                 refused.append(body[:300])
 
     def heavy(kind: str, text: str, times: int) -> None:
         for _ in range(times):
-            record(kind, query(served, text)[0])
+            record(kind, query(served, text, source="127.0.0.2")[0])
 
     def slow(n: int) -> None:  # slow clients: a byte every second until cut off
         try:
@@ -338,7 +341,8 @@ def test_the_server_keeps_answering_under_abuse_and_stays_within_memory(served):
 
     def slow_reader(n: int) -> None:  # asks for a 25 MB result, reads 64 KiB a second for 8 s, hangs up
         body = urlencode({"query": LARGE}).encode()
-        with socket.create_connection((served.host, served.port), timeout=30) as sock:
+        with socket.create_connection((served.host, served.port), timeout=30,
+                                      source_address=(f"127.0.0.{3 + n % 4}", 0)) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
             sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-results+json\r\n"
                          b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body)

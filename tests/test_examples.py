@@ -18,6 +18,7 @@ import pyoxigraph as ox
 import pytest
 import yaml
 
+from _support import OracleGraph, graph_difference, oracle_graph
 from converter import convert
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "pfocr"
@@ -32,6 +33,7 @@ HAS_MENTION = PFOCR + "hasMention"
 WORD = PFOCR + "word"
 # PFOCR's spellings of "no value": R's NA and .na.character, and empty cells.
 MISSING = {"", "NA", ".na.character"}
+ENTITY_IRI = re.compile(r"^https://identifiers\.org/(ncbigene|mesh|chebi|doid)/")
 
 
 def figure_iri(figid: str) -> str:
@@ -214,14 +216,47 @@ def test_invalid_identifiers_are_warnings(converted):
 
 @pytest.mark.parametrize("record", GOOD, ids=lambda r: r.figid)
 def test_entities_are_mentioned(converted, record):
+    """The genes, chemicals and diseases the figure mentions are exactly the valid ids of its lists: none missing,
+    none extra (organisms, which the figure also mentions, are left to the whole-graph check)."""
     _, store = converted
     fig = figure_iri(record.figid)
     assert SCHEMA + "ImageObject" in objects(store, fig, RDF_TYPE)
-    mentioned = objects(store, fig, MENTIONS)
-    missing = record.mentioned - mentioned
-    assert not missing, f"{record.figid} does not mention {sorted(missing)}"
+    mentioned = {iri for iri in objects(store, fig, MENTIONS) if ENTITY_IRI.match(iri)}
+    missing, extra = record.mentioned - mentioned, mentioned - record.mentioned
+    assert not missing and not extra, f"{record.figid}: missing {sorted(missing)}, unexpected {sorted(extra)}"
+    targets = set()
+    for mention in objects(store, fig, HAS_MENTION):
+        targets |= objects(store, mention, PFOCR + "entity")
+    assert targets == record.mentioned, f"{record.figid}: mentions point at {sorted(targets ^ record.mentioned)}"
     for mesh, xref in record.linked:
-        assert xref in mentioned or xref in objects(store, mesh, SAME_AS), f"{xref} not linked from {mesh}"
+        assert xref in objects(store, mesh, SAME_AS), f"{xref} not linked from {mesh}"
+
+
+@pytest.fixture(scope="module")
+def example_oracle() -> OracleGraph:
+    return oracle_graph([EXAMPLES])
+
+
+def test_examples_give_the_oracle_graph(converted, example_oracle):
+    """The whole dump, as a set, is what the oracle derives from the example files: nothing missing, nothing
+    extra, and the broken record is the one the oracle rejects."""
+    report, store = converted
+    assert {Path(i.file).resolve() for i in report.rejected} == {p.resolve() for p in example_oracle.rejected}
+    actual = {q.triple for q in store}
+    difference = graph_difference(example_oracle.triples, actual, example_oracle.owner)
+    assert not difference, difference
+    assert len(actual) > 1000
+
+
+@pytest.mark.parametrize("record", GOOD, ids=lambda r: r.figid)
+def test_each_example_gives_its_oracle_triples(converted, example_oracle, record):
+    _, store = converted
+    nodes = example_oracle.subjects_of(record.figid)
+    actual = {q.triple for q in store if q.subject.value in nodes}
+    expected = {t for t in example_oracle.triples if t.subject.value in nodes}
+    difference = graph_difference(expected, actual, example_oracle.owner, per_record=8)
+    assert not difference, difference
+    assert not example_oracle.undecided
 
 
 @pytest.mark.parametrize("record", GOOD, ids=lambda r: r.figid)
@@ -238,3 +273,15 @@ def test_no_sentinel_leaks_into_literals(converted):
     _, store = converted
     leaked = {q.object.value for q in store if isinstance(q.object, ox.Literal) and q.object.value.strip() in MISSING}
     assert not leaked
+
+
+def test_invalid_ids_the_oracle_finds_are_warned_about(converted, example_oracle):
+    """docs/mapping.md: an invalid id is not minted, and report.json names the file, the field and the value."""
+    report, _ = converted
+    warned = {(Path(w.file).resolve(), w.field) for w in report.warnings}
+    invalid = [(rec.path.resolve(), name, value) for rec in example_oracle.records.values()
+               for name, value in rec.invalid]
+    assert invalid, "the examples hold an invalid id"
+    for path, name, value in invalid:
+        assert (path, name) in warned, f"no warning for {value!r} in {path.name} {name}"
+        assert any(value in w.reason for w in report.warnings if w.field == name), f"the warning omits {value!r}"

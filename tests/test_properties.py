@@ -3,6 +3,7 @@ the dumps invalid."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, currently_in_test_context, example, given, settings
 from hypothesis import strategies as st
 
 from _support import (
@@ -36,6 +37,14 @@ def _yaml_carries(record: dict) -> bool:
     return yaml.load(yaml.safe_dump(record, allow_unicode=True), Loader=_LOADER) == record  # noqa: S506
 
 
+def _carried(record: dict) -> None:
+    """Under hypothesis, a record YAML cannot carry is drawn again; a hand-picked one must be carried."""
+    if currently_in_test_context():
+        assume(_yaml_carries(record))  # a limitation of YAML, not of the converter
+    else:
+        assert _yaml_carries(record), record
+
+
 @contextmanager
 def _run(record: dict, formats: list[str]):
     """Write the record with yaml.safe_dump, convert it with the Python API; yields (report, output folder)."""
@@ -58,8 +67,7 @@ def _literal(triples, subject: str, predicate: str) -> list[str]:
 
 def check_title_and_caption(title: str, caption: str) -> None:
     record = minimal_record("PMC1__prop-f1", figtitle=title, caption=caption)
-    if not _yaml_carries(record):
-        return  # a limitation of YAML, not of the converter
+    _carried(record)
     with _run(record, ["nt", "ttl", "jsonld"]) as (report, out):
         if title.strip() in SENTINELS:  # a missing title: the record is rejected, with a reason
             assert report.records_rejected == 1 and report.rejected[0].field == "figtitle"
@@ -101,8 +109,7 @@ def _check_valid_output(report, out: Path, formats=("nt",)) -> list[ox.Triple]:
 
 def check_figid(figid: str) -> None:
     record = minimal_record(figid)
-    if not _yaml_carries(record):
-        return
+    _carried(record)
     with _run(record, ["nt", "ttl", "jsonld"]) as (report, out):
         triples = _check_valid_output(report, out, ("nt", "ttl", "jsonld"))
     if report.records_converted:
@@ -134,8 +141,7 @@ def test_figid_outside_iri_characters(figid):
 
 def check_filename_and_figlink(filename: str, figlink: str) -> None:
     record = minimal_record("PMC1__prop-f2", filename=filename, figlink=figlink)
-    if not _yaml_carries(record):
-        return
+    _carried(record)
     with _run(record, ["nt"]) as (report, out):
         triples = _check_valid_output(report, out)
     assert report.records_converted == 1  # optional fields: a bad value is a warning, not a rejection
@@ -163,8 +169,7 @@ def test_percent_signs_give_valid_iris(filename, figlink):
 def check_word(word: str, symbol: str) -> None:
     record = minimal_record("PMC1__prop-f3", genes=[{"word": word, "symbol": symbol, "source": "hgnc_symbol",
                                                      "hgnc_symbol": "TP53", "entrez": "7157"}])
-    if not _yaml_carries(record):
-        return
+    _carried(record)
     with _run(record, ["nt"]) as (report, out):
         triples = _check_valid_output(report, out)
     assert report.records_converted == 1
@@ -186,15 +191,32 @@ def test_any_word_gives_valid_rdf_and_survives(word, symbol):
 iri_text = st.lists(st.one_of(st.text("abc:/#%-._~", min_size=1), tricky, any_text), max_size=4).map("".join)
 
 
+# IRI and literal text that needs no escape: a line of these is in the form the converter writes, which
+# read_line is there to read without the full parser.
+PLAIN_IRI = re.compile(r"[A-Za-z0-9:/#._~-]*")
+PLAIN_LITERAL = re.compile(r"[A-Za-z0-9:/#._~ -]*")
+
+
+def _invalid_iri(text: str) -> bool:
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return True
+    return False
+
+
 @SETTINGS
 @given(subject=iri_text, obj=st.one_of(iri_text, text_with_tricks), literal=st.booleans(),
        datatype=st.sampled_from([None, "http://www.w3.org/2001/XMLSchema#integer",
                                  "http://www.w3.org/2001/XMLSchema#string"]), graph=st.booleans())
 @example(subject="https://ex.org/a", obj='say "hi"\n', literal=True, datatype=None, graph=False)
 @example(subject="https://ex.org/a b", obj="x", literal=False, datatype=None, graph=True)
+@example(subject="a/b#c", obj="plain words", literal=True, datatype=None, graph=False)
+@example(subject="a", obj="12", literal=True, datatype="http://www.w3.org/2001/XMLSchema#integer", graph=True)
+@example(subject="a", obj="b", literal=False, datatype=None, graph=False)
 def test_read_line_agrees_with_pyoxigraph(subject, obj, literal, datatype, graph):
     """``read_line`` returns what pyoxigraph parses from a line, or None (the full parser then reads it); it never
-    accepts a line pyoxigraph rejects."""
+    accepts a line pyoxigraph rejects, and it reads every line in the plain form the converter writes."""
     from converter.rdf import read_line
     from converter.validation import _from_ox
 
@@ -209,9 +231,25 @@ def test_read_line_agrees_with_pyoxigraph(subject, obj, literal, datatype, graph
         expected = None
     found = read_line(line)
     if expected is None:
+        if found is not None and any(_invalid_iri(iri) for iri in re.findall(r"<([^>]*)>", line)):
+            return  # a known bug, pinned by test_read_line_refuses_invalid_iris below
         assert found is None, line
-    elif found is not None:
+        return
+    plain = PLAIN_IRI.fullmatch(subject) and (PLAIN_LITERAL if literal else PLAIN_IRI).fullmatch(obj)
+    if plain:
+        assert found is not None, f"read_line left a plain line to the full parser: {line}"
+    if found is not None:
         assert [found] == expected, line
+
+
+@pytest.mark.parametrize("iri", ["https://ex.org/%", "https://ex.org/##"], ids=["stray-percent", "two-fragments"])
+def test_read_line_refuses_invalid_iris(iri):
+    from converter.rdf import read_line
+
+    line = f"<{iri}> <https://schema.org/name> <https://ex.org/> ."
+    with pytest.raises(SyntaxError):
+        list(ox.parse(line, format=ox.RdfFormat.N_TRIPLES))
+    assert read_line(line) is None
 
 
 @SETTINGS

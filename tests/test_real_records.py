@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 import pytest
 
 from _support import (
-    ENTITY_IRI, PFOCR_NS, RDF_TYPE, SCHEMA, SENTINEL_LITERALS, XSD, expected_record, figure_iri,
-    iri_values, lookalike_words, objects, sample_records,
+    ALT_VERSIONS, PFOCR_NS, SAMPLE, SAMPLE_FIGURES, SCHEMA, SEED, SENTINEL_LITERALS, OracleGraph, expected_record,
+    figure_iri, graph_difference, lookalike_words, oracle_graph, oracle_record, sample_records, triples_of,
 )
 
 RECORDS = sample_records()
-XSD_STRING = ox.NamedNode(XSD + "string")
 
 
 @pytest.fixture(scope="module")
 def converted_figids(sample_run) -> dict[str, str]:
     return {item["figid"]: item["file"] for item in sample_run.report_json["converted"]}
+
+
+@pytest.fixture(scope="module")
+def sample_oracle(pfocr_data) -> OracleGraph:
+    """The graph the sample and the seed must give, derived from their files alone."""
+    return oracle_graph([SAMPLE, SEED])
+
+
+@pytest.fixture(scope="module")
+def sample_triples(sample_run) -> set[ox.Triple]:
+    return triples_of(sample_run.path("pfocr.nt"), "nt")
 
 
 def test_sample_is_complete(sample_run):
@@ -25,43 +37,54 @@ def test_sample_is_complete(sample_run):
     assert sample_run.report.records_rejected == 0, sample_run.report.rejected
 
 
+def test_the_oracle_covers_every_documented_term(sample_oracle):
+    """The oracle's own graph says something in every row of docs/mapping.md the sample has, so the equality
+    below compares whole graphs, not two empty ones."""
+    predicates = {t.predicate.value for t in sample_oracle.triples}
+    documented = {SCHEMA + p for p in (
+        "identifier", "name", "caption", "contentUrl", "url", "alternateName", "license", "isPartOf", "keywords",
+        "about", "mentions", "sameAs", "datePublished", "creditText", "publisher", "taxonomicRange")}
+    documented |= {PFOCR_NS + p for p in (
+        "figureNumber", "figureType", "pathwayScore", "pmcRankedResultIndex", "ndexNetwork", "hasMention", "word",
+        "matchedSymbol", "matchSource", "entity", "countDirect", "countSynonym", "countMatch", "organismGroup")}
+    assert documented <= predicates, f"never derived: {sorted(documented - predicates)}"
+    assert len(sample_oracle.triples) > 20_000
+    assert len(sample_oracle.records) == len(RECORDS) and not sample_oracle.rejected
+    assert not sample_oracle.undecided, "the sample names one entity two ways in one record"
+
+
+def test_whole_sample_graph_equals_the_oracle(sample_oracle, sample_triples, converted_figids):
+    """Every triple the records call for and nothing else: the N-Triples dump of the sample and the seed is, as a
+    set, the graph the oracle derives from the files."""
+    assert set(converted_figids) == set(sample_oracle.records)
+    difference = graph_difference(sample_oracle.triples, sample_triples, sample_oracle.owner)
+    assert not difference, difference
+
+
 @pytest.mark.parametrize("md", RECORDS, ids=lambda p: p.stem)
-def test_record_maps_exactly(md, sample_store, converted_figids):
-    exp = expected_record(md)
-    fig = exp.iri
-    assert converted_figids.get(exp.figid) == str(md)
+def test_record_graph_equals_the_oracle(md, sample_oracle, sample_triples, converted_figids):
+    """Per record: the triples about its figure, mentions, article, journal, publisher and the entities and taxa it
+    names are exactly the oracle's."""
+    figid = oracle_record(md).figid
+    assert converted_figids.get(figid) == str(md)
+    nodes = sample_oracle.subjects_of(figid)
+    about = {t for t in sample_triples if t.subject.value in nodes}
+    expected = {t for t in sample_oracle.triples if t.subject.value in nodes}
+    difference = graph_difference(expected, about, sample_oracle.owner, per_record=8)
+    assert not difference, difference
 
-    types = iri_values(objects(sample_store, fig, RDF_TYPE))
-    assert {SCHEMA + "ImageObject", SCHEMA + "Dataset"} <= types
 
-    identifiers = [o.value for o in objects(sample_store, fig, SCHEMA + "identifier")]
-    assert identifiers == [exp.figid]
-
-    names = objects(sample_store, fig, SCHEMA + "name")
-    assert [(n.value, n.datatype) for n in names] == [(exp.title, XSD_STRING)]
-
-    captions = [c.value for c in objects(sample_store, fig, SCHEMA + "caption")]
-    assert captions == ([exp.caption] if exp.caption is not None else [])
-
-    # schema:mentions to genes, chemicals and diseases: exactly the ids in the record (organisms are left out)
-    mentioned = {iri for iri in iri_values(objects(sample_store, fig, SCHEMA + "mentions")) if ENTITY_IRI.match(iri)}
-    missing, extra = exp.entities - mentioned, mentioned - exp.entities
-    assert not missing and not extra, f"missing {sorted(missing)}, unexpected {sorted(extra)}"
-
-    # the article
-    assert iri_values(objects(sample_store, fig, SCHEMA + "isPartOf")) == {exp.article}
-    art = exp.article
-    assert SCHEMA + "ScholarlyArticle" in iri_values(objects(sample_store, art, RDF_TYPE))
-    dates = objects(sample_store, art, SCHEMA + "datePublished")
-    if exp.year:
-        assert [(d.value, d.datatype.value) for d in dates] == [(exp.year, XSD + "gYear")]
-    else:
-        assert dates == []
-    titles = [t.value for t in objects(sample_store, art, SCHEMA + "name")]
-    assert titles == ([exp.papertitle] if exp.papertitle is not None else [])
-    same_as = iri_values(objects(sample_store, art, SCHEMA + "sameAs"))
-    dois = {iri for iri in same_as if iri.startswith("https://doi.org/")}
-    assert dois == ({f"https://doi.org/{exp.doi}"} if exp.doi else set())
+def test_conflicting_versions_give_the_oracle_graph(conflict_run):
+    """The same figid in two files (the sample's pages beside their other-layout versions): the kept version's
+    graph, whole, and the other file listed as rejected for its figid."""
+    alt = sorted(ALT_VERSIONS.glob("*/_figures"))
+    expected = oracle_graph([SAMPLE_FIGURES, *alt])
+    assert {p for p, f in expected.rejected.items() if f == "figid"}, "the alt-versions hold no figid twice"
+    rejected = {(Path(item["file"]).resolve(), item["field"]) for item in conflict_run.report_json["rejected"]}
+    assert rejected == {(p.resolve(), f) for p, f in expected.rejected.items()}
+    actual = triples_of(conflict_run.path("pfocr.nt"), "nt")
+    difference = graph_difference(expected.triples, actual, expected.owner)
+    assert not difference, difference
 
 
 @pytest.mark.parametrize("md", RECORDS, ids=lambda p: p.stem)

@@ -21,7 +21,7 @@ import rdflib
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server_support import (  # noqa: E402
-    HOST, RDF_FORMATS, RESULT_FORMATS, build_store, cli_query, example_params, graph_of, json_rows, ox_rows,
+    HOST, PASSWORD, RDF_FORMATS, RESULT_FORMATS, build_store, cli_query, example_params, graph_of, json_rows, ox_rows,
     query_form, start_cli_server, start_thread_server,
 )
 
@@ -80,7 +80,8 @@ def remote(store):
 @pytest.fixture(scope="module")
 def writable(tmp_path_factory):
     """``pfocr-rdf serve --writable`` (default host) on a store of its own."""
-    running = start_cli_server(build_store(tmp_path_factory.mktemp("writable") / "store"), "--writable")
+    running = start_cli_server(build_store(tmp_path_factory.mktemp("writable") / "store"), "--writable",
+                               password=PASSWORD)
     yield running
     running.stop()
 

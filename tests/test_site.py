@@ -352,7 +352,8 @@ def test_warm_draws_the_dataset_page_before_its_first_visitor(built):
     endpoint = Endpoint(str(built[1]), workers=1)
     try:
         endpoint.warm()  # what `pfocr-rdf serve` starts in the background
-        assert endpoint._dataset_page is not None and "Figures per year" in endpoint._dataset_page
-        assert endpoint.dataset_page() is endpoint._dataset_page
+        assert endpoint._dataset_page is not None and "Figures per year" in endpoint._dataset_page[1]
+        assert endpoint._dataset_page[0] == endpoint.version  # drawn again for another store version
+        assert endpoint.dataset_page() is endpoint._dataset_page[1]
     finally:
         endpoint.close()

@@ -87,14 +87,39 @@ def test_a_failed_load_leaves_the_previous_store_usable(dumps, tmp_path):
 
 
 def test_stores_side_by_side_keep_their_versions(dumps, tmp_path):
-    """Two stores in one folder share .stores/: building one must not remove the other's versions."""
+    """Two stores in one folder share .stores/: building one must not remove the other's versions (nor those of
+    a store whose name starts with the same letters and a dash)."""
     for _ in range(3):
-        for name in ("a", "b"):
+        for name in ("a", "b", "a-b"):
             load([str(dumps / "pfocr.nt")], str(tmp_path / name))
-    for name in ("a", "b"):
+    for name in ("a", "b", "a-b"):
         assert len(open_store(str(tmp_path / name))) > 1000
-    versions = [n for n in os.listdir(tmp_path / ".stores") if n != ".lock"]
-    assert sorted(n.split("-")[0] for n in versions) == ["a", "a", "b", "b"]
+    versions = [n for n in os.listdir(tmp_path / ".stores") if n != ".lock" and not n.endswith(".lease")]
+    # nothing holds a lease on the older versions: each store keeps the one it points to
+    assert sorted(os.path.realpath(tmp_path / name) for name in ("a", "b", "a-b")) == \
+        sorted(str(tmp_path / ".stores" / n) for n in versions)
+
+
+def test_a_leased_version_outlives_loads(dumps, tmp_path):
+    """A version a reader holds a lease on (as a server does on the version it serves) is not removed by later
+    loads; once the lease is released, the next load removes it."""
+    from converter.versions import Lease, current_version
+
+    path = str(tmp_path / "store")
+    load([str(dumps / "pfocr.nt")], path)
+    first = current_version(path)
+    lease = Lease.take(first)
+    assert lease is not None
+    for _ in range(2):
+        load([str(dumps / "pfocr.nt")], path)
+    assert os.path.isdir(first) and current_version(path) != first
+    assert len(open_store(first)) > 1000  # whole, and readable
+    second = current_version(path)
+    lease.release()
+    load([str(dumps / "pfocr.nt")], path)
+    assert not os.path.exists(first) and not os.path.exists(second)
+    left = sorted(n for n in os.listdir(tmp_path / ".stores") if n != ".lock")
+    assert left == [os.path.basename(current_version(path))]  # and no lease file left behind
 
 
 def test_data_in_named_graphs_is_queried_as_the_union(dumps, tmp_path):

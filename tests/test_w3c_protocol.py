@@ -1,4 +1,4 @@
-"""The W3C SPARQL 1.1 Protocol test suite, replayed against ``pfocr-rdf serve --writable``.
+"""The W3C SPARQL 1.1 Protocol test suite, replayed against ``pfocr-rdf serve --writable`` with its credentials.
 
 The suite (``manifest.ttl`` and ``data*.nt``, unchanged from the W3C test repository) lives beside the project in
 ``../shared/w3c/sparql11-protocol``; the tests are skipped when it is absent. Each manifest entry is one test: the
@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_support import RDF_FORMATS, RESULT_FORMATS, build_store, start_cli_server  # noqa: E402
+from _server_support import PASSWORD, RDF_FORMATS, RESULT_FORMATS, build_store, start_cli_server  # noqa: E402
 
 SUITE = Path(__file__).resolve().parents[1].parent / "shared" / "w3c" / "sparql11-protocol"
 MANIFEST = SUITE / "manifest.ttl"
@@ -90,7 +90,7 @@ else:
 def endpoint(tmp_path_factory):
     """``pfocr-rdf serve --writable`` on a store built from the suite's first data file (every test resets it)."""
     store = build_store(tmp_path_factory.mktemp("w3c") / "store", [SUITE / "data1.nt"])
-    running = start_cli_server(store, "--writable", "--timeout", "20")
+    running = start_cli_server(store, "--writable", "--timeout", "20", password=PASSWORD)  # credentials on every request
     yield running
     running.stop()
 
