@@ -172,6 +172,16 @@ def test_every_mention_shows_its_word_match_and_source(visit):
     assert page.locator("#genes-list li").count() == len(by_id)
     assert page.locator("#genes details").get_attribute("open") is None
     assert page.locator("#genes-list").bounding_box()["height"] < 900
+    # a symbol leads to its row, which the browser unfolds (no script needed: the same holds with JavaScript off)
+    for js in (True, False):
+        w = visit(java_script_enabled=js)
+        p = w.open(f"/figures/{MANY_GENES}.html")
+        chip = p.locator("#genes-list a").nth(10)
+        target = chip.get_attribute("href")
+        chip.click()
+        p.wait_for_function("() => document.querySelector('#genes details').open")
+        assert p.locator(target).is_visible() and p.locator(target).locator("td.name").inner_text().startswith(
+            chip.inner_text())
 
 
 def test_tsv_mentions_and_names_the_record_does_not_give(visit):
