@@ -32,9 +32,10 @@ from .endpoint import CURRENT, Endpoint
 from .formats import MEDIA_TYPES, rdf_format
 from .limits import Budget, Paced, Threads
 from .openapi import openapi_document
+from .pages import PAGE_HEADERS, PageRoutes
 from .pool import Cancelled, Ticket
 from .queries import QueryError, query_form, tokens
-from .site import DEREFERENCED, RDF_TYPES, rdf_document, site_iri
+from .site import DEREFERENCED, RDF_TYPES, VOCAB, rdf_document, site_iri
 from .sparql import GRAPH_TYPES, ProtocolError, Request, negotiate, with_charset
 from .vocab import DATASET, FIGURES, PREFIXES
 
@@ -51,13 +52,12 @@ _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.
 _SPARQL_METHODS = "GET, HEAD, POST, OPTIONS"
 _READ_METHODS = "GET, HEAD, OPTIONS"
 _THREADS = 64  # requests doing blocking work at once (waiting for a query worker counts); more wait their turn
-_PAGES = ("/", "/queries", "/openapi.json", "/prefixes.json", "/dataset", "/figures", "/health")
+_PAGES = ("/", "/queries", "/openapi.json", "/prefixes.json", "/dataset", "/figures", "/api", "/vocab",
+          "/health")
 _TEXT = "text/plain; charset=utf-8"
 _HTML = "text/html; charset=utf-8"
-# Pages load nothing from elsewhere: scripts, styles and queries all come from this server.
-_PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' "
-                 "'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-                 "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+# Pages load nothing from elsewhere but the figure images from PMC: scripts, styles and queries come from this server.
+_PAGE_HEADERS = PAGE_HEADERS
 
 Params = dict[str, list[str]]
 
@@ -112,8 +112,8 @@ class _Trailing:
         await self.app(scope, receive, send)
 
 
-class _Handlers:
-    """The HTTP face of an endpoint: one handler per route."""
+class _Handlers(PageRoutes):
+    """The HTTP face of an endpoint: one handler per route (the pages' own in :class:`PageRoutes`)."""
 
     def __init__(self, endpoint: Endpoint, request_timeout: float, access: Access) -> None:
         self.endpoint = endpoint
@@ -138,6 +138,8 @@ class _Handlers:
             Route("/prefixes.json", guard(self.prefixes)),
             Route("/static/{name:path}", guard(self.static)),
             Route("/figures", guard(self.figures)),
+            Route("/figures/{figid}-genes.{fmt}", guard(self.genes)),
+            Route("/api", guard(self.api)),
             Route("/{path:path}", guard(self.resource)),
         ]
         handlers: dict[Any, Any] = {
@@ -178,7 +180,8 @@ class _Handlers:
 
     async def _refused(self, request: HttpRequest, err: Exception) -> Response:
         assert isinstance(err, ProtocolError)
-        return self._cors(request, _text(err.status, str(err), err.headers))
+        return self._cors(request, self.error_html(request, err.status, str(err), err.headers)
+                          or _text(err.status, str(err), err.headers))
 
     async def _routing(self, request: HttpRequest, err: Exception) -> Response:
         """Starlette's 404 and 405, in our words."""
@@ -191,7 +194,8 @@ class _Handlers:
                        else f"{method} is not supported here; use {allowed}")
             return self._cors(request, _text(405, message, {"Allow": allowed}))
         if err.status_code in (404, 405):
-            return self._cors(request, _text(404, str(_not_here(path))))
+            return self._cors(request, self.error_html(request, 404, str(_not_here(path)))
+                              or _text(404, str(_not_here(path))))
         return self._cors(request, _text(err.status_code, err.detail))
 
     async def _gone(self, request: HttpRequest, err: Exception) -> None:
@@ -384,7 +388,10 @@ class _Handlers:
         lines += [f"    sd:feature {', '.join(features)} ;",
                   "    sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ] ] ."]
         turtle = "\n".join(lines) + "\n"
-        media = negotiate(self._accept(request, "text/turtle"), list(GRAPH_TYPES))
+        page = self.service_html(request, turtle, endpoint)
+        if page is not None:
+            return page
+        media = self.service_format(request) or negotiate(self._accept(request, "text/turtle"), list(GRAPH_TYPES))
         vary = {"Vary": "Accept, Host"}  # it names the endpoint as the Host header does: a cache must key on both
         if media is None or media == "text/turtle":
             return self._send(200, "text/turtle; charset=utf-8", turtle.encode("utf-8"), vary)
@@ -393,6 +400,9 @@ class _Handlers:
 
     # -- the canned queries and the documents about the endpoint
     async def query_list(self, request: HttpRequest) -> Response:
+        page = await self.queries_html(request)
+        if page is not None:
+            return page
         listed = [{"name": q.name, "title": q.title, "description": q.description, "path": f"/queries/{q.name}",
                    "parameters": [{"name": p.name, "type": p.type, "default": p.default,
                                    "description": p.description} for p in q.params]}
@@ -414,8 +424,11 @@ class _Handlers:
         if name.endswith(".rq"):  # the text, as the editor loads it
             text = self._rendered(name.removesuffix(".rq"), params)
             return self._send(200, "application/sparql-query; charset=utf-8", text.encode("utf-8"))
-        return await self._answer(request, Request(self._rendered(name, params), accept=self._accept(request),
-                                                   base=self._endpoint_iri(request)), "cheap")
+        media = self.canned_format(request, name, params)
+        text = self._rendered(name, params)
+        page = None if media else await self.results_html(request, name, params, text)
+        return page or await self._answer(request, Request(text, accept=media or self._accept(request),
+                                                           base=self._endpoint_iri(request)), "cheap")
 
     async def health(self, request: HttpRequest) -> Response:
         """200 and the version served while healthy; 503 once a worker could not start (the server then stops)."""
@@ -436,7 +449,7 @@ class _Handlers:
                      "Canned queries: /queries (each at /queries/NAME?param=value)", "OpenAPI: /openapi.json", ""]
             lines += [f"/queries/{q.name}  {q.title}" for q in self.endpoint.queries.values()]
             return self._send(200, _TEXT, ("\n".join(lines) + "\n").encode("utf-8"))
-        return self._page(await self._blocking(request, lambda _: self.endpoint.site.editor_page()))
+        return self._page(await self._blocking(request, lambda _: self.endpoint.site.editor_page(self._here(request))))
 
     async def static(self, request: HttpRequest) -> Response:
         found = self.endpoint.static.get(request.path_params["name"])
@@ -449,7 +462,8 @@ class _Handlers:
         entity = self._params(request).get("mentions", [""])
         if len(entity) != 1 or not _ABSOLUTE_IRI.fullmatch(entity[0]):
             raise ProtocolError(400, "give one entity IRI: /figures?mentions=https://identifiers.org/ncbigene/7157")
-        return self._page(await self._blocking(request, lambda _: self.endpoint.site.figures_page(entity[0])))
+        return self._page(await self._blocking(
+            request, lambda _: self.endpoint.site.figures_page(entity[0], self._here(request))))
 
     async def resource(self, request: HttpRequest) -> Response:
         """A dereferenced IRI of the dataset's namespace: its page (HTML) or its statements (RDF)."""
@@ -457,6 +471,9 @@ class _Handlers:
         iri = DATASET if path == "/dataset" else site_iri(path)
         if not _ABSOLUTE_IRI.fullmatch(iri):
             raise _not_here(path)
+        early = await self.before_resource(request, path)
+        if early is not None:
+            return early
         offered = ["text/html", *RDF_TYPES]
         wanted = self._params(request).get("format")
         if wanted:
@@ -478,17 +495,24 @@ class _Handlers:
         site = self.endpoint.site
         if media == "text/html" and path == "/dataset":
             return self._page(self.endpoint.dataset_page())
+        if iri == VOCAB:  # the pfocr: namespace, from the vocabulary the package carries
+            if media == "text/html":
+                return self._page(site.vocab_page())
+            return self._send(200, with_charset(media), rdf_document(site.vocab_triples(), media))
         if media == "text/html" and iri.startswith(FIGURES) and iri.endswith(".html"):
             page = site.figure_page(iri[len(FIGURES):-len(".html")], iri)
             if page is None:
                 raise _not_here(path)
             return self._page(page)
-        triples = site.describe(iri)
-        if not triples:
-            raise _not_here(path)
         if media == "text/html":
+            triples = site.describe(iri)
+            if not triples:
+                raise _not_here(path)
             return self._page(site.resource_page(iri, triples))
-        return self._send(200, with_charset(media), rdf_document(triples, media))
+        document = site.document(iri)  # with the names of what it links to
+        if not document:
+            raise _not_here(path)
+        return self._send(200, with_charset(media), rdf_document(document, media))
 
 
 def make_app(endpoint: Endpoint, request_timeout: float = 30.0, access: Access | None = None) -> ASGIApp:

@@ -151,7 +151,7 @@ class Endpoint:
     @cached_property
     def site(self) -> Site:
         """The web pages, which query the store as any client does (with the same limits)."""
-        return Site(lambda text, accept: self.run(Request(text, accept=accept))[2], self.queries)
+        return Site(lambda text, accept: self.run(Request(text, accept=accept))[2], self.queries, self.link)
 
     @cached_property
     def static(self) -> dict[str, tuple[bytes, str]]:

@@ -143,6 +143,20 @@ def openapi_document(queries: dict[str, CannedQuery], *, writable: bool, timeout
             "operationId": "figure", "summary": "A figure, at the path of its IRI",
             "parameters": [{"name": "figid", "in": "path", "required": True, "schema": {"type": "string"}}, fmt],
             "responses": {"200": described, **_errors("404", "406", "503")}}},
+        "/figures/{figid}-genes.{fmt}": {"get": {
+            "operationId": "figure_genes", "summary": "A figure's genes for an enrichment tool: symbols one a line "
+                                                      "(txt), or symbols with NCBI Gene ids, taxa, words and sources (tsv)",
+            "parameters": [{"name": "figid", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "fmt", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": ["txt", "tsv"]}}],
+            "responses": {"200": {"description": "the gene list",
+                                  "content": {"text/plain": _TEXT, "text/tab-separated-values": _TEXT}},
+                          **_errors("404", "503")}}},
+        "/vocab": {"get": {
+            "operationId": "vocab", "summary": "The pfocr: vocabulary (https://pfocr.wikipathways.org/vocab#)",
+            "parameters": [fmt], "responses": {"200": described, **_errors("406")}}},
+        "/api": {"get": {"operationId": "api", "summary": "This description, as a page for people",
+                         "responses": {"200": {"description": "HTML page", "content": html}}}},
         "/figures": {"get": {
             "operationId": "figures_mentioning", "summary": "The figures that mention an entity",
             "parameters": [{"name": "mentions", "in": "query", "required": True,

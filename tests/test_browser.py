@@ -10,23 +10,16 @@ markup in the data never runs. Screenshots go to ``output/test-artifacts/`` (or 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from _server_support import HOSTILE, HOSTILE_FIGID, ROOT, build_site_store, start_cli_server
+from _browser_support import Visit, answer, launch_chromium
+from _server_support import HOSTILE, HOSTILE_FIGID, build_site_store, start_cli_server
 
 from converter.queries import library
 
-CHROMIUM = os.environ.get("PFOCR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("PFOCR_TEST_ARTIFACTS") or ROOT / "output" / "test-artifacts")
-# As the machine notes advise: no background connections (the network is closed), no sandbox (CI runs as root).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 FIGURE = "PMC10112233__fimmu-14-1187720-g006"  # an example figure with genes, chemicals and diseases
-WAIT = 20_000  # ms any one thing may take to appear
+PMC_IMAGES = ("https://www.ncbi.nlm.nih.gov",)  # where the examples' figure images are
 
 
 @pytest.fixture(scope="module")
@@ -39,52 +32,12 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.isfile(CHROMIUM):
-        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium (make system-deps)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        launched = launch_chromium(p)
         yield launched
         launched.close()
-
-
-class Visit:
-    """A fresh browser context that records every request, console error, page error and dialog."""
-
-    def __init__(self, browser, origin: str, **options) -> None:
-        self.origin = origin
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(WAIT)
-        self.requests: list[str] = []
-        self.problems: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
-
-        def dialog(d) -> None:
-            self.dialogs.append(d.message)
-            d.dismiss()
-
-        self.page.on("dialog", dialog)
-
-    def open(self, path: str):
-        response = self.page.goto(self.origin + path)
-        assert response is not None and response.status == 200, path
-        return self.page
-
-    def shot(self, name: str) -> None:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-    def close(self) -> None:
-        foreign = sorted({u for u in self.requests if not u.startswith(self.origin + "/") and not u.startswith("data:")})
-        self.context.close()
-        assert foreign == [], f"the page loaded from elsewhere: {foreign}"
-        assert self.problems == [], self.problems
-        assert self.dialogs == [], f"data ran as script: {self.dialogs}"
 
 
 @pytest.fixture
@@ -92,22 +45,13 @@ def visit(browser, site):
     opened = []
 
     def make(**options) -> Visit:
-        v = Visit(browser, site, **options)
+        v = Visit(browser, site, images_from=PMC_IMAGES, **options)
         opened.append(v)
         return v
 
     yield make
     for v in opened:
         v.close()
-
-
-def answer(site: str, query: str) -> list[dict]:
-    import requests
-
-    response = requests.post(site + "/sparql", data={"query": query},
-                             headers={"Accept": "application/sparql-results+json"}, timeout=30)
-    response.raise_for_status()
-    return response.json()["results"]["bindings"]
 
 
 def run_example(page, name: str, **params: str) -> None:
@@ -188,7 +132,7 @@ def test_figure_page_links_a_gene_to_the_figures_that_mention_it(visit, site):
     markup = json.loads(page.locator('script[type="application/ld+json"]').text_content())
     assert markup["identifier"] == FIGURE and "Dataset" in markup["@type"]
     genes = page.locator("section.entities", has=page.get_by_role("heading", name="Genes"))
-    row = genes.locator("tr", has=page.get_by_role("cell", name="TNF", exact=True))
+    row = genes.locator("tbody", has=page.locator("td.name").get_by_text("TNF", exact=True))
     assert row.locator("a.identifier").get_attribute("href") == "https://identifiers.org/ncbigene/7124"
     v.shot("figure-page")
     row.locator("a.others").click()

@@ -1,4 +1,4 @@
-"""Build the editor's front-end files into the Python package: ``npm ci`` here (versions locked in
+"""Build the editor's and the API page's front-end files into the Python package: ``npm ci`` here (versions locked in
 package-lock.json), then copy the built files the pages load into ``converter/static/vendor/``.
 
 Run by ``make setup`` and by the package build (``setup.py``), so a wheel carries the editor and the server loads
@@ -21,6 +21,9 @@ FILES = {  # node_modules path -> name in converter/static/vendor
     "@zazuko/yasgui/build/yasgui.min.css": "yasgui.min.css",
     "chart.js/dist/chart.umd.min.js": "chart.umd.min.js",
     "chart.js/LICENSE.md": "chart.js.LICENSE.md",
+    "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui-bundle.js",
+    "swagger-ui-dist/swagger-ui.css": "swagger-ui.css",
+    "swagger-ui-dist/LICENSE": "swagger-ui.LICENSE",
 }
 
 

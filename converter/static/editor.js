@@ -1,5 +1,6 @@
 // The SPARQL editor at /: YASGUI on this server's endpoint, a chart view of results, and the canned queries as
-// examples. Everything it loads comes from this server: prefixes from /prefixes.json, never from prefix.cc or LOV.
+// examples. Everything it loads comes from this server: prefixes from /prefixes.json (completion) and the same map in
+// the page (result tables), never from prefix.cc or LOV.
 "use strict";
 document.documentElement.classList.add("js");
 
@@ -71,12 +72,35 @@ document.documentElement.classList.add("js");
   }
   window.Yasgui.Yasr.registerPlugin("chart", ChartPlugin);
 
+  // The result table: simple view (prefixed names, plain values) unless the reader switches it off, and the
+  // dataset's own IRIs linked to this server's pages rather than to the published site.
+  const Table = window.Yasgui.Yasr.plugins.table;
+  const site = config.site;
+  class PfocrTable extends Table {
+    draw(persistentConfig) {
+      return super.draw({ compact: true, ...(persistentConfig || {}) });
+    }
+    getUriLinkFromBinding(binding, prefixes) {
+      const html = super.getUriLinkFromBinding(binding, prefixes);
+      if (!binding.value.startsWith(site)) return html;
+      const box = document.createElement("template");
+      box.innerHTML = html;
+      const link = box.content.querySelector("a");
+      if (!link) return html;
+      link.setAttribute("href", "/" + binding.value.slice(site.length));
+      link.setAttribute("target", "_self");
+      link.removeAttribute("ref");
+      return box.innerHTML;
+    }
+  }
+  window.Yasgui.Yasr.registerPlugin("table", PfocrTable);
+
   const yasgui = new window.Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint, method: "POST" },
     copyEndpointOnNewTab: true,
     endpointCatalogueOptions: { getData: () => [{ endpoint }] },
     yasqe: { prefixCcApi: config.prefixes, value: config.default },
-    yasr: { prefixes: {} },
+    yasr: { prefixes: config.prefixMap },
   });
   window.pfocrEditor = yasgui;
 
