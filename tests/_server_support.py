@@ -290,17 +290,27 @@ def example_params(name: str, params) -> dict[str, str]:
     return {p.name: overrides.get(p.name, p.default) for p in params}
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants (the query workers, their fork server), in MiB."""
-    total, todo = 0, [pid]
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (the query workers, their fork server, the resource tracker), from /proc."""
+    found, todo = [], [pid]
     while todo:
-        current = todo.pop()
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
+            children = [int(c) for task in Path(f"/proc/{todo.pop()}/task").iterdir()
+                        for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found += children
+        todo += children
+    return found
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MiB."""
+    total = 0
+    for current in (pid, *descendants(pid)):
+        try:
+            total += sum(int(line.split()[1]) for line in Path(f"/proc/{current}/status").read_text().splitlines()
+                         if line.startswith("VmRSS:"))
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total / 1024

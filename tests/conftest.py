@@ -98,3 +98,15 @@ def conflict_run(pfocr_data, tmp_path_factory) -> Run:
 @pytest.fixture(scope="session")
 def conflict_store(conflict_run):
     return load_store(conflict_run.path("pfocr.nt"), "nt")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium through Playwright, for the modules that drive the web pages (one browser per module)."""
+    from _browser_support import launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = launch_chromium(p)
+        yield launched
+        launched.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from _server_support import EXAMPLES, build_store, start_cli_server
+from _server_support import EXAMPLES, build_store, start_cli_server, tree_rss_mib
 
 from converter.queries import library
 
@@ -97,22 +97,6 @@ def status_of(answer: bytes) -> int | None:
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.") else None
 
 
-def memory_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MiB."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total / 1024
-
-
 class Probe(threading.Thread):
     """A normal query every 100 ms, and the memory every 100 ms, until stopped."""
 
@@ -134,7 +118,7 @@ class Probe(threading.Thread):
             except OSError as err:
                 self.failures.append(repr(err))
             self.latencies.append(time.monotonic() - started)
-            self.memory.append(memory_mib(self.served.process.pid))
+            self.memory.append(tree_rss_mib(self.served.process.pid))
             self.stop.wait(0.1)
 
 

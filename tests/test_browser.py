@@ -13,7 +13,7 @@ import json
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from _browser_support import Visit, answer, launch_chromium
+from _browser_support import Visit, answer
 from _server_support import HOSTILE, HOSTILE_FIGID, build_site_store, start_cli_server
 
 from converter.queries import library
@@ -28,16 +28,6 @@ def site(tmp_path_factory):
     running = start_cli_server(store)
     yield f"http://{running.host}:{running.port}"
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = launch_chromium(p)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

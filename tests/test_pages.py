@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 import pyoxigraph as ox
 import pytest
 import requests
-from _browser_support import Visit, answer, launch_chromium, origin
+from _browser_support import Visit, answer, origin
 from _server_support import start_cli_server
 from _support import SAMPLE, SAMPLE_DATA, SAMPLE_FIGURES, SEED, front_matter, is_missing, read_tsv
 
@@ -55,16 +55,6 @@ def site(built):
     running = start_cli_server(built / "store")
     yield f"http://{running.host}:{running.port}"
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = launch_chromium(p)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
