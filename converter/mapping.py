@@ -184,6 +184,7 @@ class EntityIndex:
     def __init__(self) -> None:
         self.entities: dict[str, _Merged] = {}
         self.taxa: dict[str, Taxon] = {}
+        self.taxa_changed = 0  # counts the changes to taxa: a node written with its taxon embedded is then stale
 
     def add_figure(self, fig: Figure) -> None:
         for taxon in (*fig.organisms, *fig.organisms_ner):
@@ -211,26 +212,35 @@ class EntityIndex:
         if known is None or (known.name is None and taxon.name) or (known.group is None and taxon.group):
             self.taxa[iri] = Taxon(taxon.taxid, (known and known.name) or taxon.name,
                                    (known and known.group) or taxon.group)
+            self.taxa_changed += 1
+
+    def entity_triples(self, iri: str) -> list[Triple]:
+        """The triples of the entity ``iri``, as merged so far."""
+        m = self.entities[iri]
+        t: list[Triple] = [(iri, RDF_TYPE, ENTITY_CLASS[kind]) for kind in sorted(m.kinds)]
+        t.append((iri, schema("identifier"), Literal(f"{m.prefix}:{m.local}")))
+        _text(iri, schema("name"), m.name, t)
+        if m.taxon:
+            t.append((iri, schema("taxonomicRange"), taxon_iri(m.taxon)))
+        t.append((iri, schema("sameAs"), registry.alternate_iri(m.prefix, m.local)))
+        for prefix, local in sorted(m.xrefs):
+            t.append((iri, schema("sameAs"), registry.iri(prefix, local)))
+        return t
+
+    def taxon_triples(self, iri: str) -> list[Triple]:
+        """The triples of the taxon ``iri``, as merged so far."""
+        taxon = self.taxa[iri]
+        t: list[Triple] = [(iri, RDF_TYPE, schema("Taxon"))]
+        if taxon.taxid:
+            t.append((iri, schema("identifier"), Literal(f"ncbitaxon:{taxon.taxid}")))
+            t.append((iri, schema("sameAs"), registry.alternate_iri("ncbitaxon", taxon.taxid)))
+        _text(iri, schema("name"), taxon.name, t)
+        _text(iri, pfocr("organismGroup"), taxon.group, t)
+        return t
 
     def blocks(self) -> Iterator[Block]:
         """A block per entity, then per taxon, each in IRI order; made one at a time, as they are written."""
         for iri in sorted(self.entities):
-            m = self.entities[iri]
-            t: list[Triple] = [(iri, RDF_TYPE, ENTITY_CLASS[kind]) for kind in sorted(m.kinds)]
-            t.append((iri, schema("identifier"), Literal(f"{m.prefix}:{m.local}")))
-            _text(iri, schema("name"), m.name, t)
-            if m.taxon:
-                t.append((iri, schema("taxonomicRange"), taxon_iri(m.taxon)))
-            t.append((iri, schema("sameAs"), registry.alternate_iri(m.prefix, m.local)))
-            for prefix, local in sorted(m.xrefs):
-                t.append((iri, schema("sameAs"), registry.iri(prefix, local)))
-            yield Block(iri, t)
+            yield Block(iri, self.entity_triples(iri))
         for iri in sorted(self.taxa):
-            taxon = self.taxa[iri]
-            t = [(iri, RDF_TYPE, schema("Taxon"))]
-            if taxon.taxid:
-                t.append((iri, schema("identifier"), Literal(f"ncbitaxon:{taxon.taxid}")))
-                t.append((iri, schema("sameAs"), registry.alternate_iri("ncbitaxon", taxon.taxid)))
-            _text(iri, schema("name"), taxon.name, t)
-            _text(iri, pfocr("organismGroup"), taxon.group, t)
-            yield Block(iri, t)
+            yield Block(iri, self.taxon_triples(iri))

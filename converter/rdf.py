@@ -15,7 +15,8 @@ import json
 import re
 from typing import Iterable, NamedTuple, Union
 
-from .vocab import PREFIXES, RDF_TYPE
+from .vocab import CLASSES, PREFIXES, RDF_TYPE, TERMS, XSD
+from .vocab import Term as JsonTerm
 
 
 class Literal(NamedTuple):
@@ -154,27 +155,92 @@ def turtle_block(triples: Iterable[Triple], grouped: dict | None = None) -> str:
     return "".join(parts)
 
 
-def _json_value(term: Term) -> str:
-    if term.__class__ is str:
-        return '{"@id":' + _JSON_ID[term] + "}"
-    if term.datatype is None:
-        return _json_string(term.lexical)
-    return '{"@value":' + _json_string(term.lexical) + ',"@type":' + _JSON_ID[term.datatype] + "}"
+# JSON-LD is written compacted with the terms of data/context.jsonld: short keys, values coerced by the context
+# (IRIs and typed literals as plain strings, integers as numbers), arrays only for @set terms or several values.
+_INTEGER = XSD + "integer"
+_CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,15})")  # within what a double holds exactly
+_NO_TERM = JsonTerm("", None, False)  # a property the context lacks: written under its compact IRI, nothing coerced
+_JSON_KEY = _Memo(lambda iri: _json_string(TERMS[iri].name if iri in TERMS else _COMPACT[iri] or iri) + ":")
+_JSON_CLASS = _Memo(lambda iri: _json_string(CLASSES.get(iri) or _COMPACT[iri] or iri))
+Link = tuple[str, Term]  # (property, object): a value written by whoever writes the node it points to
+
+
+def json_value(term: JsonTerm, value: Term) -> str:
+    """The JSON text of one value of a property written as ``term``."""
+    if value.__class__ is str:
+        return _JSON_ID[value] if term.coerce == "@id" else '{"@id":' + _JSON_ID[value] + "}"
+    if value.language:
+        return '{"@value":' + _json_string(value.lexical) + ',"@language":' + _json_string(value.language) + "}"
+    if value.datatype == term.coerce:
+        if value.datatype == _INTEGER and _CANONICAL_INTEGER.fullmatch(value.lexical):
+            return value.lexical
+        return _json_string(value.lexical)
+    if value.datatype is None:
+        return '{"@value":' + _json_string(value.lexical) + "}"
+    return '{"@value":' + _json_string(value.lexical) + ',"@type":' + _JSON_ID[value.datatype] + "}"
+
+
+def json_member(predicate: str, values: list[str]) -> str:
+    """``"key":value`` for a property whose values are written already: an array for a set or several values."""
+    if len(values) == 1 and not TERMS.get(predicate, _NO_TERM).many:
+        return _JSON_KEY[predicate] + values[0]
+    return _JSON_KEY[predicate] + "[" + ",".join(values) + "]"
+
+
+def _json_members(subject: str, grouped: dict, done: set, linked: "set | dict | None", links: list,
+                  embed) -> list[str]:
+    members = ['"@id":' + _JSON_ID[subject]]
+    for predicate, objects in grouped[subject].items():
+        if predicate == RDF_TYPE and all(o.__class__ is str for o in objects):
+            names = [_JSON_CLASS[o] for o in objects]
+            members.append('"@type":' + (names[0] if len(names) == 1 else "[" + ",".join(names) + "]"))
+            continue
+        if linked and any(o in linked for o in objects if o.__class__ is str):
+            links.extend((predicate, o) for o in objects)  # the whole property, so that its key is written once
+            continue
+        term = TERMS.get(predicate, _NO_TERM)
+        values = []
+        for o in objects:
+            if o.__class__ is str and o in grouped and o not in done:
+                done.add(o)  # a node of the same block it points to: embedded, once, its links kept as IRIs
+                values.append("{" + ",".join(_json_members(o, grouped, done, None, links, embed)) + "}")
+            elif embed is not None and o.__class__ is str and (text := embed(o)) is not None:
+                values.append(text)
+            else:
+                values.append(json_value(term, o))
+        members.append(json_member(predicate, values))
+    return members
 
 
 def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list[str]:
-    """One compact JSON text per subject, using the prefixes of ``data/context.jsonld`` (the text
-    ``json.dumps(node, ensure_ascii=False, separators=(",", ":"))`` gives, written directly)."""
+    """One compact JSON text per node of a block that no other node of it points to, the others embedded where
+    they are pointed to (a figure holds its mentions), with the terms of ``data/context.jsonld``."""
+    grouped = group(triples) if grouped is None else grouped
+    done: set[str] = set()
     nodes = []
-    for subject, props in (group(triples) if grouped is None else grouped).items():
-        members = ['"@id":' + _JSON_ID[subject]]
-        for predicate, objects in props.items():
-            if predicate == RDF_TYPE and all(o.__class__ is str for o in objects):
-                members.append('"@type":[' + ",".join([_JSON_ID[o] for o in objects]) + "]")
-            else:
-                members.append(_JSON_ID[predicate] + ":[" + ",".join([_json_value(o) for o in objects]) + "]")
-        nodes.append("{" + ",".join(members) + "}")
+    for subject in grouped:
+        if subject not in done:
+            done.add(subject)
+            nodes.append("{" + ",".join(_json_members(subject, grouped, done, None, [], None)) + "}")
     return nodes
+
+
+def json_node(triples: Iterable[Triple], embed=None) -> str:
+    """The JSON text of the block's first node, the nodes ``embed`` (IRI -> text or None) knows embedded in it."""
+    grouped = group(triples)
+    subject = next(iter(grouped))
+    return "{" + ",".join(_json_members(subject, grouped, {subject}, None, [], embed)) + "}"
+
+
+def json_open(triples: Iterable[Triple], linked: "set | dict", head: str = "{",
+              grouped: dict | None = None) -> tuple[str, list[Link]]:
+    """The block's first node as JSON text without its closing brace (after ``head``), leaving out the properties
+    that point to ``linked`` nodes; those come back as links, for the writer who knows the nodes to add."""
+    grouped = group(triples) if grouped is None else grouped
+    subject = next(iter(grouped))
+    links: list[Link] = []
+    members = _json_members(subject, grouped, {subject}, linked, links, None)
+    return head + ",".join(members), links
 
 
 # --- reading N-Triples and N-Quads lines -------------------------------------------------------------------------

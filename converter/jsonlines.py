@@ -1,0 +1,105 @@
+"""The lines of ``pfocr.jsonl``: one JSON-LD document per figure that needs no other line.
+
+A worker writes the figure's own part of its line, mentions included; what the line embeds of nodes written once
+per dataset (its article with journal and publisher, the taxa and entities it mentions) is added here, in the
+parent, as the dumps have those nodes: an article as the first figure that has it wrote it, an entity as merged
+from the figures up to this one (docs/json.md). That keeps every line's triples a subset of the dump's, and the
+line the same whichever worker made the figure's part or whether it came from the last build.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+from .mapping import EntityIndex
+from .rdf import Link, json_member, json_node, json_value
+from .vocab import TERMS, Term
+from .worklist import WorkList
+
+_NO_TERM = Term("", None, False)
+_MEMO = 1 << 14  # nodes kept as text; past that the memo starts again (a shared node is then read from the list)
+
+
+class FigureLines:
+    """Completes lines: remembers the shared nodes (articles, journals, publishers) as first written, renders the
+    entities and taxa of ``entities`` as merged so far, and writes what a figure's line points to."""
+
+    def __init__(self, entities: EntityIndex, work: WorkList) -> None:
+        self.entities = entities
+        self.work = work
+        self._shared: dict[str, tuple[str, list[Link]]] = {}  # key -> open text and links, most recent ones
+        self._texts: dict[str, str] = {}  # IRI -> node text: shared nodes, entities and taxa
+        self._taxa_seen = entities.taxa_changed
+
+    def shared(self, key: str, text: bytes, links: list[Link]) -> None:
+        """The shared node ``key`` as the dump has it: its open text and its links."""
+        value = (text.decode("utf-8"), links)
+        if len(self._shared) >= _MEMO:
+            self._shared.clear()
+        self._shared[key] = value
+        self.work.keep(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def changed(self, iri: str) -> None:
+        """The entity ``iri`` was merged with more facts."""
+        self._texts.pop(iri, None)
+
+    def tail(self, links: list[Link]) -> bytes:
+        """The rest of a figure's line after its own part: what it points to, the closing brace and line break."""
+        if self.entities.taxa_changed != self._taxa_seen:  # entities embed their taxon: all may be stale
+            self._texts.clear()
+            self._taxa_seen = self.entities.taxa_changed
+        return (self._members(links) + "}\n").encode("utf-8")
+
+    def _members(self, links: list[Link]) -> str:
+        by_property: dict[str, list[str]] = {}
+        for predicate, target in links:
+            text = self._node(target) if target.__class__ is str else None
+            if text is None:
+                text = json_value(TERMS.get(predicate, _NO_TERM), target)
+            by_property.setdefault(predicate, []).append(text)
+        return "".join("," + json_member(predicate, values) for predicate, values in by_property.items())
+
+    def _node(self, iri: str) -> str | None:
+        text = self._texts.get(iri)
+        if text is not None:
+            return text
+        if iri in self.entities.entities:
+            text = json_node(self.entities.entity_triples(iri), self._taxon)
+        elif iri in self.entities.taxa:
+            text = json_node(self.entities.taxon_triples(iri))
+        else:
+            value = self._shared.get(iri)
+            if value is None:
+                kept = self.work.kept(iri)
+                if kept is None:
+                    return None  # written by no one here: the line gives its IRI
+                value = pickle.loads(kept)  # noqa: S301 - kept by this process
+            text = value[0] + self._members(value[1]) + "}"
+        if len(self._texts) >= _MEMO:
+            self._texts.clear()
+        self._texts[iri] = text
+        return text
+
+    def _taxon(self, iri: str) -> str | None:
+        return self._node(iri) if iri in self.entities.taxa else None
+
+
+def context_loader(base: str):
+    """A pyld document loader that serves ``context.jsonld`` beside ``base`` (the IRI a line is read from), from
+    the package, and refuses any other document: reading the dumps fetches nothing from the network."""
+    from urllib.parse import urljoin
+
+    from pyld import jsonld
+
+    from .formats import CONTEXT_FILE
+    from .writers import context_text
+
+    served = urljoin(base, CONTEXT_FILE)
+
+    def load(url: str, options: dict | None = None) -> dict:
+        if url != served:
+            raise jsonld.JsonLdError(f"only {served} is loaded, not {url}", "loading document failed")
+        return {"contextUrl": None, "documentUrl": url, "document": json.loads(context_text())}
+
+    return load
