@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import pickle
 
-from .mapping import EntityIndex
+from .mapping import EntityIndex, taxon_iri
 from .rdf import Link, json_member, json_node, json_value
 from .vocab import TERMS, Term
 from .worklist import WorkList
@@ -29,8 +29,8 @@ class FigureLines:
         self.entities = entities
         self.work = work
         self._shared: dict[str, tuple[str, list[Link]]] = {}  # key -> open text and links, most recent ones
-        self._texts: dict[str, str] = {}  # IRI -> node text: shared nodes, entities and taxa
-        self._taxa_seen = entities.taxa_changed
+        # IRI -> node text, and the taxon it embeds as it was then (add_taxon replaces a taxon it learns more of)
+        self._texts: dict[str, tuple[str, object]] = {}
 
     def shared(self, key: str, text: bytes, links: list[Link]) -> None:
         """The shared node ``key`` as the dump has it: its open text and its links."""
@@ -46,9 +46,6 @@ class FigureLines:
 
     def tail(self, links: list[Link]) -> bytes:
         """The rest of a figure's line after its own part: what it points to, the closing brace and line break."""
-        if self.entities.taxa_changed != self._taxa_seen:  # entities embed their taxon: all may be stale
-            self._texts.clear()
-            self._taxa_seen = self.entities.taxa_changed
         return (self._members(links) + "}\n").encode("utf-8")
 
     def _members(self, links: list[Link]) -> str:
@@ -61,13 +58,19 @@ class FigureLines:
         return "".join("," + json_member(predicate, values) for predicate, values in by_property.items())
 
     def _node(self, iri: str) -> str | None:
-        text = self._texts.get(iri)
-        if text is not None:
-            return text
-        if iri in self.entities.entities:
-            text = json_node(self.entities.entity_triples(iri), self._taxon)
-        elif iri in self.entities.taxa:
-            text = json_node(self.entities.taxon_triples(iri))
+        entities = self.entities
+        merged = entities.entities.get(iri)
+        if merged is not None:
+            taxon = merged.taxon and entities.taxa.get(taxon_iri(merged.taxon))
+        else:
+            taxon = entities.taxa.get(iri)
+        memo = self._texts.get(iri)
+        if memo is not None and memo[1] is taxon:
+            return memo[0]
+        if merged is not None:
+            text = json_node(entities.entity_triples(iri), self._taxon)
+        elif taxon is not None:
+            text = json_node(entities.taxon_triples(iri))
         else:
             value = self._shared.get(iri)
             if value is None:
@@ -78,7 +81,7 @@ class FigureLines:
             text = value[0] + self._members(value[1]) + "}"
         if len(self._texts) >= _MEMO:
             self._texts.clear()
-        self._texts[iri] = text
+        self._texts[iri] = (text, taxon)
         return text
 
     def _taxon(self, iri: str) -> str | None:

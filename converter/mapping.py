@@ -184,7 +184,6 @@ class EntityIndex:
     def __init__(self) -> None:
         self.entities: dict[str, _Merged] = {}
         self.taxa: dict[str, Taxon] = {}
-        self.taxa_changed = 0  # counts the changes to taxa: a node written with its taxon embedded is then stale
 
     def add_figure(self, fig: Figure) -> None:
         for taxon in (*fig.organisms, *fig.organisms_ner):
@@ -212,7 +211,6 @@ class EntityIndex:
         if known is None or (known.name is None and taxon.name) or (known.group is None and taxon.group):
             self.taxa[iri] = Taxon(taxon.taxid, (known and known.name) or taxon.name,
                                    (known and known.group) or taxon.group)
-            self.taxa_changed += 1
 
     def entity_triples(self, iri: str) -> list[Triple]:
         """The triples of the entity ``iri``, as merged so far."""

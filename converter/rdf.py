@@ -187,8 +187,10 @@ def json_member(predicate: str, values: list[str]) -> str:
     return _JSON_KEY[predicate] + "[" + ",".join(values) + "]"
 
 
-def _json_members(subject: str, grouped: dict, done: set, linked: "set | dict | None", links: list,
-                  embed) -> list[str]:
+def _json_members(subject: str, grouped: dict, done: set, embed=None, linked: "set | dict | None" = None,
+                  links: list | None = None, moved: set | None = None) -> list[str]:
+    """The members of ``subject``'s node. With ``linked``: the properties pointing to ``linked`` nodes are noted
+    in ``links`` and their members' places in ``moved`` (their text is made all the same, for JSON-LD)."""
     members = ['"@id":' + _JSON_ID[subject]]
     for predicate, objects in grouped[subject].items():
         if predicate == RDF_TYPE and all(o.__class__ is str for o in objects):
@@ -197,13 +199,13 @@ def _json_members(subject: str, grouped: dict, done: set, linked: "set | dict | 
             continue
         if linked and any(o in linked for o in objects if o.__class__ is str):
             links.extend((predicate, o) for o in objects)  # the whole property, so that its key is written once
-            continue
+            moved.add(len(members))
         term = TERMS.get(predicate, _NO_TERM)
         values = []
         for o in objects:
             if o.__class__ is str and o in grouped and o not in done:
                 done.add(o)  # a node of the same block it points to: embedded, once, its links kept as IRIs
-                values.append("{" + ",".join(_json_members(o, grouped, done, None, links, embed)) + "}")
+                values.append("{" + ",".join(_json_members(o, grouped, done, embed)) + "}")
             elif embed is not None and o.__class__ is str and (text := embed(o)) is not None:
                 values.append(text)
             else:
@@ -212,35 +214,41 @@ def _json_members(subject: str, grouped: dict, done: set, linked: "set | dict | 
     return members
 
 
+def json_texts(grouped: dict, linked: "set | dict | None" = None,
+               head: str | None = None) -> tuple[list[str], tuple[str, list[Link]] | None]:
+    """The JSON-LD nodes of a block (:func:`jsonld_nodes`) and, given ``head``, the JSON Lines text of its first
+    node: without its closing brace, after ``head``, leaving out the properties that point to ``linked`` nodes;
+    those come back as links, for the writer who knows the nodes to add them. The members are made once for both."""
+    done: set[str] = set()
+    nodes = []
+    opened = None
+    for subject in grouped:
+        if subject in done:
+            continue
+        done.add(subject)
+        if head is not None and opened is None:
+            links: list[Link] = []
+            moved: set[int] = set()
+            members = _json_members(subject, grouped, done, None, linked, links, moved)
+            kept = [m for n, m in enumerate(members) if n not in moved] if moved else members
+            opened = (head + ",".join(kept), links)
+        else:
+            members = _json_members(subject, grouped, done)
+        nodes.append("{" + ",".join(members) + "}")
+    return nodes, opened
+
+
 def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list[str]:
     """One compact JSON text per node of a block that no other node of it points to, the others embedded where
     they are pointed to (a figure holds its mentions), with the terms of ``data/context.jsonld``."""
-    grouped = group(triples) if grouped is None else grouped
-    done: set[str] = set()
-    nodes = []
-    for subject in grouped:
-        if subject not in done:
-            done.add(subject)
-            nodes.append("{" + ",".join(_json_members(subject, grouped, done, None, [], None)) + "}")
-    return nodes
+    return json_texts(group(triples) if grouped is None else grouped)[0]
 
 
 def json_node(triples: Iterable[Triple], embed=None) -> str:
     """The JSON text of the block's first node, the nodes ``embed`` (IRI -> text or None) knows embedded in it."""
     grouped = group(triples)
     subject = next(iter(grouped))
-    return "{" + ",".join(_json_members(subject, grouped, {subject}, None, [], embed)) + "}"
-
-
-def json_open(triples: Iterable[Triple], linked: "set | dict", head: str = "{",
-              grouped: dict | None = None) -> tuple[str, list[Link]]:
-    """The block's first node as JSON text without its closing brace (after ``head``), leaving out the properties
-    that point to ``linked`` nodes; those come back as links, for the writer who knows the nodes to add."""
-    grouped = group(triples) if grouped is None else grouped
-    subject = next(iter(grouped))
-    links: list[Link] = []
-    members = _json_members(subject, grouped, {subject}, linked, links, None)
-    return head + ",".join(members), links
+    return "{" + ",".join(_json_members(subject, grouped, {subject}, embed)) + "}"
 
 
 # --- reading N-Triples and N-Quads lines -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from importlib import resources
 from typing import IO, Iterable
 
 from .formats import CONTEXT_FILE, FILE_NAMES
-from .rdf import Triple, group, json_open, jsonld_nodes, nt_heads, nt_lines, turtle_block, turtle_prefixes
+from .rdf import Triple, group, json_texts, nt_heads, nt_lines, turtle_block, turtle_prefixes
 from .vocab import CONTEXT, GRAPH
 
 _RUN_CHUNK = 8 << 20  # bytes read at a time when a run of copies is written, and the length that sends a run off
@@ -48,10 +48,12 @@ def serialize(triples: Iterable[Triple], formats: Iterable[str], graph: str = GR
         grouped = group(triples)
         if "ttl" in formats:
             out["ttl"] = turtle_block(triples, grouped)
-        if "jsonld" in formats:
-            out["jsonld"] = jsonld_nodes(triples, grouped)
-        if "jsonl" in formats:
-            out["jsonl"] = json_open(triples, linked or set(), head, grouped)
+        if formats & {"jsonld", "jsonl"}:
+            nodes, opened = json_texts(grouped, linked, head if "jsonl" in formats else None)
+            if "jsonld" in formats:
+                out["jsonld"] = nodes
+            if "jsonl" in formats:
+                out["jsonl"] = opened
     return out
 
 
