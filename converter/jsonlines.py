@@ -77,7 +77,7 @@ class FigureLines:
                 kept = self.work.kept(iri)
                 if kept is None:
                     return None  # written by no one here: the line gives its IRI
-                value = pickle.loads(kept)  # noqa: S301 - kept by this process
+                value = pickle.loads(kept)  # kept by this process: trusted
             text = value[0] + self._members(value[1]) + "}"
         if len(self._texts) >= _MEMO:
             self._texts.clear()

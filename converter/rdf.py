@@ -187,7 +187,7 @@ def json_member(predicate: str, values: list[str]) -> str:
     return _JSON_KEY[predicate] + "[" + ",".join(values) + "]"
 
 
-def _json_members(subject: str, grouped: dict, done: set, embed=None, linked: "set | dict | None" = None,
+def _json_members(subject: str, grouped: dict, done: set, embed=None, linked: set | dict | None = None,
                   links: list | None = None, moved: set | None = None) -> list[str]:
     """The members of ``subject``'s node. With ``linked``: the properties pointing to ``linked`` nodes are noted
     in ``links`` and their members' places in ``moved`` (their text is made all the same, for JSON-LD)."""
@@ -214,7 +214,7 @@ def _json_members(subject: str, grouped: dict, done: set, embed=None, linked: "s
     return members
 
 
-def json_texts(grouped: dict, linked: "set | dict | None" = None,
+def json_texts(grouped: dict, linked: set | dict | None = None,
                head: str | None = None) -> tuple[list[str], tuple[str, list[Link]] | None]:
     """The JSON-LD nodes of a block (:func:`jsonld_nodes`) and, given ``head``, the JSON Lines text of its first
     node: without its closing brace, after ``head``, leaving out the properties that point to ``linked`` nodes;
