@@ -10,6 +10,7 @@ Every command takes the same names, and the same aliases, wherever it asks for a
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 import pyoxigraph as ox
 
@@ -27,9 +28,9 @@ EXTENSIONS = {f".{fmt}": fmt for fmt in OXIGRAPH}
 CONTEXT_FILE = "context.jsonld"  # written beside pfocr.jsonld and pfocr.jsonl, which refers to it
 
 
-def spelled() -> str:
-    """The accepted names, for messages: ``ttl (turtle), nt (ntriples), ...``."""
-    return ", ".join(f"{fmt} ({', '.join(a for a, f in ALIASES.items() if f == fmt)})" for fmt in FORMATS)
+def spelled(formats: Iterable[str] = FORMATS) -> str:
+    """The accepted names of ``formats``, for messages: ``ttl (turtle), nt (ntriples), ...``."""
+    return ", ".join(f"{fmt} ({', '.join(a for a, f in ALIASES.items() if f == fmt)})" for fmt in formats)
 
 
 def rdf_format(name: str) -> str:

@@ -13,6 +13,7 @@ import json
 import pickle
 
 from .mapping import EntityIndex, taxon_iri
+from .model import Taxon
 from .rdf import Link, json_member, json_node, json_value
 from .vocab import TERMS, Term
 from .worklist import WorkList
@@ -31,6 +32,7 @@ class FigureLines:
         self._shared: dict[str, tuple[str, list[Link]]] = {}  # key -> open text and links, most recent ones
         # IRI -> node text, and the taxon it embeds as it was then (add_taxon replaces a taxon it learns more of)
         self._texts: dict[str, tuple[str, object]] = {}
+        self._taxon_iris: dict[Taxon, str] = {}
 
     def shared(self, key: str, text: bytes, links: list[Link]) -> None:
         """The shared node ``key`` as the dump has it: its open text and its links."""
@@ -61,7 +63,7 @@ class FigureLines:
         entities = self.entities
         merged = entities.entities.get(iri)
         if merged is not None:
-            taxon = merged.taxon and entities.taxa.get(taxon_iri(merged.taxon))
+            taxon = merged.taxon and entities.taxa.get(self._taxon_iris.get(merged.taxon) or self._iri(merged.taxon))
         else:
             taxon = entities.taxa.get(iri)
         memo = self._texts.get(iri)
@@ -83,6 +85,12 @@ class FigureLines:
             self._texts.clear()
         self._texts[iri] = (text, taxon)
         return text
+
+    def _iri(self, taxon: Taxon) -> str:
+        if len(self._taxon_iris) >= _MEMO:
+            self._taxon_iris.clear()
+        iri = self._taxon_iris[taxon] = taxon_iri(taxon)
+        return iri
 
     def _taxon(self, iri: str) -> str | None:
         return self._node(iri) if iri in self.entities.taxa else None

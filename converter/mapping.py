@@ -192,18 +192,25 @@ class EntityIndex:
             if m.entity:
                 self.add(m.entity)
 
-    def add(self, e: Entity) -> None:
+    def add(self, e: Entity) -> bool:
+        """Merge ``e``; returns whether that changed what the entity's block says (its taxon's aside)."""
         iri = entity_iri(e)
         merged = self.entities.get(iri)
         if merged is None:
             merged = self.entities[iri] = _Merged({e.kind}, e.prefix, e.local, e.name, e.taxon)
+            changed = True
         else:
+            changed = (e.kind not in merged.kinds or (merged.name is None and e.name is not None)
+                       or (merged.taxon is None and e.taxon is not None))
             merged.kinds.add(e.kind)
             merged.name = merged.name or e.name
             merged.taxon = merged.taxon or e.taxon
-        merged.xrefs.update(e.xrefs)
+        if not merged.xrefs.issuperset(e.xrefs):
+            merged.xrefs.update(e.xrefs)
+            changed = True
         if e.taxon:
             self.add_taxon(e.taxon)
+        return changed
 
     def add_taxon(self, taxon: Taxon) -> None:
         iri = taxon_iri(taxon)

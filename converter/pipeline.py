@@ -677,8 +677,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                 if number is None:  # merging an entity seen in this form before changes nothing
                     number = entity_ids[fields] = len(entity_ids)
                     entity = _entity(fields)
-                    entities.add(entity)
-                    if lines is not None:
+                    if entities.add(entity) and lines is not None:
                         lines.changed(entity_iri(entity))
                     if validate:
                         located.setdefault(f"<{entity_iri(entity)}>", group.figures[0][0])

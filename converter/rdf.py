@@ -167,17 +167,32 @@ Link = tuple[str, Term]  # (property, object): a value written by whoever writes
 
 def json_value(term: JsonTerm, value: Term) -> str:
     """The JSON text of one value of a property written as ``term``."""
+    return _JSON_VALUES[term.coerce][value]
+
+
+def _json_value(coerce: str | None, value: Term) -> str:
     if value.__class__ is str:
-        return _JSON_ID[value] if term.coerce == "@id" else '{"@id":' + _JSON_ID[value] + "}"
+        return _JSON_ID[value] if coerce == "@id" else '{"@id":' + _JSON_ID[value] + "}"
     if value.language:
         return '{"@value":' + _json_string(value.lexical) + ',"@language":' + _json_string(value.language) + "}"
-    if value.datatype == term.coerce:
+    if value.datatype == coerce:
         if value.datatype == _INTEGER and _CANONICAL_INTEGER.fullmatch(value.lexical):
             return value.lexical
         return _json_string(value.lexical)
     if value.datatype is None:
         return '{"@value":' + _json_string(value.lexical) + "}"
     return '{"@value":' + _json_string(value.lexical) + ',"@type":' + _JSON_ID[value.datatype] + "}"
+
+
+class _Values(dict):
+    """Coercion (``@id``, a datatype or None) -> the memo of value texts under it."""
+
+    def __missing__(self, coerce: str | None) -> _Memo:
+        memo = self[coerce] = _Memo(lambda value: _json_value(coerce, value))
+        return memo
+
+
+_JSON_VALUES = _Values()  # symbols, sources, entity IRIs and counts repeat in every figure
 
 
 def json_member(predicate: str, values: list[str]) -> str:
