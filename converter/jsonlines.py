@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 import pickle
+from urllib.parse import urljoin
 
+from .formats import CONTEXT_FILE
 from .mapping import EntityIndex, taxon_iri
 from .model import Taxon
 from .rdf import Link, json_member, json_node, json_value
-from .vocab import TERMS, Term
+from .vocab import TERMS
 from .worklist import WorkList
+from .writers import context_text
 
-_NO_TERM = Term("", None, False)
 _MEMO = 1 << 14  # nodes kept as text; past that the memo starts again (a shared node is then read from the list)
 
 
@@ -55,7 +57,7 @@ class FigureLines:
         for predicate, target in links:
             text = self._node(target) if target.__class__ is str else None
             if text is None:
-                text = json_value(TERMS.get(predicate, _NO_TERM), target)
+                text = json_value(TERMS.get(predicate), target)
             by_property.setdefault(predicate, []).append(text)
         return "".join("," + json_member(predicate, values) for predicate, values in by_property.items())
 
@@ -99,12 +101,7 @@ class FigureLines:
 def context_loader(base: str):
     """A pyld document loader that serves ``context.jsonld`` beside ``base`` (the IRI a line is read from), from
     the package, and refuses any other document: reading the dumps fetches nothing from the network."""
-    from urllib.parse import urljoin
-
-    from pyld import jsonld
-
-    from .formats import CONTEXT_FILE
-    from .writers import context_text
+    from pyld import jsonld  # only readers need it: a build does not load it
 
     served = urljoin(base, CONTEXT_FILE)
 

@@ -165,9 +165,9 @@ _JSON_CLASS = _Memo(lambda iri: _json_string(CLASSES.get(iri) or _COMPACT[iri] o
 Link = tuple[str, Term]  # (property, object): a value written by whoever writes the node it points to
 
 
-def json_value(term: JsonTerm, value: Term) -> str:
-    """The JSON text of one value of a property written as ``term``."""
-    return _JSON_VALUES[term.coerce][value]
+def json_value(term: JsonTerm | None, value: Term) -> str:
+    """The JSON text of one value of a property written as ``term`` (None: a property the context lacks)."""
+    return _JSON_VALUES[term.coerce if term is not None else None][value]
 
 
 def _json_value(coerce: str | None, value: Term) -> str:
