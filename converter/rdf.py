@@ -107,7 +107,16 @@ def _compact(iri: str) -> str | None:
 
 _COMPACT = _Memo(_compact)
 _TTL_IRI = _Memo(lambda iri: _COMPACT[iri] or f"<{iri}>")  # IRI -> its Turtle text
-_json_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
+_encode_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
+# Line breaks JSON leaves as they are but line readers split on (str.splitlines, JavaScript before ES2019):
+# escaped, so that a pfocr.jsonl line ends only at its newline
+_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _json_string(text: str) -> str:
+    encoded = _encode_string(text)
+    return _LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded) if _LINE_BREAKS.search(encoded) else encoded
+
 _JSON_ID = _Memo(lambda iri: _json_string(_COMPACT[iri] or iri))  # IRI -> its (compacted) JSON string
 
 
