@@ -9,7 +9,8 @@ ignores), then runs, each in its own subprocess:
 * ``floor``: read every ``.md`` page and companion TSV and parse the YAML front matter the fastest way the
   project knows (the converter's own reader, ``converter.yaml_subset``, with PyYAML's ``CSafeLoader`` for the pages
   outside its subset), nothing else, in one process: no conversion can be faster than this;
-* ``pfocr-rdf convert`` writing each single format (``nt``, ``ttl``, ``nq``, ``jsonld``) and all four together;
+* ``pfocr-rdf convert`` writing each single format (``nt``, ``ttl``, ``nq``, ``jsonld``, ``jsonl``) and all five
+  together; any formats joined by ``+`` (``jsonld+jsonl``) are a run too.
 * ``baselines`` (``baselines.py``): on the first 5,000 records, ``pfocr-rdf convert --format nt --jobs N`` beside
   an rdflib pipeline and Morph-KGC with an RML mapping, each doing the converter's work end to end (reading and
   parsing the records included) on N processes, for N = the number of CPUs and then 1; each baseline's output is
@@ -40,7 +41,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-FORMATS = ("nt", "ttl", "nq", "jsonld")
+FORMATS = ("nt", "ttl", "nq", "jsonld", "jsonl")
 
 
 # --- the floor, run in a child process: `bench_convert.py --floor CORPUS` ------------------------------------------
@@ -403,7 +404,7 @@ def ratios(results: list[dict]) -> list[str]:
         lines.append(f"convert nt takes {nt['wall_s'] / floor['wall_s']:.2f}x the floor's time "
                      f"({nt['wall_s']:.1f} s against {floor['wall_s']:.1f} s) and {cpu:.2f}x its CPU time")
     if every:
-        lines.append(f"all four dumps: {every['wall_s']:.1f} s for {every['records']:,} records, peak RSS "
+        lines.append(f"all five dumps: {every['wall_s']:.1f} s for {every['records']:,} records, peak RSS "
                      f"{every['peak_rss_bytes'] / 2**20:,.0f} MiB")
     rebuild = next((r for r in results if r["name"].startswith("rebuild")), None)
     if rebuild and "share_of_full_build" in rebuild:
@@ -465,16 +466,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline-processes", default=None,
                         help="comma-separated numbers of processes the converter and each baseline run on, side by "
                              "side (default: the number of CPUs, then 1)")
-    parser.add_argument("--runs", default="floor,nt,ttl,nq,jsonld,all,validate,incremental,baselines",
-                        help="comma-separated subset of floor,nt,ttl,nq,jsonld,all,validate,incremental,baselines "
-                             "(default: all of them). validate runs convert --format nt --validate, then pfocr-rdf "
+    parser.add_argument("--runs", default="floor,nt,ttl,nq,jsonld,jsonl,jsonld+jsonl,all,validate,incremental,"
+                                          "baselines",
+                        help="comma-separated subset of floor,nt,ttl,nq,jsonld,jsonl,all,validate,incremental,"
+                             "baselines, or formats joined by + (default: all of them). validate runs convert "
+                             "--format nt --validate, then pfocr-rdf "
                              "validate with the stream and sparql engines on that dump; incremental rebuilds after "
                              "1%% of the pages changed; baselines runs the rdflib pipeline and Morph-KGC")
     parser.add_argument("--repeat", type=int, default=1, help="run each measurement this many times, keep the fastest")
     parser.add_argument("--json", help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-    unknown = [r for r in runs if r not in ("floor", *FORMATS, "all", "validate", "incremental", "baselines")]
+    unknown = [r for r in runs if r not in ("floor", "all", "validate", "incremental", "baselines")
+               and not set(r.split("+")) <= set(FORMATS)]
     if unknown:
         parser.error(f"unknown run {', '.join(unknown)}")
 
@@ -516,7 +520,7 @@ def main(argv: list[str] | None = None) -> None:
                 results.extend(rows)
                 continue
             else:
-                formats = list(FORMATS) if run == "all" else [run]
+                formats = list(FORMATS) if run == "all" else run.split("+")
                 result = run_convert(corpus, formats, args.jobs, work, work, args.repeat)
             if "error" in result:
                 print(f"{result['name']} failed (exit {result['exit']}):\n{result['error']}", file=sys.stderr)

@@ -7,7 +7,7 @@
 Takes the first ``--records`` pages (in figid order) of the corpus ``bench_convert.py`` uses (building it when
 missing), or of any folder of records given as ``--corpus``, and converts them twice in this one process, as a worker does: read (``read_record``: the front matter and
 the companion TSVs), model (``build_figure``), mapping (``figure_blocks``), then serialising the blocks into each
-dump format alone and into all four at once (``serialize``, and ``encode`` into bytes). The second pass is timed, a
+dump format alone and into all five at once (``serialize``, and ``encode`` into bytes). The second pass is timed, a
 stage at a time around each record, so the memos are as warm as in a long run and nothing is held between records.
 Records the reader or the model rejects count in the stages they reached. The figures are for reading and
 comparing; nothing here asserts on them.

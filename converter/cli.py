@@ -116,7 +116,10 @@ _QUERIES_OPTION = click.option(
 @click.option("-o", "--output", default="output", show_default=True,
               help="Folder for the dumps, void.ttl and report.json; '-' streams one format to standard output.")
 @click.option("-f", "--format", "formats", type=_Formats(), default=",".join(FORMATS), show_default=True,
-              help="Comma-separated dumps to write: ttl (turtle), nt (ntriples), nq (nquads), jsonld (json-ld).")
+              help="Comma-separated dumps to write: ttl (turtle), nt (ntriples), nq (nquads), jsonld (json-ld), "
+                   "jsonl (json-lines: one JSON-LD document per figure, docs/json.md).")
+@click.option("--jsonl-context", type=click.Choice(["file", "inline"]), default="file", show_default=True,
+              help="Each line of pfocr.jsonl refers to context.jsonld beside it, or carries a copy of it.")
 @click.option("--iri-style", type=click.Choice(["slash", "colon"]), default="slash", show_default=True,
               help="identifiers.org form of entity IRIs (the other form is linked with schema:sameAs).")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
@@ -129,7 +132,8 @@ _QUERIES_OPTION = click.option(
               help="Validate every figure against the SHACL shapes as it is written (exit 1 on violations).")
 @_SHAPES_OPTION
 @_user_errors()
-def convert_command(paths, output, formats, iri_style, jobs, strict, chunk_size, then_validate, extra_shapes):
+def convert_command(paths, output, formats, jsonl_context, iri_style, jobs, strict, chunk_size, then_validate,
+                    extra_shapes):
     """Convert PFOCR figure records to RDF dumps.
 
     PATHS are PFOCR checkouts (folders holding _figures/ and _data/), folders of figure pages, single .md files,
@@ -153,7 +157,8 @@ def convert_command(paths, output, formats, iri_style, jobs, strict, chunk_size,
     if extra_shapes and not then_validate:
         _fail("--shapes adds shapes to --validate: add --validate")
     report = convert(paths, output=output, formats=formats, iri_style=iri_style, jobs=jobs,
-                     progress=sys.stderr.isatty(), validate=then_validate, shapes=extra_shapes)
+                     progress=sys.stderr.isatty(), validate=then_validate, shapes=extra_shapes,
+                     jsonl_context=jsonl_context)
     if chunk_size:
         names = write_chunks(os.path.join(output, FILE_NAMES["nt"]), os.path.join(output, "chunks"), chunk_size)
         click.echo(f"{len(names)} bulk-load chunks in {os.path.join(output, 'chunks')}", err=True)

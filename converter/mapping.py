@@ -192,18 +192,25 @@ class EntityIndex:
             if m.entity:
                 self.add(m.entity)
 
-    def add(self, e: Entity) -> None:
+    def add(self, e: Entity) -> bool:
+        """Merge ``e``; returns whether that changed what the entity's block says (its taxon's aside)."""
         iri = entity_iri(e)
         merged = self.entities.get(iri)
         if merged is None:
             merged = self.entities[iri] = _Merged({e.kind}, e.prefix, e.local, e.name, e.taxon)
+            changed = True
         else:
+            changed = (e.kind not in merged.kinds or (merged.name is None and e.name is not None)
+                       or (merged.taxon is None and e.taxon is not None))
             merged.kinds.add(e.kind)
             merged.name = merged.name or e.name
             merged.taxon = merged.taxon or e.taxon
-        merged.xrefs.update(e.xrefs)
+        if not merged.xrefs.issuperset(e.xrefs):
+            merged.xrefs.update(e.xrefs)
+            changed = True
         if e.taxon:
             self.add_taxon(e.taxon)
+        return changed
 
     def add_taxon(self, taxon: Taxon) -> None:
         iri = taxon_iri(taxon)
@@ -212,25 +219,33 @@ class EntityIndex:
             self.taxa[iri] = Taxon(taxon.taxid, (known and known.name) or taxon.name,
                                    (known and known.group) or taxon.group)
 
+    def entity_triples(self, iri: str) -> list[Triple]:
+        """The triples of the entity ``iri``, as merged so far."""
+        m = self.entities[iri]
+        t: list[Triple] = [(iri, RDF_TYPE, ENTITY_CLASS[kind]) for kind in sorted(m.kinds)]
+        t.append((iri, schema("identifier"), Literal(f"{m.prefix}:{m.local}")))
+        _text(iri, schema("name"), m.name, t)
+        if m.taxon:
+            t.append((iri, schema("taxonomicRange"), taxon_iri(m.taxon)))
+        t.append((iri, schema("sameAs"), registry.alternate_iri(m.prefix, m.local)))
+        for prefix, local in sorted(m.xrefs):
+            t.append((iri, schema("sameAs"), registry.iri(prefix, local)))
+        return t
+
+    def taxon_triples(self, iri: str) -> list[Triple]:
+        """The triples of the taxon ``iri``, as merged so far."""
+        taxon = self.taxa[iri]
+        t: list[Triple] = [(iri, RDF_TYPE, schema("Taxon"))]
+        if taxon.taxid:
+            t.append((iri, schema("identifier"), Literal(f"ncbitaxon:{taxon.taxid}")))
+            t.append((iri, schema("sameAs"), registry.alternate_iri("ncbitaxon", taxon.taxid)))
+        _text(iri, schema("name"), taxon.name, t)
+        _text(iri, pfocr("organismGroup"), taxon.group, t)
+        return t
+
     def blocks(self) -> Iterator[Block]:
         """A block per entity, then per taxon, each in IRI order; made one at a time, as they are written."""
         for iri in sorted(self.entities):
-            m = self.entities[iri]
-            t: list[Triple] = [(iri, RDF_TYPE, ENTITY_CLASS[kind]) for kind in sorted(m.kinds)]
-            t.append((iri, schema("identifier"), Literal(f"{m.prefix}:{m.local}")))
-            _text(iri, schema("name"), m.name, t)
-            if m.taxon:
-                t.append((iri, schema("taxonomicRange"), taxon_iri(m.taxon)))
-            t.append((iri, schema("sameAs"), registry.alternate_iri(m.prefix, m.local)))
-            for prefix, local in sorted(m.xrefs):
-                t.append((iri, schema("sameAs"), registry.iri(prefix, local)))
-            yield Block(iri, t)
+            yield Block(iri, self.entity_triples(iri))
         for iri in sorted(self.taxa):
-            taxon = self.taxa[iri]
-            t = [(iri, RDF_TYPE, schema("Taxon"))]
-            if taxon.taxid:
-                t.append((iri, schema("identifier"), Literal(f"ncbitaxon:{taxon.taxid}")))
-                t.append((iri, schema("sameAs"), registry.alternate_iri("ncbitaxon", taxon.taxid)))
-            _text(iri, schema("name"), taxon.name, t)
-            _text(iri, pfocr("organismGroup"), taxon.group, t)
-            yield Block(iri, t)
+            yield Block(iri, self.taxon_triples(iri))

@@ -31,16 +31,17 @@ from itertools import groupby
 from typing import IO, Iterable, Iterator, Sequence
 
 from .build_index import IndexWriter, PreviousBuild
-from .formats import FILE_NAMES, FORMATS, rdf_format, spelled
+from .formats import CONTEXT_FILE, FILE_NAMES, FORMATS, rdf_format, spelled
 from .identifiers import IRIStyle, registry
+from .jsonlines import FigureLines
 from .mapping import EntityIndex, entity_iri, figure_blocks, taxon_iri
 from .model import Entity, Figure, Taxon, build_figure
 from .sources import COMPANION_KINDS, RecordError, Source, iter_sources, peek_figid, read_record
 from .validation import Evaluator, Result, ValidationError, ValidationReport, read_shapes
-from .vocab import GRAPH
+from .vocab import CONTEXT, GRAPH
 from .void import void_turtle
 from .worklist import WorkList
-from .writers import DumpSet, atomic_write, encode, exclusive, named, serialize, sweep
+from .writers import DumpSet, atomic_write, context_text, encode, exclusive, named, serialize, sweep
 
 
 class ConvertError(Exception):
@@ -175,11 +176,13 @@ class Report:
 class _Group:
     """One group of files sharing a figid, converted: what the parent writes, in order, and reports.
 
-    ``items`` are ``("text", ranges, triples, results)``: bytes of each dump, ``(start, end)`` per format in a shard
-    file a worker wrote (or, in the build index, in the dump of that build); and ``("shared", key, triples, text,
-    results)``: a block several figures may share (an article, a journal), written by the first that has it. Its
-    ``text`` is per format a ``(start, end)`` as for ``"text"`` or, in the build index for a figure that did not
-    write it, the encoded bytes. In the build index, entities and taxa are numbers into the index's tables.
+    ``items`` are ``("text", ranges, triples, results, links)``: bytes of each dump, ``(start, end)`` per format in a
+    shard file a worker wrote (or, in the build index, in the dump of that build); and ``("shared", key, triples,
+    text, results, links)``: a block several figures may share (an article, a journal), written by the first that
+    has it. Its ``text`` is per format a ``(start, end)`` as for ``"text"`` or, in the build index for a figure that
+    did not write it, the encoded bytes (always, for ``jsonl``: it is written inside lines, not alone). ``links``
+    (with ``jsonl``, else None): what the block's ``jsonl`` text leaves for the parent to add. In the build index,
+    entities and taxa are numbers into the index's tables.
     """
 
     key: str | None  # digest of the group's input files (None: not reusable by a later build)
@@ -193,7 +196,12 @@ class _Group:
 
 
 _OPTIONS: dict[str, object] = {}
-_OUTPUT_FILES = (*FILE_NAMES.values(), "void.ttl", "report.json", "shacl-report.ttl")
+# How a pfocr.jsonl line starts: its @context, a reference to the file beside it or a copy of it
+_JSONL_CONTEXTS = {
+    "file": lambda: '{"@context":' + json.dumps(CONTEXT_FILE) + ",",
+    "inline": lambda: '{"@context":' + json.dumps(CONTEXT, ensure_ascii=False, separators=(",", ":")) + ",",
+}
+_OUTPUT_FILES = (*FILE_NAMES.values(), CONTEXT_FILE, "void.ttl", "report.json", "shacl-report.ttl")
 _BUILD_DIR = ".pfocr-build"  # in the output folder: the last build's index, and the workers' shards meanwhile
 _TASK_GROUPS = 32  # groups per worker task: each task writes one shard file per format
 _WINDOW = 4  # tasks in flight per worker
@@ -227,16 +235,22 @@ def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list]:
         group.warnings.extend(Issue.of(w, figid) for w in fig_warnings)
         blocks = figure_blocks(fig)
         checked = _check_blocks(fig, blocks) if _OPTIONS.get("evaluator") else {}
-        for block in blocks:
-            blocks_out.append((block.key, len(block.triples), serialize(block.triples, formats, graph),
-                               checked.get(block.key, [])))
-        group.figures.append((figid, fig.file))
         # Each distinct form once: two rows may give one entity different kinds or cross-references, which the
         # parent's merge adds up (docs/mapping.md).
         entities = dict.fromkeys(m.entity for m in fig.mentions if m.entity)
+        iris = {entity_iri(e): e for e in entities}
+        linked = None
+        if "jsonl" in formats:  # the nodes the parent writes into the figure's line (converter/jsonlines.py)
+            linked = {block.key for block in blocks if block.key is not None}
+            linked.update(iris, map(taxon_iri, (*fig.organisms, *fig.organisms_ner)))
+        for block in blocks:
+            payload = serialize(block.triples, formats, graph, linked,
+                                _OPTIONS["jsonl_head"] if block.key is None else "{")
+            blocks_out.append((block.key, len(block.triples), payload, checked.get(block.key, [])))
+        group.figures.append((figid, fig.file))
         group.entities.extend(map(_plain_entity, entities))
         group.taxa.extend(map(tuple, (*fig.organisms, *fig.organisms_ner)))
-        group.links.update(e.prefix for e in {entity_iri(e): e for e in entities}.values())  # a link per IRI
+        group.links.update(e.prefix for e in iris.values())  # a link per IRI
     return group, blocks_out
 
 
@@ -336,8 +350,9 @@ def _write_groups(groups: list[tuple[list[Source], str | None, str | None]], for
                 files[fmt].write(data)
                 ranges[fmt] = (sizes[fmt], sizes[fmt] + len(data))
                 sizes[fmt] += len(data)
-            group.items.append(("text", ranges, count, results) if shared is None
-                               else ("shared", shared, count, ranges, results))
+            links = payload["jsonl"][1] if "jsonl" in payload else None
+            group.items.append(("text", ranges, count, results, links) if shared is None
+                               else ("shared", shared, count, ranges, results, links))
         out.append(group)
 
 
@@ -440,9 +455,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _fingerprint(formats: list[str], iri_style: str, graph: str, validate: bool, shapes: list[str]) -> str:
+def _fingerprint(formats: list[str], iri_style: str, graph: str, validate: bool, shapes: list[str],
+                 jsonl_context: str) -> str:
     """What a build's output depends on besides the records: this code, its data, the shapes, the options."""
-    h = hashlib.sha256(repr((sorted(formats), iri_style, graph, validate)).encode())
+    h = hashlib.sha256(repr((sorted(formats), iri_style, graph, validate, jsonl_context)).encode())
     package = os.path.dirname(os.path.abspath(__file__))
     if validate:
         from .shapes import shape_sources
@@ -495,6 +511,7 @@ def convert(
     progress: bool = False,
     validate: bool = False,
     shapes: Sequence[str] = (),
+    jsonl_context: str = "file",
     stdout=None,
 ) -> Report:
     """Convert PFOCR figure records to RDF dumps, ``void.ttl`` and ``report.json`` in ``output``.
@@ -503,7 +520,8 @@ def convert(
     ``.md`` files, or ``-`` for one record on standard input. ``output="-"`` streams the single format in
     ``formats`` to standard output and writes nothing else. ``validate=True`` checks every node against the SHACL
     shapes as it is written (``report.validation``; ``shacl-report.ttl`` in ``output``), with the shape files in
-    ``shapes`` added to the built-in ones. Returns the :class:`Report`;
+    ``shapes`` added to the built-in ones. Each line of ``pfocr.jsonl`` refers to ``context.jsonld`` beside it
+    (``jsonl_context="file"``) or carries a copy of it (``"inline"``). Returns the :class:`Report`;
     raises :class:`ConvertError` when nothing can be converted at all (a missing path, no records).
 
     A rebuild into the same ``output`` converts only the records whose files changed: ``output/.pfocr-build``
@@ -521,6 +539,8 @@ def convert(
         raise ConvertError("'-o -' streams one format: pick it with --format (for example --format nt)")
     if iri_style not in ("slash", "colon"):
         raise ConvertError(f"unknown IRI style {iri_style!r}; choose slash or colon")
+    if jsonl_context not in _JSONL_CONTEXTS:
+        raise ConvertError(f"unknown JSON Lines context {jsonl_context!r}; choose file or inline")
     paths = list(paths)
     if not paths:
         raise ConvertError("no input given: name a PFOCR checkout, a folder of figure pages, .md files or -")
@@ -548,7 +568,7 @@ def convert(
         if not report.records_read:
             raise ConvertError(f"no figure records (*.md) found in {', '.join(paths)}")
         report.warnings.extend(Issue.of(p) for p in problems)
-        fingerprint = _fingerprint(formats, iri_style, graph, validate, shapes)
+        fingerprint = _fingerprint(formats, iri_style, graph, validate, shapes, jsonl_context)
         if output != "-":
             os.makedirs(output, exist_ok=True)
             stack.enter_context(exclusive(os.path.join(output, _BUILD_DIR), "conversion", ConvertError))
@@ -562,8 +582,8 @@ def convert(
             stack.callback(previous.close)
         index = IndexWriter(os.path.join(output, _BUILD_DIR)) if output != "-" else None
         try:
-            _OPTIONS.update(formats=formats, graph=graph, shards=build,
-                            evaluator=evaluator)
+            _OPTIONS.update(formats=formats, graph=graph, shards=build, evaluator=evaluator,
+                            jsonl_head=_JSONL_CONTEXTS[jsonl_context]())
             schedule = stack.enter_context(closing(_schedule(
                 _plan(work, previous), jobs if jobs is not None else (os.cpu_count() or 1))))
             if progress:
@@ -600,6 +620,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
     shard_files: dict = {}
     shard = None
     dumps = DumpSet(output, formats, graph, stdout=stdout)
+    lines = FigureLines(entities, work) if "jsonl" in formats else None
     try:
         for event in schedule:
             if event[0] == "reuse":
@@ -631,21 +652,26 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                 continue
             report.converted.extend({"figid": figid, "file": file} for figid, file in group.figures)
             kept = _Group(group.key, [], group.figures, [], [], group.links, group.rejected, group.warnings)
+            figure_links = None  # the figure's jsonl line is open until what it points to is added
             for item in group.items:
                 if item[0] == "text":
-                    _, ranges, count, results = item
+                    _, ranges, count, results, node_links = item
                     written = {fmt: dumps.copy(fmt, source[fmt], *ranges[fmt]) for fmt in formats}
-                    kept.items.append(("text", written, count, results))
+                    kept.items.append(("text", written, count, results, node_links))
+                    figure_links = node_links
                 else:
-                    _, key, count, text, results = item
+                    _, key, count, text, results, node_links = item
                     if not work.claim("shared", [key]):
                         # an earlier figure wrote it; keep this one's text for a later build
-                        kept.items.append(("shared", key, count, _bytes(text, source), results))
+                        kept.items.append(("shared", key, count, _bytes(text, source), results, node_links))
                         continue
                     articles += key.startswith(article_space)
                     written = {fmt: dumps.copy(fmt, source[fmt], *where) if isinstance(where, tuple)
-                               else dumps.put(fmt, where) for fmt, where in text.items()}
-                    kept.items.append(("shared", key, count, written, results))
+                               else dumps.put(fmt, where) for fmt, where in text.items() if fmt != "jsonl"}
+                    if lines is not None:
+                        written["jsonl"] = _bytes({"jsonl": text["jsonl"]}, source)["jsonl"]
+                        lines.shared(key, written["jsonl"], node_links)
+                    kept.items.append(("shared", key, count, written, results, node_links))
                 report.triples += count
                 checked.extend(results)
                 located.update((r.focus, group.figures[0][0]) for r in results)
@@ -654,7 +680,8 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                 if number is None:  # merging an entity seen in this form before changes nothing
                     number = entity_ids[fields] = len(entity_ids)
                     entity = _entity(fields)
-                    entities.add(entity)
+                    if entities.add(entity) and lines is not None:
+                        lines.changed(entity_iri(entity))
                     if validate:
                         located.setdefault(f"<{entity_iri(entity)}>", group.figures[0][0])
                 kept.entities.append(number)
@@ -668,11 +695,14 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                         located.setdefault(f"<{taxon_iri(taxon)}>", group.figures[0][0])
                 kept.taxa.append(number)
             links.update(group.links)
+            if lines is not None and figure_links is not None:
+                dumps.put("jsonl", lines.tail(figure_links))
             if kept.key is not None and index is not None:
                 index.add(kept.key, kept)
         entity_blocks = list(entities.blocks()) if validate else entities.blocks()
+        node_formats = [fmt for fmt in formats if fmt != "jsonl"]  # lines embed the entities and taxa
         for block in entity_blocks:
-            dumps.write(serialize(block.triples, formats, graph))
+            dumps.write(serialize(block.triples, node_formats, graph))
             report.triples += len(block.triples)
         if validate:
             closure = [t for block in entity_blocks for t in block.triples]
@@ -702,6 +732,8 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
         if output != "-":
             report.outputs = {**{fmt: FILE_NAMES[fmt] for fmt in formats}, "void": "void.ttl",
                               "report": "report.json"}
+            if {"jsonld", "jsonl"} & set(formats):
+                report.outputs["context"] = CONTEXT_FILE
             digests = dumps.digests()
             void = void_turtle(report, {fmt: (FILE_NAMES[fmt], *digests[fmt]) for fmt in formats})
     except BaseException:
@@ -713,6 +745,8 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
             report.validation.figures = report.records_converted
             atomic_write(os.path.join(output, "shacl-report.ttl"), report.validation.to_turtle())
             report.outputs["validation"] = "shacl-report.ttl"
+        if "context" in report.outputs:
+            atomic_write(os.path.join(output, CONTEXT_FILE), context_text())
         atomic_write(os.path.join(output, "void.ttl"), void)
         atomic_write(os.path.join(output, "report.json"), report.json_chunks())
     return list(entity_ids), list(taxon_ids)

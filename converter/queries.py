@@ -308,7 +308,7 @@ def output_format(name: str) -> str:
         return rdf_format(key)
     except ValueError:
         raise QueryError(f"{name!r} is not an output format; choose from {', '.join(RESULT_FORMATS)} (results) "
-                         f"or {spelled()} (graphs)") from None
+                         f"or {spelled(OXIGRAPH)} (graphs)") from None
 
 
 def format_results(results, fmt: str | None, terminal: bool = False) -> str:
@@ -326,7 +326,7 @@ def format_results(results, fmt: str | None, terminal: bool = False) -> str:
     if isinstance(results, ox.QueryTriples):
         fmt = "ttl" if fmt == "table" else fmt
         if fmt not in OXIGRAPH:
-            raise QueryError(f"a graph result is written in an RDF format ({spelled()}), not {fmt}")
+            raise QueryError(f"a graph result is written in an RDF format ({spelled(OXIGRAPH)}), not {fmt}")
         # a graph is a set, which the engine gives in no set order: sorted, the same graph gives the same text
         return ox.serialize(sorted(results, key=str), format=OXIGRAPH[fmt]).decode("utf-8")
     if fmt in _RESULT_MEDIA:

@@ -15,7 +15,8 @@ import json
 import re
 from typing import Iterable, NamedTuple, Union
 
-from .vocab import PREFIXES, RDF_TYPE
+from .vocab import CLASSES, PREFIXES, RDF_TYPE, TERMS, XSD
+from .vocab import Term as JsonTerm
 
 
 class Literal(NamedTuple):
@@ -106,7 +107,16 @@ def _compact(iri: str) -> str | None:
 
 _COMPACT = _Memo(_compact)
 _TTL_IRI = _Memo(lambda iri: _COMPACT[iri] or f"<{iri}>")  # IRI -> its Turtle text
-_json_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
+_encode_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
+# Line breaks JSON leaves as they are but line readers split on (str.splitlines, JavaScript before ES2019):
+# escaped, so that a pfocr.jsonl line ends only at its newline
+_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _json_string(text: str) -> str:
+    encoded = _encode_string(text)
+    return _LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded) if _LINE_BREAKS.search(encoded) else encoded
+
 _JSON_ID = _Memo(lambda iri: _json_string(_COMPACT[iri] or iri))  # IRI -> its (compacted) JSON string
 
 
@@ -154,27 +164,115 @@ def turtle_block(triples: Iterable[Triple], grouped: dict | None = None) -> str:
     return "".join(parts)
 
 
-def _json_value(term: Term) -> str:
-    if term.__class__ is str:
-        return '{"@id":' + _JSON_ID[term] + "}"
-    if term.datatype is None:
-        return _json_string(term.lexical)
-    return '{"@value":' + _json_string(term.lexical) + ',"@type":' + _JSON_ID[term.datatype] + "}"
+# JSON-LD is written compacted with the terms of data/context.jsonld: short keys, values coerced by the context
+# (IRIs and typed literals as plain strings, integers as numbers), arrays only for @set terms or several values.
+_INTEGER = XSD + "integer"
+_CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,15})")  # within what a double holds exactly
+_NO_TERM = JsonTerm("", None, False)  # a property the context lacks: written under its compact IRI, nothing coerced
+_JSON_KEY = _Memo(lambda iri: _json_string(TERMS[iri].name if iri in TERMS else _COMPACT[iri] or iri) + ":")
+_JSON_CLASS = _Memo(lambda iri: _json_string(CLASSES.get(iri) or _COMPACT[iri] or iri))
+Link = tuple[str, Term]  # (property, object): a value written by whoever writes the node it points to
+
+
+def json_value(term: JsonTerm | None, value: Term) -> str:
+    """The JSON text of one value of a property written as ``term`` (None: a property the context lacks)."""
+    return _JSON_VALUES[term.coerce if term is not None else None][value]
+
+
+def _json_value(coerce: str | None, value: Term) -> str:
+    if value.__class__ is str:
+        return _JSON_ID[value] if coerce == "@id" else '{"@id":' + _JSON_ID[value] + "}"
+    if value.language:
+        return '{"@value":' + _json_string(value.lexical) + ',"@language":' + _json_string(value.language) + "}"
+    if value.datatype == coerce:
+        if value.datatype == _INTEGER and _CANONICAL_INTEGER.fullmatch(value.lexical):
+            return value.lexical
+        return _json_string(value.lexical)
+    if value.datatype is None:
+        return '{"@value":' + _json_string(value.lexical) + "}"
+    return '{"@value":' + _json_string(value.lexical) + ',"@type":' + _JSON_ID[value.datatype] + "}"
+
+
+class _Values(dict):
+    """Coercion (``@id``, a datatype or None) -> the memo of value texts under it."""
+
+    def __missing__(self, coerce: str | None) -> _Memo:
+        memo = self[coerce] = _Memo(lambda value: _json_value(coerce, value))
+        return memo
+
+
+_JSON_VALUES = _Values()  # symbols, sources, entity IRIs and counts repeat in every figure
+
+
+def json_member(predicate: str, values: list[str]) -> str:
+    """``"key":value`` for a property whose values are written already: an array for a set or several values."""
+    if len(values) == 1 and not TERMS.get(predicate, _NO_TERM).many:
+        return _JSON_KEY[predicate] + values[0]
+    return _JSON_KEY[predicate] + "[" + ",".join(values) + "]"
+
+
+def _json_members(subject: str, grouped: dict, done: set, embed=None, linked: set | dict | None = None,
+                  links: list | None = None, moved: set | None = None) -> list[str]:
+    """The members of ``subject``'s node. With ``linked``: the properties pointing to ``linked`` nodes are noted
+    in ``links`` and their members' places in ``moved`` (their text is made all the same, for JSON-LD)."""
+    members = ['"@id":' + _JSON_ID[subject]]
+    for predicate, objects in grouped[subject].items():
+        if predicate == RDF_TYPE and all(o.__class__ is str for o in objects):
+            names = [_JSON_CLASS[o] for o in objects]
+            members.append('"@type":' + (names[0] if len(names) == 1 else "[" + ",".join(names) + "]"))
+            continue
+        if linked and any(o in linked for o in objects if o.__class__ is str):
+            links.extend((predicate, o) for o in objects)  # the whole property, so that its key is written once
+            moved.add(len(members))
+        term = TERMS.get(predicate, _NO_TERM)
+        values = []
+        for o in objects:
+            if o.__class__ is str and o in grouped and o not in done:
+                done.add(o)  # a node of the same block it points to: embedded, once, its links kept as IRIs
+                values.append("{" + ",".join(_json_members(o, grouped, done, embed)) + "}")
+            elif embed is not None and o.__class__ is str and (text := embed(o)) is not None:
+                values.append(text)
+            else:
+                values.append(json_value(term, o))
+        members.append(json_member(predicate, values))
+    return members
+
+
+def json_texts(grouped: dict, linked: set | dict | None = None,
+               head: str | None = None) -> tuple[list[str], tuple[str, list[Link]] | None]:
+    """The JSON-LD nodes of a block (:func:`jsonld_nodes`) and, given ``head``, the JSON Lines text of its first
+    node: without its closing brace, after ``head``, leaving out the properties that point to ``linked`` nodes;
+    those come back as links, for the writer who knows the nodes to add them. The members are made once for both."""
+    done: set[str] = set()
+    nodes = []
+    opened = None
+    for subject in grouped:
+        if subject in done:
+            continue
+        done.add(subject)
+        if head is not None and opened is None:
+            links: list[Link] = []
+            moved: set[int] = set()
+            members = _json_members(subject, grouped, done, None, linked, links, moved)
+            kept = [m for n, m in enumerate(members) if n not in moved] if moved else members
+            opened = (head + ",".join(kept), links)
+        else:
+            members = _json_members(subject, grouped, done)
+        nodes.append("{" + ",".join(members) + "}")
+    return nodes, opened
 
 
 def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list[str]:
-    """One compact JSON text per subject, using the prefixes of ``data/context.jsonld`` (the text
-    ``json.dumps(node, ensure_ascii=False, separators=(",", ":"))`` gives, written directly)."""
-    nodes = []
-    for subject, props in (group(triples) if grouped is None else grouped).items():
-        members = ['"@id":' + _JSON_ID[subject]]
-        for predicate, objects in props.items():
-            if predicate == RDF_TYPE and all(o.__class__ is str for o in objects):
-                members.append('"@type":[' + ",".join([_JSON_ID[o] for o in objects]) + "]")
-            else:
-                members.append(_JSON_ID[predicate] + ":[" + ",".join([_json_value(o) for o in objects]) + "]")
-        nodes.append("{" + ",".join(members) + "}")
-    return nodes
+    """One compact JSON text per node of a block that no other node of it points to, the others embedded where
+    they are pointed to (a figure holds its mentions), with the terms of ``data/context.jsonld``."""
+    return json_texts(group(triples) if grouped is None else grouped)[0]
+
+
+def json_node(triples: Iterable[Triple], embed=None) -> str:
+    """The JSON text of the block's first node, the nodes ``embed`` (IRI -> text or None) knows embedded in it."""
+    grouped = group(triples)
+    subject = next(iter(grouped))
+    return "{" + ",".join(_json_members(subject, grouped, {subject}, embed)) + "}"
 
 
 # --- reading N-Triples and N-Quads lines -------------------------------------------------------------------------

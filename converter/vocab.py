@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from typing import NamedTuple
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -20,13 +21,50 @@ DOI_RESOLVER = "https://doi.org/"
 
 
 
-def _load_prefixes() -> dict[str, str]:
+class Term(NamedTuple):
+    """How the JSON-LD context writes a property: its short name, the type its values are coerced to (``@id`` or
+    a datatype IRI; None: strings), and whether it holds a set of values (written as an array even when one)."""
+
+    name: str
+    coerce: str | None
+    many: bool
+
+
+def _load_context() -> dict:
     text = resources.files("converter.data").joinpath("context.jsonld").read_text(encoding="utf-8")
-    return dict(json.loads(text)["@context"])
+    return json.loads(text)["@context"]
 
 
-# Prefixes written in Turtle and in the JSON-LD context: one map, kept in data/context.jsonld.
-PREFIXES = _load_prefixes()
+CONTEXT = _load_context()  # data/context.jsonld: the prefixes, and a short name for every term the mapping uses
+# JSON-LD's own rule: a plain entry whose IRI ends in '/' or '#' is a prefix; the others are terms
+PREFIXES = {key: value for key, value in CONTEXT.items() if isinstance(value, str) and value[-1:] in ("/", "#")}
+
+
+def _expand(curie: str) -> str:
+    prefix, _, local = curie.partition(":")
+    return PREFIXES[prefix] + local if prefix in PREFIXES else curie
+
+
+def _terms() -> tuple[dict[str, Term], dict[str, str]]:
+    properties: dict[str, Term] = {}
+    classes: dict[str, str] = {}
+    for name, value in CONTEXT.items():
+        if name in PREFIXES:
+            continue
+        if isinstance(value, str):  # a class or a plain text property: schema.org classes start upper-case
+            if name[:1].isupper():
+                classes[_expand(value)] = name
+            else:
+                properties[_expand(value)] = Term(name, None, False)
+            continue
+        coerce = value.get("@type")
+        properties[_expand(value["@id"])] = Term(name, _expand(coerce) if coerce and coerce != "@id" else coerce,
+                                                 value.get("@container") == "@set")
+    return properties, classes
+
+
+# Property IRI -> Term and class IRI -> short name, read from the context so that it stays the one list of terms
+TERMS, CLASSES = _terms()
 
 
 def schema(name: str) -> str:

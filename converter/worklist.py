@@ -38,6 +38,7 @@ class WorkList:
             "PRAGMA journal_mode = OFF; PRAGMA cache_size = -8192;"  # 8 MiB
             "CREATE TABLE page (path BLOB PRIMARY KEY, figid BLOB, folders INTEGER) WITHOUT ROWID;"
             + "".join(f"CREATE TABLE {t} (key BLOB PRIMARY KEY) WITHOUT ROWID;" for t in _TABLES)
+            + "CREATE TABLE kept (key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID;"
             + "BEGIN;")  # one transaction, never committed: the database goes when the list does
         self._folders: dict[tuple[str, ...], int] = {}  # each page's companion folders, as a number
         self._texts: dict[str, str] = {}  # standard input, whose text is nowhere else
@@ -110,3 +111,12 @@ class WorkList:
             return False
         self._db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?)", rows)
         return True
+
+    def keep(self, key: str, value: bytes) -> None:
+        """Keep ``value`` under ``key`` (the first value kept for a key stays)."""
+        self._db.execute("INSERT OR IGNORE INTO kept VALUES (?, ?)", (key.encode(*_ENCODING), value))
+
+    def kept(self, key: str) -> bytes | None:
+        """What :meth:`keep` kept under ``key``, or None."""
+        row = self._db.execute("SELECT value FROM kept WHERE key = ?", (key.encode(*_ENCODING),)).fetchone()
+        return None if row is None else row[0]

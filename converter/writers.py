@@ -17,19 +17,24 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
+from importlib import resources
 from typing import IO, Iterable
 
-from .formats import FILE_NAMES
-from .rdf import Triple, group, jsonld_nodes, nt_heads, nt_lines, turtle_block, turtle_prefixes
-from .vocab import GRAPH, PREFIXES
+from .formats import CONTEXT_FILE, FILE_NAMES
+from .rdf import Triple, group, json_texts, nt_heads, nt_lines, turtle_block, turtle_prefixes
+from .vocab import CONTEXT, GRAPH
 
 _RUN_CHUNK = 8 << 20  # bytes read at a time when a run of copies is written, and the length that sends a run off
 
-Payload = dict[str, object]  # format -> text (or, for JSON-LD, a list of node texts)
+Payload = dict[str, object]  # format -> text (JSON-LD: a list of node texts; JSON Lines: an open node and links)
 
 
-def serialize(triples: Iterable[Triple], formats: Iterable[str], graph: str = GRAPH) -> Payload:
-    """Text of ``triples`` in each of ``formats``; safe to call in a worker process."""
+def serialize(triples: Iterable[Triple], formats: Iterable[str], graph: str = GRAPH,
+              linked: set[str] | None = None, head: str = "{") -> Payload:
+    """Text of ``triples`` in each of ``formats``; safe to call in a worker process.
+
+    For ``jsonl`` the block's first node is made without its closing brace (after ``head``), leaving out what
+    points to ``linked`` nodes, written by the parent, which knows them as the dump has them (:mod:`.jsonlines`)."""
     triples = list(triples)
     formats = set(formats)
     out: Payload = {}
@@ -39,13 +44,22 @@ def serialize(triples: Iterable[Triple], formats: Iterable[str], graph: str = GR
             out["nt"] = nt_lines(triples, heads=heads)
         if "nq" in formats:
             out["nq"] = nt_lines(triples, graph, heads=heads)
-    if formats & {"ttl", "jsonld"}:
+    if formats & {"ttl", "jsonld", "jsonl"}:
         grouped = group(triples)
         if "ttl" in formats:
             out["ttl"] = turtle_block(triples, grouped)
-        if "jsonld" in formats:
-            out["jsonld"] = jsonld_nodes(triples, grouped)
+        if formats & {"jsonld", "jsonl"}:
+            nodes, opened = json_texts(grouped, linked, head if "jsonl" in formats else None)
+            if "jsonld" in formats:
+                out["jsonld"] = nodes
+            if "jsonl" in formats:
+                out["jsonl"] = opened
     return out
+
+
+def context_text() -> str:
+    """The text of ``data/context.jsonld``, as shipped."""
+    return resources.files("converter.data").joinpath(CONTEXT_FILE).read_text(encoding="utf-8")
 
 
 def _umask_mode() -> int:
@@ -152,7 +166,7 @@ class DumpSet:
             if fmt == "ttl":
                 self.put(fmt, turtle_prefixes().encode("utf-8"), raw=True)
             elif fmt == "jsonld":
-                context = json.dumps(PREFIXES, ensure_ascii=False, indent=1)
+                context = json.dumps(CONTEXT, ensure_ascii=False, indent=1)
                 self.put(fmt, ('{"@context": ' + context + ',\n"@graph": [\n').encode("utf-8"), raw=True)
         self._graph_start = self.sizes.get("jsonld")  # where the first node of a dump starts
 
@@ -181,8 +195,8 @@ class DumpSet:
         return start, self.sizes[fmt]
 
     def write(self, payload: Payload) -> dict[str, tuple[int, int]]:
-        """Write one serialised block; returns format -> (start, end) of what it wrote."""
-        return {fmt: self.put(fmt, encode(fmt, payload[fmt])) for fmt in self.formats}
+        """Write one serialised block in the formats it has; returns format -> (start, end) of what it wrote."""
+        return {fmt: self.put(fmt, encode(fmt, payload[fmt])) for fmt in self.formats if fmt in payload}
 
     def copy(self, fmt: str, source: IO[bytes], start: int, end: int) -> tuple[int, int]:
         """Write bytes [start, end) of ``source`` (a dump or shard file in this layout); returns where they went.
@@ -380,7 +394,10 @@ class _Writer:
 
 
 def encode(fmt: str, part) -> bytes:
-    """A serialised block as the bytes of its format (JSON-LD nodes each after a ``,\\n``)."""
+    """A serialised block as the bytes of its format (JSON-LD nodes each after a ``,\\n``; of JSON Lines, the open
+    node: its links travel beside it)."""
     if fmt == "jsonld":
         return "".join(f",\n{node}" for node in part).encode("utf-8")
+    if fmt == "jsonl":
+        return part[0].encode("utf-8")
     return part.encode("utf-8")

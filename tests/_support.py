@@ -42,8 +42,9 @@ ENTITY_IRI = re.compile(r"^https://identifiers\.org/(ncbigene|mesh|chebi|doid)/"
 
 MISSING = frozenset({"", "NA", ".na.character"})
 SENTINEL_LITERALS = frozenset({"NA", ".na.character", ""})
-DUMP_FILES = {"ttl": "pfocr.ttl", "nt": "pfocr.nt", "nq": "pfocr.nq", "jsonld": "pfocr.jsonld"}
-ALL_FILES = (*DUMP_FILES.values(), "void.ttl", "report.json")
+DUMP_FILES = {"ttl": "pfocr.ttl", "nt": "pfocr.nt", "nq": "pfocr.nq", "jsonld": "pfocr.jsonld"}  # RDF parsers read
+JSON_LINES = "pfocr.jsonl"  # a JSON-LD document per line: tests/test_json.py reads it
+ALL_FILES = (*DUMP_FILES.values(), JSON_LINES, "context.jsonld", "void.ttl", "report.json")
 OX_FORMAT = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS,
              "jsonld": ox.RdfFormat.JSON_LD}
 

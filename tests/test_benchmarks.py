@@ -15,7 +15,7 @@ from converter.queries import library
 HAVE_BULK = (PFOCR / "bulk").is_dir()  # what benchmarks/make_corpus.py builds its corpus from
 
 STAGES = ["read", "model", "mapping", "serialise ttl", "serialise nt", "serialise nq", "serialise jsonld",
-          "serialise ttl+nt+nq+jsonld"]
+          "serialise jsonl", "serialise ttl+nt+nq+jsonld+jsonl"]
 
 
 @pytest.mark.skipif(not HAVE_PFOCR, reason=SKIP_REASON)

@@ -82,7 +82,8 @@ def test_format_ttl_and_jsonld(records, tmp_path):
     out = tmp_path / "out"
     proc = run("convert", records, "-o", out, "--format", "ttl,jsonld")
     assert proc.returncode == 0, text(proc.stderr)
-    assert sorted(p.name for p in out.iterdir()) == [BUILD, "pfocr.jsonld", "pfocr.ttl", "report.json", "void.ttl"]
+    assert sorted(p.name for p in out.iterdir()) == [BUILD, "context.jsonld", "pfocr.jsonld", "pfocr.ttl",
+                                                     "report.json", "void.ttl"]
     ttl = {q.triple for q in ox.parse(path=str(out / "pfocr.ttl"), format=ox.RdfFormat.TURTLE)}
     jsonld = {q.triple for q in ox.parse(path=str(out / "pfocr.jsonld"), format=ox.RdfFormat.JSON_LD)}
     assert ttl and ttl == jsonld

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "pfocr"
 COPIES = 120
 KILLS = 6
-OUTPUTS = ("pfocr.nt", "pfocr.ttl", "pfocr.nq", "pfocr.jsonld", "void.ttl", "report.json")
+OUTPUTS = ("pfocr.nt", "pfocr.ttl", "pfocr.nq", "pfocr.jsonld", "pfocr.jsonl", "void.ttl", "report.json")
 
 
 def make_corpus(folder: Path, copies: int, edited: int = 0) -> Path:

@@ -14,7 +14,7 @@ import rdflib
 from pyld import jsonld
 
 from _support import (
-    DUMP_FILES, GRAPH, RDF_TYPE, SCHEMA, minimal_record, triples_of, write_record,
+    DUMP_FILES, GRAPH, JSON_LINES, RDF_TYPE, SCHEMA, minimal_record, triples_of, write_record,
 )
 from conftest import run_convert
 
@@ -43,7 +43,11 @@ def rdflib_nt(sample_run) -> set:
 @pytest.fixture(scope="module")
 def pyld_nquads(sample_run) -> str:
     doc = json.loads(sample_run.path("pfocr.jsonld").read_text(encoding="utf-8"))
-    return jsonld.to_rdf(doc, {"format": "application/n-quads"})
+    return jsonld.to_rdf(doc, {"format": "application/n-quads", "documentLoader": _no_documents})
+
+
+def _no_documents(url: str, options: dict | None = None) -> dict:
+    raise jsonld.JsonLdError(f"the dump made pyld load {url}", "loading document failed")
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +169,9 @@ def test_void_triples_equal_report(void_store, sample_run):
 def test_void_dumps_describe_the_files(void_store, sample_run):
     dumps = {q.object.value
              for q in void_store.quads_for_pattern(ox.NamedNode(DATASET), ox.NamedNode(VOID + "dataDump"), None)}
-    assert dumps == {VOID_BASE + name for name in DUMP_FILES.values()}  # relative to void.ttl
-    for fmt, name in DUMP_FILES.items():
+    described = {**DUMP_FILES, "jsonl": JSON_LINES}
+    assert dumps == {VOID_BASE + name for name in described.values()}  # relative to void.ttl
+    for fmt, name in described.items():
         dist = f"{DATASET}#dump-{fmt}"
         assert _one(void_store, dist, DCAT + "downloadURL").value == VOID_BASE + name
         data = sample_run.path(name).read_bytes()
@@ -247,7 +252,8 @@ def test_report_of_sample(sample_run):
     _check_report(data)
     assert data["records_read"] == sample_run.report.records_read
     assert data["triples"] == sample_run.report.triples
-    assert set(data["outputs"].values()) == {*DUMP_FILES.values(), "void.ttl", "report.json"}
+    assert set(data["outputs"].values()) == {*DUMP_FILES.values(), JSON_LINES, "context.jsonld", "void.ttl",
+                                             "report.json"}
     assert data["warnings"], "the sample has inline records with ignored companion TSVs"
 
 

@@ -15,6 +15,7 @@ UTF-8, and checks four properties on each:
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from converter import convert
 
 SETTINGS = settings(max_examples=80, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-FORMATS = ["nt", "ttl", "nq", "jsonld"]
+FORMATS = ["nt", "ttl", "nq", "jsonld", "jsonl"]
 SCHEMA = "https://schema.org/"
 IDORG = "https://identifiers.org/"
 KINDS = {"gene": SCHEMA + "Gene", "chemical": SCHEMA + "ChemicalSubstance", "disease": SCHEMA + "MedicalCondition"}
@@ -155,7 +156,7 @@ def test_generated_corpora(corpus):
         assert (second.records_converted, second.triples) == (first.records_converted, first.triples)
         converted = {c["figid"] for c in first.converted}
         # the same input, the same bytes
-        for name in ("pfocr.nt", "pfocr.ttl", "pfocr.nq", "pfocr.jsonld", "void.ttl"):
+        for name in ("pfocr.nt", "pfocr.ttl", "pfocr.nq", "pfocr.jsonld", "pfocr.jsonl", "void.ttl"):
             assert (root / "a" / name).read_bytes() == (root / "b" / name).read_bytes(), name
         # an independent parser reads every dump to the same graph
         nt = rdflib.Graph().parse(root / "a" / "pfocr.nt", format="nt")
@@ -164,6 +165,8 @@ def test_generated_corpora(corpus):
         nq.parse(data=(root / "a" / "pfocr.nq").read_bytes(), format="nquads")
         assert len(nt) == len(ttl) == len(nq) == first.triples
         assert rdflib.compare.isomorphic(nt, ttl)
+        lines = (root / "a" / "pfocr.jsonl").read_text(encoding="utf-8").splitlines()
+        assert [json.loads(line)["identifier"] for line in lines] == sorted(converted)  # a line per figure
         # the identifiers in the graph are the valid ones of the converted records
         expected = set().union(*(r["valid"] for r in corpus if r["figid"] in converted))
         assert entities(nt) == expected

@@ -234,11 +234,13 @@ def test_unusable_files_are_rejected_without_waiting(run):
 def test_no_value_breaks_an_iri_a_path_or_the_dumps(run):
     root, out, _, _, _, _ = run
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
-        "pfocr.jsonld", "pfocr.nq", "pfocr.nt", "pfocr.ttl", "report.json", "void.ttl"]
+        "context.jsonld", "pfocr.jsonl", "pfocr.jsonld", "pfocr.nq", "pfocr.nt", "pfocr.ttl", "report.json",
+        "void.ttl"]
     graphs = {}
     for name, fmt in (("pfocr.nt", ox.RdfFormat.N_TRIPLES), ("pfocr.nq", ox.RdfFormat.N_QUADS),
                       ("pfocr.ttl", ox.RdfFormat.TURTLE), ("pfocr.jsonld", ox.RdfFormat.JSON_LD)):
         graphs[name] = {(q.subject, q.predicate, q.object) for q in ox.parse(path=str(out / name), format=fmt)}
+    graphs["pfocr.jsonl"] = _jsonl_triples(out / "pfocr.jsonl")
     assert len({frozenset(g) for g in graphs.values()}) == 1
     bad = re.compile(r'[\x00-\x20<>"{}|^`\\]')
     for s, p, o in graphs["pfocr.nt"]:
@@ -287,3 +289,20 @@ def test_the_reading_functions_refuse_the_same_input(tmp_path):
     started = time.monotonic()
     record = read_record(Source(str(bomb)))
     assert time.monotonic() - started < 5 and record.front_matter["figid"] == "PMC1__bomb"
+
+
+def _jsonl_triples(path) -> set:
+    """The triples pyld makes of every line of a pfocr.jsonl, together."""
+    import json
+
+    from pyld import jsonld
+
+    from converter.jsonlines import context_loader
+
+    base = "https://pfocr.wikipathways.org/dumps/pfocr.jsonl"
+    options = {"format": "application/n-quads", "base": base, "documentLoader": context_loader(base)}
+    triples = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        nquads = jsonld.to_rdf(json.loads(line), options)
+        triples.update((q.subject, q.predicate, q.object) for q in ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
+    return triples
