@@ -16,25 +16,33 @@ from urllib.parse import urljoin
 from .formats import CONTEXT_FILE
 from .mapping import EntityIndex, taxon_iri
 from .model import Taxon
-from .rdf import Link, json_member, json_node, json_value
+from .rdf import Link, json_key, json_node, json_value
 from .vocab import TERMS
 from .worklist import WorkList
 from .writers import context_text
 
-_MEMO = 1 << 14  # nodes kept as text; past that the memo starts again (a shared node is then read from the list)
+_MEMO = 1 << 16  # nodes kept as text (about 16 MiB of them); past that the memo starts again
+_NODE, _TAXON = 0, 1  # what a remembered text is: a node pointing to no taxon, or a taxon
 
 
 class FigureLines:
     """Completes lines: remembers the shared nodes (articles, journals, publishers) as first written, renders the
-    entities and taxa of ``entities`` as merged so far, and writes what a figure's line points to."""
+    entities and taxa of ``entities`` as merged so far, and writes what a figure's line points to.
+
+    An entity names its taxon by IRI; the line carries each taxon its entities name once, where the figure names
+    it (``about``, ``mentions``) or else in ``@included``. Embedded in every entity, the taxa were more than a third
+    of the text the lines embed."""
 
     def __init__(self, entities: EntityIndex, work: WorkList) -> None:
         self.entities = entities
         self.work = work
         self._shared: dict[str, tuple[str, list[Link]]] = {}  # key -> open text and links, most recent ones
-        # IRI -> node text, and the taxon it embeds as it was then (add_taxon replaces a taxon it learns more of)
-        self._texts: dict[str, tuple[str, object]] = {}
+        # IRI -> the node's text, and what it depends on besides the merges :meth:`changed` reports: a taxon's text
+        # is good while the index holds the same Taxon (add_taxon replaces one it learns more of); an entity's
+        # names its taxon's IRI (or _NODE), which the line must then carry
+        self._texts: dict[str, tuple[bytes, object, object]] = {}
         self._taxon_iris: dict[Taxon, str] = {}
+        self._keys: dict[str, tuple[bytes, bool]] = {}  # property -> its key's text, and whether it is a @set
 
     def shared(self, key: str, text: bytes, links: list[Link]) -> None:
         """The shared node ``key`` as the dump has it: its open text and its links."""
@@ -50,31 +58,58 @@ class FigureLines:
 
     def tail(self, links: list[Link]) -> bytes:
         """The rest of a figure's line after its own part: what it points to, the closing brace and line break."""
-        return (self._members(links) + "}\n").encode("utf-8")
+        named: dict[str, None] = {}  # the taxa its entities name, in order
+        embedded: set[str] = set()  # the taxa the figure itself names, written where it names them
+        parts = self._members(links, named, embedded)
+        included = [self._node(iri)[0] for iri in named if iri not in embedded]
+        if included:
+            parts.append(b',"@included":[' + b",".join(included) + b"]")
+        parts.append(b"}\n")
+        return b"".join(parts)
 
-    def _members(self, links: list[Link]) -> str:
-        by_property: dict[str, list[str]] = {}
+    def _members(self, links: list[Link], named: dict[str, None], embedded: set[str]) -> list[bytes]:
+        by_property: dict[str, list[bytes]] = {}
         for predicate, target in links:
-            text = self._node(target) if target.__class__ is str else None
-            if text is None:
-                text = json_value(TERMS.get(predicate), target)
-            by_property.setdefault(predicate, []).append(text)
-        return "".join("," + json_member(predicate, values) for predicate, values in by_property.items())
+            node = self._node(target) if target.__class__ is str else None
+            if node is None:
+                text = json_value(TERMS.get(predicate), target).encode("utf-8")
+            else:
+                text, kind = node[0], node[2]
+                if kind is _TAXON:
+                    embedded.add(target)
+                elif kind is not _NODE:
+                    named[kind] = None
+            values = by_property.get(predicate)
+            if values is None:
+                by_property[predicate] = [text]
+            else:
+                values.append(text)
+        parts = []
+        for predicate, values in by_property.items():
+            key = self._keys.get(predicate)
+            if key is None:
+                name, many = json_key(predicate)
+                key = self._keys[predicate] = (b"," + name.encode("utf-8"), many)
+            if len(values) == 1 and not key[1]:
+                parts += (key[0], values[0])
+            else:
+                parts += (key[0], b"[", b",".join(values), b"]")
+        return parts
 
-    def _node(self, iri: str) -> str | None:
+    def _node(self, iri: str) -> tuple[bytes, object, object] | None:
+        """The text of the node ``iri`` as the dump has it, and what it is (:data:`_TAXON`, :data:`_NODE` or the
+        IRI of the taxon an entity names), or None when no one here writes it."""
+        memo = self._texts.get(iri)
         entities = self.entities
+        if memo is not None and (memo[2] is not _TAXON or memo[1] is entities.taxa.get(iri)):
+            return memo
         merged = entities.entities.get(iri)
         if merged is not None:
-            taxon = merged.taxon and entities.taxa.get(self._taxon_iris.get(merged.taxon) or self._iri(merged.taxon))
-        else:
-            taxon = entities.taxa.get(iri)
-        memo = self._texts.get(iri)
-        if memo is not None and memo[1] is taxon:
-            return memo[0]
-        if merged is not None:
-            text = json_node(entities.entity_triples(iri), self._taxon)
-        elif taxon is not None:
-            text = json_node(entities.taxon_triples(iri))
+            text = json_node(entities.entity_triples(iri))
+            kind = self._iri(merged.taxon) if merged.taxon else _NODE
+            stamp = None
+        elif (taxon := entities.taxa.get(iri)) is not None:
+            text, kind, stamp = json_node(entities.taxon_triples(iri)), _TAXON, taxon
         else:
             value = self._shared.get(iri)
             if value is None:
@@ -82,20 +117,20 @@ class FigureLines:
                 if kept is None:
                     return None  # written by no one here: the line gives its IRI
                 value = pickle.loads(kept)  # kept by this process: trusted
-            text = value[0] + self._members(value[1]) + "}"
+            text = value[0] + b"".join(self._members(value[1], {}, set())).decode("utf-8") + "}"
+            kind, stamp = _NODE, None
         if len(self._texts) >= _MEMO:
             self._texts.clear()
-        self._texts[iri] = (text, taxon)
-        return text
+        memo = self._texts[iri] = (text.encode("utf-8"), stamp, kind)
+        return memo
 
     def _iri(self, taxon: Taxon) -> str:
-        if len(self._taxon_iris) >= _MEMO:
-            self._taxon_iris.clear()
-        iri = self._taxon_iris[taxon] = taxon_iri(taxon)
+        iri = self._taxon_iris.get(taxon)
+        if iri is None:
+            if len(self._taxon_iris) >= _MEMO:
+                self._taxon_iris.clear()
+            iri = self._taxon_iris[taxon] = taxon_iri(taxon)
         return iri
-
-    def _taxon(self, iri: str) -> str | None:
-        return self._node(iri) if iri in self.entities.taxa else None
 
 
 def context_loader(base: str):

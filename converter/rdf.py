@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterable, NamedTuple, Union
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from .vocab import CLASSES, PREFIXES, RDF_TYPE, TERMS, XSD
 from .vocab import Term as JsonTerm
@@ -25,7 +26,7 @@ class Literal(NamedTuple):
     language: str | None = None  # the converter writes none; validation reads them from other graphs
 
 
-Term = Union[str, Literal]
+Term = str | Literal
 Triple = tuple[str, str, Term]
 
 _NT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
@@ -202,6 +203,11 @@ class _Values(dict):
 
 
 _JSON_VALUES = _Values()  # symbols, sources, entity IRIs and counts repeat in every figure
+
+
+def json_key(predicate: str) -> tuple[str, bool]:
+    """The ``"key":`` text of a property, and whether its values are a set (always an array)."""
+    return _JSON_KEY[predicate], TERMS.get(predicate, _NO_TERM).many
 
 
 def json_member(predicate: str, values: list[str]) -> str:

@@ -161,6 +161,9 @@ def _check_plain(node: dict) -> None:
         for key, value in obj.items():
             if key == "@context":
                 continue
+            if key == "@included":  # a line's taxa that only its entities name (a keyword, not a property)
+                assert obj is node and isinstance(value, list) and value, value
+                continue
             if key.startswith("@"):
                 assert key in ("@id", "@type"), key
                 if key == "@type":  # class names, not IRIs
@@ -269,3 +272,29 @@ def test_jq_one_liners_give_what_the_graph_says(sample_run, sample_store, tmp_pa
     expected = Counter("\t".join((i, w, s, next(f"{curie[ns]}:{e[len(ns):]}" for ns in curie if e.startswith(ns))))
                        for i, w, s, e in rows)
     assert mentions and Counter(mentions) == expected
+
+
+# --- taxa: each once per line ----------------------------------------------------------------------------------------
+def _check_taxa_once(lines: list[dict]) -> int:
+    """Every taxon a line's entities name is a node of that line, in ``about``, ``mentions`` or ``@included``; what
+    ``@included`` holds is named by an entity and not already in ``about`` or ``mentions``. Returns how many lines
+    needed ``@included``."""
+    needed = 0
+    for line in lines:
+        own = [n for n in (*line.get("about", []), *line.get("mentions", [])) if n["@type"] == "Taxon"]
+        included = line.get("@included", [])
+        assert all(node["@type"] == "Taxon" and "identifier" in node for node in included)
+        taxa = {node["@id"] for node in own}
+        extra = [node["@id"] for node in included]
+        assert len(set(extra)) == len(extra) and not taxa & set(extra), line["identifier"]
+        named = {e["taxonomicRange"] for e in line.get("mentions", []) if "taxonomicRange" in e}
+        assert all(isinstance(iri, str) for iri in named)
+        assert named <= taxa | set(extra), (line["identifier"], named - taxa - set(extra))
+        assert set(extra) <= named, line["identifier"]
+        needed += bool(included)
+    return needed
+
+
+def test_a_line_carries_each_taxon_its_entities_name(sample_run, corpus_run):
+    _check_taxa_once(_lines(sample_run.out))
+    assert _check_taxa_once(_lines(corpus_run.out)), "the generated corpus has entities of taxa their figure omits"
