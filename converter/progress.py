@@ -77,8 +77,9 @@ class Progress:
         self._drawn = True
 
     def step(self, text: str) -> None:
-        """A step after the sending (counting, switching, cleaning up), on a line of its own."""
-        if self.stream is None:
+        """A step after the sending (counting, switching, cleaning up), on a line of its own; in plain lines only
+        once the publish has run for ``LINE_EVERY`` seconds, so that a short publish says nothing but its result."""
+        if self.stream is None or (not self.terminal and time.monotonic() - self.started < LINE_EVERY):
             return
         self._end_bar()
         print(f"{self.what}: {text}", file=self.stream, flush=True)
@@ -91,7 +92,7 @@ class Progress:
         if self.terminal:
             self._show(time.monotonic())
             self._end_bar()
-        else:
+        elif time.monotonic() - self.started >= LINE_EVERY:
             print(self.line(), file=self.stream, flush=True)
 
     def _end_bar(self) -> None:

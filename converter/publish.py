@@ -31,6 +31,7 @@ The update and query services are found from the endpoint for stores whose layou
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -42,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import pyoxigraph as ox
@@ -95,8 +96,16 @@ class PublishReport:
         check = ("the store holds exactly that" if self.verified
                  else f"the store holds {self.counted}" if self.counted is not None else "not counted")
         return (f"published {self.triples} triples into <{self.graph}> and {self.statistics} precomputed triples "
-                f"into {len(DERIVED_GRAPHS)} graphs at {self.endpoint} ({self.protocol}, {self.batches} batches, "
+                f"into {len(DERIVED_GRAPHS)} graphs at {redact(self.endpoint)} ({self.protocol}, {self.batches} batches, "
                 f"{self.retries} retries, {self.seconds:.1f} s); {check}")
+
+
+_USER_INFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every URL's user-info replaced by ``***`` (it goes to logs and terminals)."""
+    return _USER_INFO.sub(r"\1:***@", text)
 
 
 def _layouts() -> list[dict]:
@@ -495,6 +504,20 @@ def _store_kind(requested: StoreKind, endpoint: str, protocol: Protocol, target:
     return "virtuoso" if "virtuoso" in target.server().lower() else "sparql"
 
 
+def _redacted(function: Callable[..., PublishReport]) -> Callable[..., PublishReport]:
+    """Errors without the passwords of the URLs they name, whichever step raised them."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> PublishReport:
+        try:
+            return function(*args, **kwargs)
+        except PublishError as err:
+            raise PublishError(redact(str(err))) from None
+
+    return run
+
+
+@_redacted
 def publish(
     inputs: Iterable[str],
     endpoint: str,
