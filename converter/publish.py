@@ -17,9 +17,8 @@ How a graph is replaced depends on the store (``store_kind``; ``auto`` asks the 
   must equal what was sent; then one SPARQL Update request, ``MOVE <staging> TO <graph>``, swaps it in, with the
   precomputed graphs the canned queries read (:mod:`converter.derived`). A store runs one update request as one
   transaction, so readers see the old graph or the new one.
-- ``virtuoso``: a ``MOVE`` of millions of triples overflows a default Virtuoso's transaction log, and a large
-  transaction's commit is not atomic for its readers there; the data goes into a new version graph instead and the
-  graph's IRI is switched to it as a graph group (:mod:`converter.virtuoso`). ``bulk`` has Virtuoso's own bulk
+- ``virtuoso``: a ``MOVE`` of millions of triples overflows a default Virtuoso's transaction log; the data goes into
+  a new version graph instead and the graph's IRI is switched to it as a graph group (:mod:`converter.virtuoso`). ``bulk`` has Virtuoso's own bulk
   loader read the data from a folder it shares with this machine.
 
 Any failure before the swap drops what was sent and leaves the target as it was. ``append=True`` adds the batches

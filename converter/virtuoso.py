@@ -3,10 +3,8 @@
 Why not the staging graph and one ``MOVE`` that other stores take (``docs/triplestores.md`` has the figures):
 
 - a ``MOVE`` rewrites every index entry of every quad. Logged, a few million triples overflow the transaction's log
-  (``SR325``, 50 MB on a default server); unlogged in one transaction it takes as long as loading them again, and
-  the commit still shows readers a graph that shrinks page by page for over a second; unlogged row by row
-  (``log-enable 3``) readers see it half moved for its whole length. A default server also ends any request after
-  60 s (``[SPARQL] MaxQueryExecutionTime``), so one long request cannot do it either.
+  (``SR325``, about 50 MB on a default server); committed row by row (``log-enable 3``) readers see it half moved
+  for its whole length, and a default server ends any request after 60 s (``[SPARQL] MaxQueryExecutionTime``).
 - Virtuoso's graph groups can: a group's IRI in ``FROM`` (or the protocol's ``default-graph-uri``) stands for its
   members, and which members it has is one entry of an in-memory dictionary that the query compiler reads.
 
@@ -18,8 +16,9 @@ version is dropped after ``grace`` seconds, when the queries that started on it 
 keep their names and are swapped in with one logged ``MOVE`` just before the switch, small enough for the log.
 
 The switch and the bulk loader are SQL; they are reached through ``/sparql-auth`` as ``sql:``/``bif:`` calls, so
-publishing needs the ``dba`` account (or one with its rights) and nothing but HTTP. Three small procedures named
-``DB.DBA.PFOCR_RDF_*`` are (re)defined on each publish.
+publishing needs the ``dba`` account (or one with its rights) and nothing but HTTP. Small procedures named
+``DB.DBA.PFOCR_RDF_*`` are (re)defined on each publish. Those that change the log mode set it back before they
+return, even on an error: the mode stays with the server's HTTP thread otherwise, for whoever it serves next.
 """
 
 from __future__ import annotations
