@@ -87,16 +87,20 @@ create procedure DB.DBA.PFOCR_RDF_GRAPHS (in prefix varchar) returns varchar
     "PFOCR_RDF_LOAD": """
 create procedure DB.DBA.PFOCR_RDF_LOAD (in folder varchar) returns varchar
 {
-  declare failed varchar;
+  declare failed, done varchar;
   declare exit handler for sqlstate '*' { log_enable (1, 1); resignal; };
+  done := 'wait';
   if (exists (select 1 from DB.DBA.LOAD_LIST where starts_with (LL_FILE, folder) and LL_STATE = 0))
-    rdf_loader_run (1);
+    {
+      rdf_loader_run (1);
+      done := 'ran';
+    }
   log_enable (1, 1);
   failed := coalesce ((select top 1 LL_FILE || ': ' || LL_ERROR from DB.DBA.LOAD_LIST
                        where starts_with (LL_FILE, folder) and LL_ERROR is not null), '');
   if (failed <> '')
     return 'failed ' || failed;
-  return sprintf ('%d', (select count (*) from DB.DBA.LOAD_LIST where starts_with (LL_FILE, folder) and LL_STATE <> 2));
+  return sprintf ('%s %d', done, (select count (*) from DB.DBA.LOAD_LIST where starts_with (LL_FILE, folder) and LL_STATE <> 2));
 }""",
     "PFOCR_RDF_DROP": """
 create procedure DB.DBA.PFOCR_RDF_DROP (in graph varchar) returns integer
@@ -226,9 +230,13 @@ class Virtuoso:
                 state = rows[0]["r"]["value"] if rows and "r" in rows[0] else ""
                 if state.startswith("failed "):
                     raise self.error(f"Virtuoso's bulk loader failed on {state[len('failed '):]}")
-                on_file()
-                if state == "0":
+                done, _, left = state.partition(" ")
+                if left == "0":
                     return
+                if done == "ran":
+                    on_file()
+                else:  # the last files are loading in the other sessions
+                    time.sleep(0.5)
 
         try:
             with ThreadPoolExecutor(jobs) as pool:
