@@ -60,9 +60,13 @@ def _sql_string(text: str) -> str:
 
 
 def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds ``action`` took (said on standard error at once, so a run cut short keeps its figures) and its
+    value."""
     started = time.perf_counter()
     value = action()
-    return time.perf_counter() - started, value
+    seconds = time.perf_counter() - started
+    print(f"  {seconds:.1f} s", file=sys.stderr, flush=True)
+    return seconds, value
 
 
 def virtuoso_runs(dump: Path, tmp: Path, runs: set[str]) -> dict[str, Any]:
