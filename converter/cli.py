@@ -11,7 +11,8 @@ import functools
 import json
 import os
 import sys
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 
@@ -31,7 +32,7 @@ class _Formats(click.ParamType):
 
     name = "FORMATS"
 
-    def convert(self, value, param, ctx):  # noqa: D102 - click API
+    def convert(self, value, param, ctx):
         if isinstance(value, list):
             return value
         try:
@@ -48,7 +49,7 @@ class _OutputFormat(click.ParamType):
 
     name = "FORMAT"
 
-    def convert(self, value, param, ctx):  # noqa: D102 - click API
+    def convert(self, value, param, ctx):
         try:
             return output_format(value)
         except QueryError as err:
@@ -270,7 +271,7 @@ def load_command(inputs, store_dir):
               help="Add to the graph directly instead of replacing it through a staging graph.")
 @click.option("--with-statistics/--without-statistics", default=True, show_default=True,
               help="Also replace the precomputed graphs the canned queries read (counts, lookup keys, search text; "
-                   "docs/mapping.md), computed from the inputs. Not with --append.")
+                   "docs/mapping.md), computed from the inputs (with --append: from the whole graph afterwards).")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Triples per request (default: 50,000 for gsp, 10,000 for update).")
 @click.option("--update-endpoint", default=None,
@@ -279,13 +280,23 @@ def load_command(inputs, store_dir):
               help="SPARQL query service for the triple count, when the store's layout is not known.")
 @click.option("--retries", type=click.IntRange(0), default=4, show_default=True,
               help="Retries of a request after a transient failure (unreachable, HTTP 429/5xx), with backoff.")
+@click.option("--store-kind", type=click.Choice(["auto", "sparql", "virtuoso"]), default="auto", show_default=True,
+              help="How to replace the graph. virtuoso: a new version graph, then the graph IRI switched to it "
+                   "(needs the dba account); sparql: a staging graph and one MOVE (any SPARQL 1.1 store). auto: "
+                   "virtuoso for a Virtuoso store when --user is given, sparql otherwise.")
+@click.option("--bulk", "bulk", default=None, type=click.Path(file_okay=False),
+              help="Virtuoso: write the data as files into a new folder under DIR, which the server can read (same "
+                   "machine or shared volume, listed in its DirsAllowed), and have its bulk loader load them.",
+              metavar="DIR")
 @_user_errors(status=1)
 def publish_command(inputs, endpoint, graph, protocol, user, password, append, with_statistics, batch_size,
-                    update_endpoint, query_endpoint, retries):
-    """Publish dumps or PFOCR records into a triplestore over SPARQL 1.1 protocols.
+                    update_endpoint, query_endpoint, retries, store_kind, bulk):
+    """Publish dumps or PFOCR records into a triplestore.
 
-    The graph is replaced atomically: batches go into a staging graph, its triple count is checked, and one
-    SPARQL Update MOVE swaps it in, with the statistics graph the canned queries read. See docs/triplestores.md.
+    The graph is replaced so that readers see the old graph or the new one, never a part: on Virtuoso the data
+    goes into a new version graph and the graph IRI is switched to it; on other stores batches go into a staging
+    graph that one SPARQL Update MOVE swaps in. The precomputed graphs the canned queries read are published too,
+    in every mode. A progress bar on a terminal, a line now and then otherwise. See docs/triplestores.md.
 
     \b
     Examples:
@@ -298,8 +309,8 @@ def publish_command(inputs, endpoint, graph, protocol, user, password, append, w
     try:
         report = publish(inputs, endpoint, graph=graph, protocol=protocol, user=user, password=password,
                          append=append, with_statistics=with_statistics, batch_size=batch_size,
-                         update_endpoint=update_endpoint,
-                         query_endpoint=query_endpoint, retries=retries, progress=sys.stderr.isatty())
+                         update_endpoint=update_endpoint, query_endpoint=query_endpoint, retries=retries,
+                         progress=True, store_kind=store_kind, bulk=bulk)
     except PublishError as err:
         _fail(str(err), 1)
     _rejected(report.rejected, "convert them for the full list")
