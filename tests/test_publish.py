@@ -323,14 +323,6 @@ def test_virtuoso_append_goes_into_the_current_version_with_the_counts_of_the_wh
     assert report.statistics == whole.statistics > 0  # computed for the whole graph, not for the part appended
 
 
-def test_a_password_in_the_endpoint_is_never_printed(old):
-    from _triplestores import free_port
-
-    base = f"http://someone:s3cret@127.0.0.1:{free_port()}"
-    message = one_error(cli(old[0], "--endpoint", base + "/store", "--retries", "0"))
-    assert "s3cret" not in message and "someone:***@127.0.0.1" in message
-
-
 def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise(monkeypatch):
     import io
 
