@@ -39,13 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))  # the launcher the tests start their throw-away servers with
 
-from _triplestores import (
-    VIRTUOSO_PASSWORD,
-    VIRTUOSO_USER,
-    find_binary,
-    oxigraph_server,
-    virtuoso_server,
-)
+from _triplestores import VIRTUOSO_PASSWORD, VIRTUOSO_USER, find_binary, oxigraph_server, virtuoso_server
 
 from converter.publish import PublishReport, publish
 

@@ -53,6 +53,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))  # the launcher the tests start their throw-away servers with
 
 import pyoxigraph as ox
+
 from _triplestores import HOST, Server, Virtuoso, find_binary, free_port, oxigraph_server, running, virtuoso_server
 
 from converter.queries import CannedQuery, Param, library, tokens
@@ -180,7 +181,8 @@ def corpus_values(store: ox.Store) -> Corpus:
     word = min(words.items(), key=lambda kv: (-kv[1], kv[0]))[0] if words else None
     return Corpus(genes=genes, chemical=chemicals[0][1] if chemicals else None,
                   disease=diseases[0][1] if diseases else None,
-                  figure=busiest["figure"].value if busiest else None, figid=busiest["figid"].value if busiest else None,
+                  figure=busiest["figure"].value if busiest else None,
+                  figid=busiest["figid"].value if busiest else None,
                   pmcid=busiest["pmcid"].value if busiest else None, title_word=word)
 
 
@@ -506,7 +508,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--records", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--corpus", help="corpus folder (default benchmarks/corpus/pfocr-n<N>-s<SEED>)")
-    parser.add_argument("--work", help="folder of the dump and the store (default benchmarks/corpus/graph-n<N>-s<SEED>)")
+    parser.add_argument("--work",
+                        help="folder of the dump and the store (default benchmarks/corpus/graph-n<N>-s<SEED>)")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each throughput run")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each canned query on each engine")

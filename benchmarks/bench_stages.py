@@ -5,7 +5,8 @@
     python benchmarks/bench_stages.py --corpus examples/pfocr
 
 Takes the first ``--records`` pages (in figid order) of the corpus ``bench_convert.py`` uses (building it when
-missing), or of any folder of records given as ``--corpus``, and converts them twice in this one process, as a worker does: read (``read_record``: the front matter and
+missing), or of any folder of records given as ``--corpus``, and converts them twice in this one process, as a
+worker does: read (``read_record``: the front matter and
 the companion TSVs), model (``build_figure``), mapping (``figure_blocks``), then serialising the blocks into each
 dump format alone and into all five at once (``serialize``, and ``encode`` into bytes). The second pass is timed, a
 stage at a time around each record, so the memos are as warm as in a long run and nothing is held between records.
@@ -27,12 +28,12 @@ sys.path.insert(0, str(HERE))
 
 from bench_convert import ensure_corpus
 
+from converter.formats import FORMATS
 from converter.mapping import figure_blocks
 from converter.model import build_figure
 from converter.sources import RecordError, iter_sources, peek_figid, read_record
 from converter.vocab import GRAPH
 from converter.worklist import WorkList
-from converter.formats import FORMATS
 from converter.writers import encode, serialize
 
 SERIALISATIONS = [(fmt,) for fmt in FORMATS] + [FORMATS]

@@ -40,6 +40,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from yaml.resolver import Resolver
@@ -163,7 +164,7 @@ def _fold(s: str, column: int, indent: str) -> str:
     tokens = s.split(" ")
     lines = [tokens[0]]
     col = column + len(tokens[0])
-    for prev, tok in zip(tokens, tokens[1:]):
+    for prev, tok in pairwise(tokens):
         if prev and tok and tok[0] != "#" and col + 1 + len(tok) > WIDTH:
             lines.append(tok)
             col = len(indent) + len(tok)
@@ -275,7 +276,8 @@ def load_bulk(shared: Path) -> Bulk:
         d = dict(zip(header, r))
         b.meta.setdefault(_figid(d["figid"]), {}).update(
             {k: d[k] for k in ("figtitle", "figlink", "filename") if d.get(k)})
-    for name in ("curation__pfocr_curated.converted.tsv", "pathway-figure-ocr__shiny-screen_cord19_pfocr.converted.tsv"):
+    for name in ("curation__pfocr_curated.converted.tsv",
+                 "pathway-figure-ocr__shiny-screen_cord19_pfocr.converted.tsv"):
         header, rows = table(name)
         for r in rows:
             d = dict(zip(header, r))

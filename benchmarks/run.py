@@ -8,7 +8,8 @@ over HTTP on ``pfocr-rdf serve`` and Virtuoso, endpoint throughput against both 
 
 Each size runs ``bench_convert.py`` and ``bench_query.py`` (their tables are printed as they come) and writes
 ``OUT/convert-N.json`` and ``OUT/query-N.json``; above 50,000 records the conversion runs only the floor, N-Triples,
-all five dumps, validation and the incremental rebuild (single formats and baselines come from the smaller run). Corpora are generated on first use into ``benchmarks/corpus/``
+all five dumps, validation and the incremental rebuild (single formats and baselines come from the smaller run).
+Corpora are generated on first use into ``benchmarks/corpus/``
 (git ignores both folders). Nothing here asserts on timings: the figures are for reading and for RESULTS.md.
 """
 

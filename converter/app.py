@@ -160,7 +160,7 @@ class _Handlers(PageRoutes):
                 raise
             except QueryError as err:
                 raise ProtocolError(400, str(err)) from None
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 raise ProtocolError(500, f"internal error: {type(err).__name__}: {err}") from None
 
         return guarded
@@ -220,7 +220,8 @@ class _Handlers(PageRoutes):
             CURRENT.set(ticket)
             return call(wait)
 
-        work = asyncio.ensure_future(self.threads.run(asyncio.get_running_loop().time() + self.endpoint.queue_wait, job))
+        deadline = asyncio.get_running_loop().time() + self.endpoint.queue_wait
+        work = asyncio.ensure_future(self.threads.run(deadline, job))
         gone = asyncio.ensure_future(_left(request))
         try:
             await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)

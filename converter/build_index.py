@@ -18,6 +18,7 @@ import os
 import pickle
 import sqlite3
 import tempfile
+from contextlib import suppress
 from typing import Any
 from urllib.parse import quote
 
@@ -66,10 +67,8 @@ class IndexWriter:
 
     def abort(self) -> None:
         self._db.close()
-        try:
+        with suppress(FileNotFoundError):
             os.unlink(self._tmp)
-        except FileNotFoundError:
-            pass
 
 
 class PreviousBuild:
@@ -83,7 +82,7 @@ class PreviousBuild:
         self.files: dict[str, Any] = {}
 
     @classmethod
-    def open(cls, folder: str, header: dict) -> "PreviousBuild | None":
+    def open(cls, folder: str, header: dict) -> PreviousBuild | None:
         """The last build's index in ``folder``, or None when there is none, it is damaged or its header differs."""
         path = os.path.join(folder, INDEX)
         if not os.path.isfile(path):
@@ -94,8 +93,8 @@ class PreviousBuild:
             found, entities, taxa = db.execute("SELECT header, entities, taxa FROM tail").fetchone()
             # the whole file is checked (34 ms at 20,000 records, all four dumps): a damaged page would otherwise
             # surface in the middle of the build
-            if pickle.loads(found) == header and db.execute("PRAGMA quick_check").fetchone() == ("ok",):  # noqa: S301
-                return cls(db, pickle.loads(entities), pickle.loads(taxa))  # noqa: S301 - the converter's own file
+            if pickle.loads(found) == header and db.execute("PRAGMA quick_check").fetchone() == ("ok",):
+                return cls(db, pickle.loads(entities), pickle.loads(taxa))  # the converter's own file
         except (sqlite3.Error, TypeError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
             pass
         if db is not None:
@@ -112,7 +111,7 @@ class PreviousBuild:
         row = self._db.execute("SELECT data FROM groups WHERE rowid = ?", (where,)).fetchone()
         if row is None:
             raise OSError(f"{INDEX}: a group it lists is gone")
-        return pickle.loads(row[0])  # noqa: S301 - the converter's own file
+        return pickle.loads(row[0])  # the converter's own file
 
     def close(self) -> None:
         for fh in self.files.values():

@@ -19,8 +19,8 @@ import heapq
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from typing import Iterable, Iterator
 
 from .store import derived_from
 from .vocab import GRAPH

@@ -8,7 +8,8 @@ Two named graphs hold it (``docs/mapping.md``, "Precomputed data"):
   one exact lookup) and each figure's searchable text, lower-cased.
 
 Each piece is a CONSTRUCT query in ``converter/data/derived/`` whose first line names its graph; the engine computes
-it, with its own LCASE and its own aggregates, so the precomputed answers are the ones the queries would compute. The same data goes to other triplestores with ``publish`` and in bulk-load chunks::
+it, with its own LCASE and its own aggregates, so the precomputed answers are the ones the queries would compute.
+The same data goes to other triplestores with ``publish`` and in bulk-load chunks::
 
     >>> from converter.derived import derive                     # doctest: +SKIP
     >>> derive(store)                                            # doctest: +SKIP

@@ -23,6 +23,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from functools import cached_property
 
 import pyoxigraph as ox
@@ -163,10 +164,8 @@ class Endpoint:
         if self.writable:
             return
         CURRENT.set(Ticket("", "cheap"))
-        try:
+        with suppress(Exception):  # the visit will answer with the reason
             self.dataset_page()
-        except Exception:  # noqa: BLE001, S110 - the visit will answer with the reason
-            pass
 
     def dataset_page(self) -> str:
         """The /dataset page; drawn once per store version on a read-only endpoint."""

@@ -162,8 +162,9 @@ def snapshot() -> dict:
         >>> snapshot()["namespaces"]["chebi"]["banana"]   # doctest: +SKIP
         'CHEBI'
     """
-    import bioregistry
     from importlib.metadata import version
+
+    import bioregistry
 
     listed = _listed()
     for prefix, entry in listed["namespaces"].items():

@@ -51,7 +51,7 @@ class Threads:
         def job() -> None:
             try:
                 result, error = call(max(0.0, deadline - loop.time())), None
-            except BaseException as err:  # noqa: BLE001 - handed to the awaiting request
+            except BaseException as err:  # handed to the awaiting request
                 result, error = None, err
             with suppress(RuntimeError):  # the loop has closed (the server stopped): no one waits for this
                 loop.call_soon_threadsafe(_settle, done, result, error, free)

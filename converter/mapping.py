@@ -14,14 +14,14 @@ merged across the whole dataset by :class:`EntityIndex` and written at the end.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 from urllib.parse import quote
 
 from .identifiers import iri_escape, registry
 from .model import Entity, Figure, Mention, Taxon
 from .rdf import Literal, Triple
-from .vocab import (CC0, DOI_RESOLVER, FIGURES, NDEX_NETWORK, PMC_SITE, RDF_TYPE, SITE, pfocr, schema, xsd)
+from .vocab import CC0, DOI_RESOLVER, FIGURES, NDEX_NETWORK, PMC_SITE, RDF_TYPE, SITE, pfocr, schema, xsd
 
 ENTITY_CLASS = {"gene": schema("Gene"), "chemical": schema("ChemicalSubstance"), "disease": schema("MedicalCondition")}
 MENTION_CLASS = {"gene": pfocr("GeneMention"), "chemical": pfocr("ChemicalMention"),

@@ -144,8 +144,9 @@ def openapi_document(queries: dict[str, CannedQuery], *, writable: bool, timeout
             "parameters": [{"name": "figid", "in": "path", "required": True, "schema": {"type": "string"}}, fmt],
             "responses": {"200": described, **_errors("404", "406", "503")}}},
         "/figures/{figid}-genes.{fmt}": {"get": {
-            "operationId": "figure_genes", "summary": "A figure's genes for an enrichment tool: symbols one a line "
-                                                      "(txt), or symbols with NCBI Gene ids, taxa, words and sources (tsv)",
+            "operationId": "figure_genes",
+            "summary": "A figure's genes for an enrichment tool: symbols one a line "
+                       "(txt), or symbols with NCBI Gene ids, taxa, words and sources (tsv)",
             "parameters": [{"name": "figid", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "fmt", "in": "path", "required": True,
                             "schema": {"type": "string", "enum": ["txt", "tsv"]}}],

@@ -25,10 +25,11 @@ import tempfile
 import time
 from array import array
 from collections import Counter, deque
-from contextlib import ExitStack, closing, contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
-from typing import IO, Iterable, Iterator, Sequence
+from typing import IO
 
 from .build_index import IndexWriter, PreviousBuild
 from .formats import CONTEXT_FILE, FILE_NAMES, FORMATS, rdf_format, spelled
@@ -59,7 +60,7 @@ class Issue:
     figid: str | None = None
 
     @classmethod
-    def of(cls, err: RecordError, figid: str | None = None) -> "Issue":
+    def of(cls, err: RecordError, figid: str | None = None) -> Issue:
         return cls(err.file, err.field, err.reason, err.line, figid)
 
     def __str__(self) -> str:
@@ -324,10 +325,8 @@ def _convert_task(task: tuple[int, list[tuple[list[Source], str | None, str | No
         raise named(err, os.path.dirname(shard)) from None
     finally:
         for fh in files.values():
-            try:
+            with suppress(OSError):  # its text could not be written either: the error above says why
                 fh.close()
-            except OSError:  # its text could not be written either: the error above says why
-                pass
     return number, out
 
 
@@ -554,7 +553,7 @@ def convert(
         raise ConvertError(str(err)) from None
 
     registry.style = iri_style
-    registry.namespaces  # read data/identifiers.json once, before worker processes fork
+    _ = registry.namespaces  # read data/identifiers.json once, before worker processes fork
     with ExitStack() as stack:
         work = stack.enter_context(WorkList())
         problems: list[RecordError] = []
@@ -758,4 +757,4 @@ def _bytes(text: dict, source: dict) -> dict[str, bytes]:
             for fmt, where in text.items()}
 
 
-__all__ = ["convert", "ConvertError", "Report", "Issue"]
+__all__ = ["ConvertError", "Issue", "Report", "convert"]

@@ -18,8 +18,8 @@ How a graph is replaced depends on the store (``store_kind``; ``auto`` asks the 
   precomputed graphs the canned queries read (:mod:`converter.derived`). A store runs one update request as one
   transaction, so readers see the old graph or the new one.
 - ``virtuoso``: a ``MOVE`` of millions of triples overflows a default Virtuoso's transaction log; the data goes into
-  a new version graph instead and the graph's IRI is switched to it as a graph group (:mod:`converter.virtuoso`). ``bulk`` has Virtuoso's own bulk
-  loader read the data from a folder it shares with this machine.
+  a new version graph instead and the graph's IRI is switched to it as a graph group (:mod:`converter.virtuoso`).
+  ``bulk`` has Virtuoso's own bulk loader read the data from a folder it shares with this machine.
 
 Any failure before the swap drops what was sent and leaves the target as it was. ``append=True`` adds the batches
 to the graph directly instead; the precomputed graphs are then computed again from the whole graph and replaced.
@@ -215,7 +215,7 @@ class _Counting:
     """A binary file that tells how many bytes have been read from it, for the progress."""
 
     def __init__(self, path: str) -> None:
-        self.raw = open(path, "rb")  # noqa: SIM115 - closed by the generator that reads it, in its finally
+        self.raw = open(path, "rb")  # closed by the generator that reads it, in its finally
         self.done = 0
 
     def read(self, size: int = -1) -> bytes:
@@ -666,7 +666,5 @@ def _swap_derived(job: _Job, files: dict[str, tuple[str, int]], staging: dict[st
 def _drop_quietly(target: _Target, *graphs: str) -> None:
     """Best effort: the store may be the thing that failed."""
     target.client.retries = 0
-    try:
+    with contextlib.suppress(PublishError):
         target.update(" ; ".join(f"DROP SILENT GRAPH <{g}>" for g in graphs), "dropping the staging graph")
-    except PublishError:
-        pass

@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Iterable
 
 import pyoxigraph as ox
 
@@ -353,5 +353,5 @@ def csv_rows(results) -> list[dict[str, str]]:
     return [{n: _text(s[n]) for n in names} for s in results]
 
 
-__all__ = ["CannedQuery", "Param", "QueryError", "library", "resolve", "run", "format_results", "output_format",
-           "csv_rows", "syntax_message", "tokens", "calls_remote", "names_dataset"]
+__all__ = ["CannedQuery", "Param", "QueryError", "calls_remote", "csv_rows", "format_results", "library",
+           "names_dataset", "output_format", "resolve", "run", "syntax_message", "tokens"]

@@ -105,7 +105,7 @@ class _Protocol(HttpToolsProtocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass  # no protocol to upgrade to: the request is answered as it is
-        except Exception as err:  # noqa: BLE001 - any parser failure (or one of its callbacks) is a bad request
+        except Exception as err:  # any parser failure (or one of its callbacks) is a bad request
             if isinstance(err.__context__, _Refused):  # raised in a callback, which httptools wraps
                 self._refuse(err.__context__.status, str(err.__context__))
             elif "HTTP version" in str(err):

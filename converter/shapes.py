@@ -11,7 +11,7 @@ generated file for the default IRI style; regenerate it with::
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import pyoxigraph as ox
 

@@ -545,7 +545,8 @@ class Site:
                   "is_class": _RDFS + "Class" in node.values(RDF_TYPE)} for iri, node in nodes.items()]
         ontology = _Node(PFOCR, triples)
         return self.render("vocab.html", title="The PFOCR vocabulary", canonical=VOCAB, ontology=ontology,
-                           classes=[t for t in terms if t["is_class"]], properties=[t for t in terms if not t["is_class"]],
+                           classes=[t for t in terms if t["is_class"]],
+                           properties=[t for t in terms if not t["is_class"]],
                            rdfs=_RDFS)
 
     def results_page(self, name: str, params: dict[str, str], body: bytes, content_type: str, canonical: str,

@@ -17,9 +17,9 @@ import io
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 
@@ -170,7 +170,7 @@ def parse_yaml(text: str, file: str) -> dict:
     if fast is not None:
         return fast
     try:
-        value = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader
+        value = yaml.load(text, Loader=_SafeLoader)  # a safe loader
     except yaml.MarkedYAMLError as err:
         # the YAML text starts with the rest of the '---' line: its line n (0-based) is the page's line n + 1
         line = err.problem_mark.line + 1 if err.problem_mark else None
@@ -209,7 +209,7 @@ def peek_figid(source: Source) -> str | None:
     if plain is not None and plain.group(1) not in _YAML_WORDS:
         return plain.group(1)  # what the YAML parser would give, without its start-up cost per call
     try:
-        value = yaml.load(match.group(), Loader=_SafeLoader)  # noqa: S506 - a safe loader
+        value = yaml.load(match.group(), Loader=_SafeLoader)  # a safe loader
     except yaml.YAMLError:
         return None
     figid = value.get("figid") if isinstance(value, dict) else None

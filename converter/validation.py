@@ -22,8 +22,10 @@ import os
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from itertools import pairwise
 from typing import Literal as Lit
 
 import pyoxigraph as ox
@@ -678,7 +680,7 @@ def _split(path: str, parts: int) -> list[tuple[int, int]]:
                 before = root
             cuts.append(at)
     cuts.append(size)
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+    return [(a, b) for a, b in pairwise(cuts) if b > a]
 
 
 class _Part:
@@ -894,10 +896,8 @@ class _Worker:
         return value
 
     def close(self) -> None:
-        try:
+        with suppress(OSError):
             self.conn.send(("close", ()))
-        except OSError:
-            pass
         self.conn.close()
         self.process.join(timeout=5)
         if self.process.is_alive():

@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 
 VERSIONS = ".stores"  # the folder of versions, beside the store path
@@ -127,10 +127,8 @@ def _unheld(lease: str, then: Callable[[], object]) -> bool:
         except OSError:
             return False
         then()
-        try:
+        with suppress(FileNotFoundError):
             os.unlink(lease)
-        except FileNotFoundError:
-            pass
         return True
     finally:
         os.close(fd)

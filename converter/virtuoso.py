@@ -51,7 +51,8 @@ create procedure DB.DBA.PFOCR_RDF_SWITCH (in grp varchar, in memb varchar) retur
   declare prev varchar;
   gid := iri_to_id (grp);
   mid := iri_to_id (memb);
-  if (exists (select 1 from DB.DBA.RDF_GRAPH_GROUP where RGG_IID = gid and coalesce (RGG_COMMENT, '') <> '{GROUP_COMMENT}'))
+  if (exists (select 1 from DB.DBA.RDF_GRAPH_GROUP
+              where RGG_IID = gid and coalesce (RGG_COMMENT, '') <> '{GROUP_COMMENT}'))
     signal ('PFOCR', sprintf ('<%s> is a graph group that pfocr-rdf did not make; publish into another graph', grp));
   prev := coalesce ((select top 1 id_to_iri (RGGM_MEMBER_IID) from DB.DBA.RDF_GRAPH_GROUP_MEMBER
                      where RGGM_GROUP_IID = gid), '');
@@ -100,7 +101,8 @@ create procedure DB.DBA.PFOCR_RDF_LOAD (in folder varchar) returns varchar
                        where starts_with (LL_FILE, folder) and LL_ERROR is not null), '');
   if (failed <> '')
     return 'failed ' || failed;
-  return sprintf ('%s %d', done, (select count (*) from DB.DBA.LOAD_LIST where starts_with (LL_FILE, folder) and LL_STATE <> 2));
+  return sprintf ('%s %d', done, (select count (*) from DB.DBA.LOAD_LIST
+                                  where starts_with (LL_FILE, folder) and LL_STATE <> 2));
 }""",
     "PFOCR_RDF_DROP": """
 create procedure DB.DBA.PFOCR_RDF_DROP (in graph varchar) returns integer
@@ -268,7 +270,7 @@ class BulkFolder:
         if self._out is None or self._lines >= BULK_FILE_TRIPLES:
             self._close()
             name = os.path.join(self.path, f"part-{len(self.files) + 1:05d}.nt")
-            self._out = open(name, "wb")  # noqa: SIM115 - open across calls; closed by _close
+            self._out = open(name, "wb")  # open across calls; closed by _close
             self.files.append(name)
             self._lines = 0
         self._out.write(ntriples)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .formats import MEDIA_TYPES
 from .identifiers import registry
 from .mapping import ENTITY_CLASS
 from .rdf import Literal, Triple, turtle_block, turtle_prefixes
 from .vocab import CC0, DATASET, FIGURES, PFOCR, RDF_TYPE, SCHEMA, pfocr, schema, xsd
-from .formats import MEDIA_TYPES
 
 if TYPE_CHECKING:
     from .pipeline import Report
@@ -23,7 +23,7 @@ def _int(n: int) -> Literal:
     return Literal(str(n), xsd("integer"))
 
 
-def void_turtle(report: "Report", dumps: dict[str, tuple[str, int, str]]) -> str:
+def void_turtle(report: Report, dumps: dict[str, tuple[str, int, str]]) -> str:
     """Turtle describing the dataset. ``dumps`` maps format -> (file name beside void.ttl, size, SHA-256)."""
     d = DATASET
     stats = report.statistics

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import suppress
 from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
@@ -35,10 +36,8 @@ _OPEN_ATTEMPTS = 50  # a writable store is locked until the worker ended before 
 def _die_with_parent() -> None:
     """End with the process that started us (Linux): a worker left behind by a killed server must not go on
     running a query for nobody."""
-    try:
+    with suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _address_space() -> int:
@@ -74,7 +73,7 @@ def main(conns: list[Connection], lanes: list[str], store_path: str, writable: b
         if memory_limit:
             limit = _address_space() + memory_limit + _BACKSTOP
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except Exception as err:  # noqa: BLE001 - said to the server, which decides
+    except Exception as err:  # said to the server, which decides
         for conn in conns:
             conn.send(("failed", f"{type(err).__name__}: {err}"))
         return
@@ -99,10 +98,8 @@ def main(conns: list[Connection], lanes: list[str], store_path: str, writable: b
 def _answer_on(conn: Connection, store: ox.Store, max_bytes: int, allow_remote: bool, union: bool | None,
                updating: threading.Lock, low_priority: bool = False) -> None:
     if low_priority and sys.platform == "linux":  # a thread's own nice, on Linux
-        try:
+        with suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _LOW_PRIORITY)
-        except OSError:
-            pass
     while True:
         try:
             req = conn.recv()
@@ -124,5 +121,5 @@ def _answer_on(conn: Connection, store: ox.Store, max_bytes: int, allow_remote: 
             conn.send(("error", (err.status, str(err), err.headers)))
         except MemoryError:
             conn.send(("memory", None))
-        except Exception as err:  # noqa: BLE001 - any failure is answered, the worker lives on
+        except Exception as err:  # any failure is answered, the worker lives on
             conn.send(("error", (500, f"{type(err).__name__}: {err}", {})))

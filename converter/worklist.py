@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 import tempfile
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .sources import Source
 
@@ -44,7 +44,7 @@ class WorkList:
         self._texts: dict[str, str] = {}  # standard input, whose text is nowhere else
         self._rows: list[tuple] = []  # pages added and not yet inserted: inserted many at a time
 
-    def __enter__(self) -> "WorkList":
+    def __enter__(self) -> WorkList:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -16,9 +16,10 @@ import json
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import contextmanager, suppress
 from importlib import resources
-from typing import IO, Iterable
+from typing import IO
 
 from .formats import CONTEXT_FILE, FILE_NAMES
 from .rdf import Triple, group, json_texts, nt_heads, nt_lines, turtle_block, turtle_prefixes
@@ -124,10 +125,8 @@ def named(err: OSError, path: str) -> OSError:
 
 
 def _remove(path: str) -> None:
-    try:
+    with suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 class DumpSet:
@@ -170,7 +169,7 @@ class DumpSet:
                 self.put(fmt, ('{"@context": ' + context + ',\n"@graph": [\n').encode("utf-8"), raw=True)
         self._graph_start = self.sizes.get("jsonld")  # where the first node of a dump starts
 
-    def __enter__(self) -> "DumpSet":
+    def __enter__(self) -> DumpSet:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -346,10 +345,8 @@ class _Writer:
         self._abandoned = True
         self._stop()
         if close and not self.file.closed:
-            try:
+            with suppress(OSError):  # what it still held cannot be written either (a full disk): the file goes anyway
                 self.file.close()
-            except OSError:  # what it still held cannot be written either (a full disk): the file goes anyway
-                pass
 
     def _stop(self) -> None:
         if self._thread.is_alive():
@@ -365,7 +362,7 @@ class _Writer:
                             self._copy(*job)
                         else:
                             self._write(job)
-            except BaseException as err:  # noqa: BLE001 - kept for the main thread; later batches are dropped
+            except BaseException as err:  # kept for the main thread; later batches are dropped
                 self._error = self._named(err)
             finally:
                 self._queue.task_done()

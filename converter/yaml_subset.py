@@ -144,7 +144,7 @@ class _Reader:
         end = len(rows)
         while self.i < end:
             indent, _, dash, key, rest = rows[self.i]
-            if len(indent) < n or len(indent) == n and not dash and key:
+            if len(indent) < n or (len(indent) == n and not dash and key):
                 break  # the end, or the parent mapping's next key after an indentless sequence
             if len(indent) > n or not dash:
                 raise _Outside

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Self
 
 import requests
+
 from _support import PFOCR, PROJECT
 
 from converter.derived import DERIVED_GRAPHS

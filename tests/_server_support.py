@@ -19,10 +19,12 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+
 from _support import rdflib_term
 
 from converter.endpoint import Endpoint
@@ -96,7 +98,7 @@ class Running:
         return f"http://{self.host}:{self.port}/sparql"
 
     def request(self, method: str, path: str, body: bytes | str | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 30.0, source: str | None = None) -> "Response":
+                headers: dict[str, str] | None = None, timeout: float = 30.0, source: str | None = None) -> Response:
         return http_request(self.host, self.port, method, path, body, {**self.headers, **(headers or {})}, timeout,
                             source)
 
@@ -271,7 +273,7 @@ def cli_query(store: Path, name: str, params: dict[str, str], fmt: str) -> str:
     return run_cli(*args)
 
 
-def graph_of(data: bytes | str, fmt: ox.RdfFormat) -> "object":
+def graph_of(data: bytes | str, fmt: ox.RdfFormat) -> object:
     """An rdflib graph of RDF text parsed by pyoxigraph (for isomorphism checks)."""
     import rdflib
 
@@ -351,7 +353,5 @@ class Hostile(threading.Thread):
         self.stop.set()
         connection = self.connection
         if connection is not None and connection.sock is not None:
-            try:
+            with suppress(OSError):
                 connection.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass

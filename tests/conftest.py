@@ -18,12 +18,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _support import (  # noqa: E402
-    ALT_VERSIONS, HAVE_PFOCR, PFOCR, PROJECT, SAMPLE, SAMPLE_FIGURES, SEED, SKIP_REASON, load_store,
-)
+from _support import ALT_VERSIONS, HAVE_PFOCR, PFOCR, PROJECT, SAMPLE, SAMPLE_FIGURES, SEED, SKIP_REASON, load_store
 
-from converter import convert  # noqa: E402
-
+from converter import convert
 
 W3C = PROJECT.parent / "shared" / "w3c"
 WITHOUT_SHARED = "PFOCR_RDF_TESTS_WITHOUT_SHARED"
@@ -103,8 +100,9 @@ def conflict_store(conflict_run):
 @pytest.fixture(scope="module")
 def browser():
     """Chromium through Playwright, for the modules that drive the web pages (one browser per module)."""
-    from _browser_support import launch_chromium
     from playwright.sync_api import sync_playwright
+
+    from _browser_support import launch_chromium
 
     with sync_playwright() as p:
         launched = launch_chromium(p)

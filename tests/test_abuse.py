@@ -15,10 +15,10 @@ import socket
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+
 from _server_support import EXAMPLES, build_store, start_cli_server, tree_rss_mib
 
 from converter.queries import library
@@ -124,7 +124,7 @@ class Probe(threading.Thread):
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 # --- each abuse on its own: its answer --------------------------------------------------------------------------
@@ -145,7 +145,8 @@ CASES = {
         b""),
     "a body over 8 MiB": (  # refused from its headers, before the client sends it
         lambda s: (lambda a: (status_of(a), a, {}))(raw(s, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                                                          b"application/sparql-query\r\nContent-Length: 8388609\r\n\r\n")),
+                                                          b"application/sparql-query\r\n"
+                                                          b"Content-Length: 8388609\r\n\r\n")),
         413, b"limited to"),
     "a query that would run forever": (lambda s: query(s, FOREVER), 503, b"ran out of time"),
     "a result of millions of rows": (lambda s: query(s, MILLIONS), 503, b""),

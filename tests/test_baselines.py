@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+
 from _support import HAVE_PFOCR, PROJECT, SAMPLE, SKIP_REASON
 
 from converter import convert

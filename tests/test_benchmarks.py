@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from _support import HAVE_PFOCR, PFOCR, PROJECT, SAMPLE, SAMPLE_FIGURES, SKIP_REASON
 
 from converter.queries import library

@@ -13,6 +13,7 @@ import json
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+
 from _browser_support import Visit, answer
 from _server_support import HOSTILE, HOSTILE_FIGID, build_site_store, start_cli_server
 
@@ -199,7 +200,8 @@ def test_dataset_page_draws_its_charts(visit, site):
 
 CONTRAST = """() => {
   const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+  const lum = ([r, g, b]) => [r, g, b]
+    .map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
     .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
   const background = (el) => {
     for (; el; el = el.parentElement) {
@@ -209,7 +211,9 @@ CONTRAST = """() => {
     return [255, 255, 255];
   };
   const worst = [];
-  for (const el of document.querySelectorAll("main p, main a, main td, main th, main dt, main dd, main h1, main h2, main label, main summary, nav a, footer")) {
+  const texts = "main p, main a, main td, main th, main dt, main dd, main h1, main h2, main label, main summary, "
+    + "nav a, footer";
+  for (const el of document.querySelectorAll(texts)) {
     if (!el.textContent.trim() || !el.offsetParent) continue;
     const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);

@@ -12,6 +12,7 @@ import pyoxigraph as ox
 import pytest
 
 from _support import cli_command
+
 from converter.chunks import write_chunks
 from converter.derived import DERIVED_GRAPHS
 from converter.store import load, open_store

@@ -10,8 +10,16 @@ import pyoxigraph as ox
 import pytest
 
 from _support import (
-    ENTITY_IRI, SCHEMA, alt_version_records, expected_record, figure_iri, iri_values, load_store,
-    minimal_record, objects, write_record,
+    ENTITY_IRI,
+    SCHEMA,
+    alt_version_records,
+    expected_record,
+    figure_iri,
+    iri_values,
+    load_store,
+    minimal_record,
+    objects,
+    write_record,
 )
 from conftest import run_convert
 

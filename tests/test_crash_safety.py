@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from _support import cli_command
 
 from converter.queries import library, run
@@ -110,7 +111,8 @@ def test_a_killed_build_leaves_the_previous_dumps_and_the_next_build_completes(c
         delay = rng.uniform(0.02, 1.0) * seconds
         kill_after(start("convert", str(v2), "-o", str(out)), delay)
         now = digests(out)
-        for name in OUTPUTS:  # each file whole: the previous build's, or the new one's if the kill came after its switch
+        # each file whole: the previous build's, or the new one's if the kill came after its switch
+        for name in OUTPUTS:
             assert now[name] in (before[name], after[name]), (name, delay)
         json.loads((out / "report.json").read_text(encoding="utf-8"))
         states.append(sum(now[n] == after[n] for n in OUTPUTS))
@@ -143,7 +145,7 @@ def test_a_failed_write_stops_the_build_and_leaves_the_previous_dumps(corpora):
 
 
 def test_a_killed_load_leaves_the_previous_store_and_the_next_load_completes(corpora, tmp_path):
-    root, v1, v2 = corpora
+    _, v1, v2 = corpora
     for name, corpus in (("d1", v1), ("d2", v2)):
         timed("convert", str(corpus), "-o", str(tmp_path / name), "--format", "nt")
     store = tmp_path / "store"

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from _support import OracleGraph, graph_difference, oracle_graph
+
 from converter import convert
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "pfocr"

@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _support import graph_difference, oracle_graph
+
 from converter import convert
 
 SETTINGS = settings(max_examples=80, deadline=None, derandomize=True,

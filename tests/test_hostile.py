@@ -17,6 +17,7 @@ from collections import Counter
 from urllib.parse import quote
 
 import pytest
+
 from _server_support import Hostile, build_store, http_request, start_cli_server, tree_rss_mib
 from _support import SAMPLE, SEED
 

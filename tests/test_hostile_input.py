@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+
 from _support import cli_command
 
 GOOD = ["PMC1__good-1", "PMC1__good-2"]
@@ -40,12 +41,14 @@ def alias_bomb() -> str:
 
 CASES = {  # file name -> (content, outcome, field, reason pattern, line)
     "bad-yaml.md": (page("PMC1__bad-yaml", "[unclosed"), "rejected", "front matter",
-                    r"^invalid YAML: did not find expected ',' or '\]' \(while parsing a flow sequence on line 4\)$", 5),
+                    r"^invalid YAML: did not find expected ',' or '\]' "
+                    r"\(while parsing a flow sequence on line 4\)$", 5),
     "no-front-matter.md": ("no front matter here\n", "rejected", "front matter", r"does not start with", 1),
     "unterminated.md": ("---\nfigid: PMC1__unterminated\nfigtitle: x\n", "rejected", "front matter",
                         r"not closed", None),
     "list.md": ("---\n- a\n- b\n---\n", "rejected", "front matter", r"is a list, not a mapping", None),
-    "scalar.md": ("---\njust a scalar\n---\n", "rejected", "front matter", r"^front matter is text, not a mapping of fields$", None),
+    "scalar.md": ("---\njust a scalar\n---\n", "rejected", "front matter",
+                  r"^front matter is text, not a mapping of fields$", None),
     "empty-front-matter.md": ("---\n---\nbody\n", "rejected", "front matter", r"is empty", None),
     "title-is-a-list.md": (page("PMC1__title-list", "[a, b]"), "rejected", "figtitle",
                            r"expected text, found a list", None),
@@ -139,7 +142,7 @@ def outcome(report, name: str):
 
 
 def test_the_run_finishes_and_the_counts_add_up(run):
-    root, out, proc, report, _, seconds = run
+    root, _, proc, report, _, seconds = run
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert report["records_read"] == report["records_converted"] + report["records_rejected"]
@@ -166,7 +169,7 @@ def test_each_case_is_reported_with_file_field_reason_and_line(run, name):
 
 
 def test_good_records_and_survivors_are_converted_intact(run):
-    _, out, _, report, _, _ = run
+    _, out, _, _, _, _ = run
     triples = list(ox.parse(path=str(out / "pfocr.nt"), format=ox.RdfFormat.N_TRIPLES))
     titles = {t.subject.value.rsplit("/", 1)[1]: t.object.value for t in triples
               if t.predicate.value == "https://schema.org/name" and "/figures/" in t.subject.value}
@@ -232,7 +235,7 @@ def test_unusable_files_are_rejected_without_waiting(run):
 
 
 def test_no_value_breaks_an_iri_a_path_or_the_dumps(run):
-    root, out, _, _, _, _ = run
+    _, out, _, _, _, _ = run
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "context.jsonld", "pfocr.jsonl", "pfocr.jsonld", "pfocr.nq", "pfocr.nt", "pfocr.ttl", "report.json",
         "void.ttl"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+
 from _server_support import (
     EXAMPLES,
     PASSWORD,
@@ -217,7 +218,8 @@ def test_loads_into_the_served_store_are_served_while_runaway_queries_recycle_wo
             client.start()
         prober.start()
         # The loads start once a runaway query has cost a worker its life, so that they overlap the recycling.
-        assert until(lambda: any(isinstance(k, tuple) for c in clients for k in c.answers), 60), "no runaway query was stopped within 60 s"
+        assert until(lambda: any(isinstance(k, tuple) for c in clients for k in c.answers), 60), \
+            "no runaway query was stopped within 60 s"
         for n in (1, 2, 3):
             load([str(EXAMPLES), str(_marked(tmp_path, n))], str(path))
             switched = time.monotonic()

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from pyld import jsonld
+
 from _support import PFOCR, PROJECT, SCHEMA, minimal_record, write_record
 from conftest import run_convert
-from pyld import jsonld
 
 from converter.jsonlines import context_loader
 from converter.vocab import CONTEXT, PREFIXES, TERMS

@@ -16,6 +16,7 @@ import pyoxigraph as ox
 import pytest
 
 from _support import graph_difference
+
 from converter import convert
 
 SCHEMA = "https://schema.org/"

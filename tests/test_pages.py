@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit
 import pyoxigraph as ox
 import pytest
 import requests
+
 from _browser_support import Visit, answer, origin
 from _server_support import start_cli_server
 from _support import SAMPLE, SAMPLE_DATA, SAMPLE_FIGURES, SEED, front_matter, is_missing, read_tsv
@@ -333,7 +334,8 @@ def test_editor_buttons_do_not_cover_the_query(visit, width):
       for (const line of document.querySelectorAll('.yasqe .CodeMirror-line')) {
         range.selectNodeContents(line);
         for (const t of range.getClientRects()) for (const b of buttons)
-          if (t.left < b.right && b.left < t.right && t.top < b.bottom && b.top < t.bottom) hits.push(line.textContent.slice(0, 20));
+          if (t.left < b.right && b.left < t.right && t.top < b.bottom && b.top < t.bottom)
+            hits.push(line.textContent.slice(0, 20));
       }
       return { buttons: buttons.length, hits };
     }""")

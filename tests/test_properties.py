@@ -14,9 +14,8 @@ import yaml
 from hypothesis import HealthCheck, assume, currently_in_test_context, example, given, settings
 from hypothesis import strategies as st
 
-from _support import (
-    OX_FORMAT, PFOCR_NS, SCHEMA, bad_iri_chars, figure_iri, minimal_record, write_record,
-)
+from _support import OX_FORMAT, PFOCR_NS, SCHEMA, bad_iri_chars, figure_iri, minimal_record, write_record
+
 from converter import convert
 
 # derandomize: the same examples on every run, so the suite's outcome does not depend on the run
@@ -34,7 +33,7 @@ text_with_tricks = st.lists(st.one_of(any_text, tricky), max_size=6).map("".join
 
 def _yaml_carries(record: dict) -> bool:
     """PyYAML can write the record and read it back unchanged (the converter uses the same safe loader)."""
-    return yaml.load(yaml.safe_dump(record, allow_unicode=True), Loader=_LOADER) == record  # noqa: S506
+    return yaml.load(yaml.safe_dump(record, allow_unicode=True), Loader=_LOADER) == record
 
 
 def _carried(record: dict) -> None:
@@ -262,7 +261,7 @@ def test_peek_figid_reads_the_line_as_yaml_does(value):
 
     page = f"---\nfigid: {value}\npmcid: PMC1\n---\n"
     try:
-        parsed = yaml.load(f"figid: {value}\n", Loader=_LOADER)  # noqa: S506
+        parsed = yaml.load(f"figid: {value}\n", Loader=_LOADER)
         expected = parsed.get("figid") if isinstance(parsed, dict) else None
     except yaml.YAMLError:
         expected = None

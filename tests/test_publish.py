@@ -17,14 +17,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import requests
-from _support import PROJECT, cli_command
-from _triplestores import (
-    VIRTUOSO_PASSWORD,
-    VIRTUOSO_USER,
-    oxigraph_server,
-    virtuoso_server,
-)
 from requests.auth import HTTPDigestAuth
+
+from _support import PROJECT, cli_command
+from _triplestores import VIRTUOSO_PASSWORD, VIRTUOSO_USER, oxigraph_server, virtuoso_server
 from test_queries import (  # noqa: F401 - fixtures, shared with the query tests
     CROSS_PARAMS,
     EXAMPLES,
@@ -93,7 +89,8 @@ class Store:
         return int(self.select(f"SELECT (COUNT(*) AS ?n) FROM <{graph}> WHERE {{ ?s ?p ?o }}")[0]["n"])
 
     def graphs(self, prefix: str) -> list[str]:
-        rows = self.select(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{prefix}")) }}')
+        rows = self.select(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} '
+                           f'FILTER(STRSTARTS(STR(?g), "{prefix}")) }}')
         return [r["g"] for r in rows]
 
 
@@ -167,8 +164,9 @@ def test_publish_answers_every_canned_query_like_the_embedded_store(name, protoc
             for r in rows + theirs:
                 r["sources"] = sorted(r["sources"].split(", "))
         if rows != theirs:
+            padded = zip(rows + [None] * len(theirs), theirs + [None] * len(rows))
             problems.append(f"{query_name}: {len(rows)} rows here, {len(theirs)} there; first differing: "
-                            f"{next((a, b) for a, b in zip(rows + [None] * len(theirs), theirs + [None] * len(rows)) if a != b)}")
+                            f"{next((a, b) for a, b in padded if a != b)}")
         if not rows:
             empty.append(query_name)
     assert not problems, "\n".join(problems)
@@ -264,7 +262,8 @@ def test_batch_answered_500_leaves_the_old_graph(virtuoso, old, tmp_path):
     before = store.count(GRAPH)
     huge = tmp_path / "huge.nt"
     huge.write_text(Path(old[0]).read_text(encoding="utf-8")
-                    + f'<https://pfocr.wikipathways.org/figures/X.html> <https://schema.org/caption> "{"x" * (11 << 20)}" .\n',
+                    + '<https://pfocr.wikipathways.org/figures/X.html> <https://schema.org/caption> '
+                    + f'"{"x" * (11 << 20)}" .\n',
                     encoding="utf-8")
     message = one_error(cli(huge, "--endpoint", store.update, "--protocol", "update", "--user", VIRTUOSO_USER,
                             "--password", VIRTUOSO_PASSWORD, "--retries", "1"))

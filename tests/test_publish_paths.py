@@ -22,6 +22,7 @@ import requests
 
 from _server_support import EXAMPLES
 from _triplestores import oxigraph_server
+
 from converter.publish import PublishError, publish, services
 from converter.vocab import GRAPH
 
@@ -31,7 +32,7 @@ GRAPH_COUNT = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} 
 class _Proxy(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, upstream: str, rule: Callable[["_Handler", bytes], bool]) -> None:
+    def __init__(self, upstream: str, rule: Callable[[_Handler, bytes], bool]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.upstream = urlsplit(upstream)
         self.rule = rule  # returns True when it has answered the request itself
@@ -55,7 +56,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         self.forward(body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _any  # noqa: N815
+    do_GET = do_POST = do_PUT = do_DELETE = _any
 
     def forward(self, body: bytes) -> None:
         up = http.client.HTTPConnection(self.server.upstream.hostname, self.server.upstream.port, timeout=60)
@@ -156,9 +157,9 @@ def test_a_staging_graph_short_of_a_batch_is_not_swapped_in(oxigraph):
                 return True
         return False
 
-    with proxy(oxigraph, swallow_second_batch) as front:
-        with pytest.raises(PublishError, match="the target graph is left as it was"):
-            publish([str(EXAMPLES)], front.url + "/store", batch_size=500)
+    with (proxy(oxigraph, swallow_second_batch) as front,
+          pytest.raises(PublishError, match="the target graph is left as it was")):
+        publish([str(EXAMPLES)], front.url + "/store", batch_size=500)
     assert count(oxigraph) == first.triples
     staging = requests.post(oxigraph + "/query", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
                                                                 "FILTER(CONTAINS(STR(?g), '-staging-')) }"},
@@ -175,9 +176,8 @@ def test_a_graph_changed_during_the_swap_is_reported(oxigraph):
             return True
         return False
 
-    with proxy(oxigraph, write_after_swap) as front:
-        with pytest.raises(PublishError, match="after the swap"):
-            publish([str(EXAMPLES)], front.url + "/store")
+    with proxy(oxigraph, write_after_swap) as front, pytest.raises(PublishError, match="after the swap"):
+        publish([str(EXAMPLES)], front.url + "/store")
 
 
 def test_a_query_service_that_gives_no_results_is_an_error(oxigraph):
@@ -187,9 +187,8 @@ def test_a_query_service_that_gives_no_results_is_an_error(oxigraph):
             return True
         return False
 
-    with proxy(oxigraph, web_page) as front:
-        with pytest.raises(PublishError, match="gave no SPARQL results"):
-            publish([str(EXAMPLES)], front.url + "/store")
+    with proxy(oxigraph, web_page) as front, pytest.raises(PublishError, match="gave no SPARQL results"):
+        publish([str(EXAMPLES)], front.url + "/store")
 
 
 def test_inputs_publish_refuses(oxigraph, tmp_path):

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from requests.auth import HTTPDigestAuth
+
 from _publish_scale import GRAPH, VIRTUOSO_DEFAULTS, check, generated_dump, replace_twice, small_graphs
 from _triplestores import VIRTUOSO_PASSWORD, VIRTUOSO_USER, virtuoso_server
-from requests.auth import HTTPDigestAuth
 
 
 @pytest.fixture(scope="module")

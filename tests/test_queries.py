@@ -25,8 +25,18 @@ import pyoxigraph as ox
 import pytest
 
 from _support import (
-    HAVE_PFOCR, PROJECT, SAMPLE_FIGURES, SEED, SKIP_REASON, cli_command, front_matter, is_missing, minimal_record,
-    rdflib_term, read_tsv, write_record,
+    HAVE_PFOCR,
+    PROJECT,
+    SAMPLE_FIGURES,
+    SEED,
+    SKIP_REASON,
+    cli_command,
+    front_matter,
+    is_missing,
+    minimal_record,
+    rdflib_term,
+    read_tsv,
+    write_record,
 )
 
 from converter import convert
@@ -372,7 +382,7 @@ def wikipathways_graph(corpus: Corpus) -> dict[str, tuple[str, list[str]]]:
     tnf_figure = corpus.by_iri(f"{FIGURES}PMC10112233__fimmu-14-1187720-g006.html")
     pathway = "https://identifiers.org/wikipathways/WP9000"
     return {
-        f"{pathway}1": ("Most mentioned genes", genes[:8] + [f"{IDORG}ncbigene/999999991"]),
+        f"{pathway}1": ("Most mentioned genes", [*genes[:8], f"{IDORG}ncbigene/999999991"]),
         f"{pathway}2": ("Wnt signalling", wnt[:10] + wnt[:2]),  # two genes listed twice
         f"{pathway}3": ("Ferroptosis", sorted(tnf_figure.genes)[:6] + genes[:1]),
         f"{pathway}4": ("Nothing in PFOCR", [f"{IDORG}ncbigene/999999992"]),
@@ -517,7 +527,7 @@ def check_figures_for_disease(store, corpus):
     assert None in {e for _, e in corpus.figures_for("disease", "Cancer")}  # mentions with no MeSH id
     assert corpus.resolve("disease", "Melanoma") == {f"{IDORG}mesh/D008545"}  # by OCR word: MeSH gives no name
     assert corpus.resolve("disease", "melanoma") == set()  # words are matched exactly
-    _check_figures_for(store, corpus, "disease", DISEASES + ["D008545"])
+    _check_figures_for(store, corpus, "disease", [*DISEASES, "D008545"])
 
 
 def check_genes_for_disease(store, corpus):
@@ -723,7 +733,8 @@ def check_resource(store, corpus: Corpus, dump: Path):
     void = list(ox.parse(path=str(dump.with_name("void.ttl")), format=ox.RdfFormat.TURTLE,
                          base_iri="https://pfocr.wikipathways.org/dataset"))
     for iri, triples in [(f.iri, written) for f in sorted(corpus.figures.values(), key=lambda f: f.iri)[:8]] + [
-            ("https://pfocr.wikipathways.org/dataset", void), ("https://pfocr.wikipathways.org/journals/Cells", written)]:
+            ("https://pfocr.wikipathways.org/dataset", void),
+            ("https://pfocr.wikipathways.org/journals/Cells", written)]:
         linked = {t.object.value for t in triples if t.subject.value == iri and isinstance(t.object, ox.NamedNode)
                   and t.object.value.startswith(iri + "#")}
         expected = {(t.subject.value, t.predicate.value, str(t.object)) for t in triples
@@ -960,7 +971,8 @@ def test_render_replaces_a_values_block_holding_a_brace(tmp_path):
                     'SELECT ?x WHERE { VALUES ?text { "a}b" } BIND(?text AS ?x) } ORDER BY ?x\n', encoding="utf-8")
     rendered = parse_query_file(path).render({"text": "x"})
     prepareQuery(rendered)
-    assert rendered.endswith('SELECT ?x WHERE { VALUES ?text { "x" } BIND(?text AS ?x) } ORDER BY ?x\n')  # the whole block
+    # the whole block
+    assert rendered.endswith('SELECT ?x WHERE { VALUES ?text { "x" } BIND(?text AS ?x) } ORDER BY ?x\n')
 
 
 # --- the same answers from an independent engine (rdflib) on a small graph -----------------------------------------

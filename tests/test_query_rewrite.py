@@ -17,6 +17,7 @@ import pyoxigraph as ox
 import pytest
 
 from _support import HAVE_PFOCR, PFOCR, PROJECT, SAMPLE, SEED, SKIP_REASON
+
 from converter.queries import library, parse_query_file
 from converter.store import load, open_store
 
@@ -113,7 +114,7 @@ def _check(store: ox.Store, name: str, params: dict[str, str]) -> None:
         expected = [t for t in expected if not any(f"<{P}{p}>" in t for p in ("geneCount", "searchText"))]
     assert Counter(got) == Counter(expected), (
         f"{name} {params}: {len(got)} rows, the earlier text gives {len(expected)}; only now: "
-        f"{list((Counter(got) - Counter(expected)))[:3]}; only before: {list((Counter(expected) - Counter(got)))[:3]}")
+        f"{list(Counter(got) - Counter(expected))[:3]}; only before: {list(Counter(expected) - Counter(got))[:3]}")
     assert got == expected, f"{name} {params}: the same rows in another order"
 
 

@@ -8,8 +8,22 @@ import pyoxigraph as ox
 import pytest
 
 from _support import (
-    ALT_VERSIONS, PFOCR_NS, SAMPLE, SAMPLE_FIGURES, SCHEMA, SEED, SENTINEL_LITERALS, OracleGraph, expected_record,
-    figure_iri, graph_difference, lookalike_words, oracle_graph, oracle_record, sample_records, triples_of,
+    ALT_VERSIONS,
+    PFOCR_NS,
+    SAMPLE,
+    SAMPLE_FIGURES,
+    SCHEMA,
+    SEED,
+    SENTINEL_LITERALS,
+    OracleGraph,
+    expected_record,
+    figure_iri,
+    graph_difference,
+    lookalike_words,
+    oracle_graph,
+    oracle_record,
+    sample_records,
+    triples_of,
 )
 
 RECORDS = sample_records()

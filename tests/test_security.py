@@ -12,16 +12,8 @@ import subprocess
 from urllib.parse import quote, urlencode
 
 import pytest
-from _server_support import (
-    BASIC,
-    BEARER,
-    EXAMPLES,
-    PASSWORD,
-    ROOT,
-    build_store,
-    cli_command,
-    start_cli_server,
-)
+
+from _server_support import BASIC, BEARER, EXAMPLES, PASSWORD, ROOT, build_store, cli_command, start_cli_server
 
 UPDATE = {"Content-Type": "application/sparql-update"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -20,15 +20,26 @@ import rdflib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_support import (  # noqa: E402
-    HOST, PASSWORD, RDF_FORMATS, RESULT_FORMATS, build_store, cli_query, example_params, graph_of, json_rows, ox_rows,
-    query_form, start_cli_server, start_thread_server,
+from _server_support import (
+    HOST,
+    PASSWORD,
+    RDF_FORMATS,
+    RESULT_FORMATS,
+    build_store,
+    cli_query,
+    example_params,
+    graph_of,
+    json_rows,
+    ox_rows,
+    query_form,
+    start_cli_server,
+    start_thread_server,
 )
 
-from converter.queries import library  # noqa: E402
-from converter.endpoint import Endpoint  # noqa: E402
-from converter.server import make_server  # noqa: E402
-from converter.store import STATISTICS_GRAPH  # noqa: E402
+from converter.endpoint import Endpoint
+from converter.queries import library
+from converter.server import make_server
+from converter.store import STATISTICS_GRAPH
 
 QUERIES = library()
 
@@ -86,7 +97,7 @@ def writable(tmp_path_factory):
     running.stop()
 
 
-def get(server, query: str, accept: str | None = None, **params) -> "object":
+def get(server, query: str, accept: str | None = None, **params) -> object:
     items = [("query", query)] + [(k.replace("_", "-"), v) for k, vs in params.items()
                                   for v in (vs if isinstance(vs, list) else [vs])]
     return server.request("GET", "/sparql?" + urlencode(items), headers={"Accept": accept} if accept else {})
@@ -103,7 +114,7 @@ def direct(server, text: str, update: bool = False, accept: str = "application/s
     return server.request("POST", path, text, {"Content-Type": media, "Accept": accept})
 
 
-def rows(response) -> "object":
+def rows(response) -> object:
     assert response.status == 200, response.body
     return ox_rows(ox.parse_query_results(response.body, format=RESULT_FORMATS[response.media]))
 
@@ -239,7 +250,8 @@ BAD_REQUESTS = {
     "query in the URL of a direct POST": ("POST", "/sparql?query=ASK%7B%7D", "ASK {}", SPARQL_QUERY, 400),
     "unsupported Content-Type": ("POST", "/sparql", "ASK {}", {"Content-Type": "text/plain"}, 415),
     "JSON body": ("POST", "/sparql", '{"query": "ASK {}"}', {"Content-Type": "application/json"}, 415),
-    "multipart form": ("POST", "/sparql", '--x\r\nContent-Disposition: form-data; name="query"\r\n\r\nASK {}\r\n--x--\r\n',
+    "multipart form": ("POST", "/sparql",
+                       '--x\r\nContent-Disposition: form-data; name="query"\r\n\r\nASK {}\r\n--x--\r\n',
                        {"Content-Type": "multipart/form-data; boundary=x"}, 415),
     "no Content-Type": ("POST", "/sparql", "ASK {}", {}, 400),
     "UTF-16 body": ("POST", "/sparql", "ASK {}".encode("utf-16"),

@@ -18,8 +18,9 @@ from urllib.parse import quote, urlencode, urlsplit
 import pyoxigraph as ox
 import pytest
 import rdflib
-from _server_support import HOSTILE, HOSTILE_FIGID, build_site_store, start_thread_server
 from pyld import jsonld
+
+from _server_support import HOSTILE, HOSTILE_FIGID, build_site_store, start_thread_server
 
 from converter.queries import library
 from converter.site import VENDOR_FILES, local_path
@@ -208,7 +209,7 @@ def test_figures_page_lists_every_figure_that_mentions_an_entity(server, dump):
 
 @pytest.mark.parametrize("media", sorted(RDF_MEDIA))
 def test_figure_iris_dereference_to_their_statements(server, dump, media):
-    for iri in figure_iris(dump)[:5] + ["https://pfocr.wikipathways.org/dataset"]:
+    for iri in [*figure_iris(dump)[:5], "https://pfocr.wikipathways.org/dataset"]:
         path = urlsplit(iri).path
         response = server.request("GET", path, headers={"Accept": media})
         assert response.status == 200, (path, response.body[:200])
@@ -236,7 +237,8 @@ def test_other_own_iris_dereference_and_unknown_ones_do_not(server, dump):
         assert name in page.visible()
         turtle = server.request("GET", path, headers={"Accept": "text/turtle"})
         assert {(t.subject.value, t.predicate.value, str(t.object)) for t in
-                ox.parse(turtle.body, format=ox.RdfFormat.TURTLE)} == statements(dump, iri) | labels(dump, statements(dump, iri))
+                ox.parse(turtle.body, format=ox.RdfFormat.TURTLE)} == \
+            statements(dump, iri) | labels(dump, statements(dump, iri))
     for path in ("/figures/PMC0__none.html", "/journals/None", "/nothing-here", "/figures/%3Cx%3E.html"):
         assert server.request("GET", path).status == 404, path
     assert server.request("GET", urlsplit(figure_iris(dump)[0]).path, headers={"Accept": "image/png"}).status == 406
@@ -272,8 +274,8 @@ def test_values_from_the_data_are_escaped(server):
     assert [attrs.get("src") for attrs, _ in page.scripts if attrs.get("src")] == []  # only data blocks
     assert {tag for tag in page.tags} <= {"html", "head", "meta", "title", "link", "script", "body", "a", "header",
                                           "nav", "main", "footer", "article", "p", "code", "h1", "h2", "dl", "dt",
-                                          "dd", "section", "table", "thead", "tbody", "tr", "th", "td", "span", "wbr", "div",
-                                          "ul", "li", "details", "summary", "label", "input", "button", "br"}
+                                          "dd", "section", "table", "thead", "tbody", "tr", "th", "td", "span", "wbr",
+                                          "div", "ul", "li", "details", "summary", "label", "input", "button", "br"}
     text = page.visible()
     assert HOSTILE["figtitle"] in text and '<script>alert("caption")</script>' in text
     markup = page.markup  # the JSON-LD still carries the values exactly
@@ -296,13 +298,14 @@ def test_dataset_page_describes_the_dataset_and_charts_the_store(server, built, 
     figures = figure_iris(dump)
     years = {}
     for iri in figures:
-        article = next(t.object.value for t in dump if t.subject.value == iri and t.predicate.value == SCHEMA + "isPartOf")
+        article = next(t.object.value for t in dump
+                       if t.subject.value == iri and t.predicate.value == SCHEMA + "isPartOf")
         year = next((t.object.value for t in dump if t.subject.value == article
                      and t.predicate.value == SCHEMA + "datePublished"), "no year")
         years[year] = years.get(year, 0) + 1
     per_year = html.split('id="chart-per-year"', 1)[1].split("</figure>", 1)[0]
-    bars = re.findall(r'<text x="\d+" y="\d+" text-anchor="end" class="label">([^<]*)</text>\s*<rect [^>]*width="([\d.]+)"',
-                      per_year)
+    bars = re.findall(r'<text x="\d+" y="\d+" text-anchor="end" class="label">([^<]*)</text>\s*'
+                      r'<rect [^>]*width="([\d.]+)"', per_year)
     values = re.findall(r'class="value">([\d,]+)</text>', per_year)
     assert {label: int(v.replace(",", "")) for (label, _), v in zip(bars, values)} == years
     widths = [float(w) for _, w in bars]

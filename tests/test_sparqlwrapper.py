@@ -13,11 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_support import (  # noqa: E402
-    build_store, cli_query, example_params, graph_of, json_rows, query_form, start_cli_server,
-)
+from _server_support import build_store, cli_query, example_params, graph_of, json_rows, query_form, start_cli_server
 
-from converter.queries import library  # noqa: E402
+from converter.queries import library
 
 QUERIES = library()
 

@@ -79,7 +79,7 @@ def test_a_failed_load_leaves_the_previous_store_usable(dumps, tmp_path):
     broken.write_text((dumps / "pfocr.nt").read_text(encoding="utf-8") + "<a> <b> \"unterminated .\n",
                       encoding="utf-8")
     target = os.readlink(path)
-    with pytest.raises(StoreError, match="broken.nt"):
+    with pytest.raises(StoreError, match=r"broken\.nt"):
         load([str(broken)], str(path))
     assert os.readlink(path) == target
     assert len(open_store(str(path))) == before

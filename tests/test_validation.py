@@ -21,8 +21,20 @@ import pytest
 import rdflib
 
 from _support import (
-    DUMP_FILES, IDORG, PROJECT, SAMPLE, SEED, cli_command, expected_record, figure_iri, front_matter, is_missing,
-    minimal_record, read_tsv, sample_records, write_record,
+    DUMP_FILES,
+    IDORG,
+    PROJECT,
+    SAMPLE,
+    SEED,
+    cli_command,
+    expected_record,
+    figure_iri,
+    front_matter,
+    is_missing,
+    minimal_record,
+    read_tsv,
+    sample_records,
+    write_record,
 )
 from conftest import run_convert
 

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_support import PASSWORD, RDF_FORMATS, RESULT_FORMATS, build_store, start_cli_server  # noqa: E402
+from _server_support import PASSWORD, RDF_FORMATS, RESULT_FORMATS, build_store, start_cli_server
 
 SUITE = Path(__file__).resolve().parents[1].parent / "shared" / "w3c" / "sparql11-protocol"
 MANIFEST = SUITE / "manifest.ttl"
@@ -90,7 +90,8 @@ else:
 def endpoint(tmp_path_factory):
     """``pfocr-rdf serve --writable`` on a store built from the suite's first data file (every test resets it)."""
     store = build_store(tmp_path_factory.mktemp("w3c") / "store", [SUITE / "data1.nt"])
-    running = start_cli_server(store, "--writable", "--timeout", "20", password=PASSWORD)  # credentials on every request
+    # credentials on every request
+    running = start_cli_server(store, "--writable", "--timeout", "20", password=PASSWORD)
     yield running
     running.stop()
 

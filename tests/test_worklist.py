@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _support import ALT_VERSIONS, HAVE_PFOCR, SAMPLE, SKIP_REASON
+
 from converter.pipeline import Report, Spool
 from converter.sources import Source, discover, peek_figid
 from converter.worklist import WorkList

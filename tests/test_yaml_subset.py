@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from _support import PFOCR, SKIP_REASON
+
 from converter.sources import RecordError, parse_yaml, split_front_matter
 from converter.yaml_subset import load
 
@@ -46,7 +47,7 @@ def check(text: str) -> bool:
     """The property; True when the fast reader read the text (rather than stepping aside)."""
     fast = load(text)
     try:
-        expected = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+        expected = yaml.load(text, Loader=_LOADER)  # a safe loader
     except (yaml.YAMLError, RecursionError, ValueError):
         assert fast is None, f"PyYAML refuses this text, the fast reader gave {fast!r}:\n{text}"
         return False
@@ -64,7 +65,7 @@ def test_real_pages_are_read_alike_and_mostly_fast():
     for page in pages(PFOCR) + pages(ROOT / "examples") + pages(ROOT / "tests"):
         try:
             texts.append(split_front_matter(page.read_text(encoding="utf-8"), str(page)))
-        except Exception:  # noqa: BLE001 - a deliberately broken page: nothing to compare
+        except Exception:  # a deliberately broken page: nothing to compare
             continue
     if len(texts) < 60:
         pytest.skip(SKIP_REASON)
