@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps morph-kgc bench clean identifiers
+.PHONY: run test lint setup system-deps morph-kgc bench clean identifiers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,12 @@ run: setup
 morph-kgc: $(STAMP)
 	$(BIN)/python benchmarks/baselines.py install-morph >/dev/null
 
-test: setup system-deps morph-kgc
+# The gates before the tests: ruff's checks and mypy's strict types, both configured in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check converter tests benchmarks
+	$(BIN)/mypy converter
+
+test: setup lint system-deps morph-kgc
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Renew the copy of the Bioregistry data (patterns, bananas, identifiers.org prefixes) after upgrading bioregistry.
@@ -52,4 +57,4 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf output .pytest_cache .hypothesis web/node_modules $(VENDOR)
+	rm -rf output .pytest_cache .hypothesis .mypy_cache .ruff_cache web/node_modules $(VENDOR)

@@ -361,7 +361,7 @@ def tsv_mentions(kind: str, path: str, gene_taxa: dict[str, str]) -> list[Mentio
             taxid = local_id("ncbitaxon", text(row.get("organism_id")))
             taxon = Taxon(taxid, text(row.get("organism_name")), text(row.get("organism_group"))) if taxid else None
             if taxon and taxon.name:
-                gene_taxa.setdefault(taxon.name, taxid)  # type: ignore[arg-type]
+                gene_taxa.setdefault(taxon.name, taxid)  # type: ignore[arg-type]  # taxon is made only with a taxid
             local = local_id("ncbigene", text(row.get("ncbigene_id")))
             entity = Entity("gene", "ncbigene", local, text(row.get("ncbigene_symbol")), taxon) if local else None
             counts = []
@@ -549,6 +549,7 @@ class Merged:
         self.articles.setdefault(a.pmcid, a)
         name = a.journal_abbrev or a.journal_title
         if name:
+            # name is one of the two: the first item is text
             self.journals.setdefault(name, (a.journal_title or a.journal_abbrev,  # type: ignore[arg-type]
                                             a.journal_abbrev if a.journal_title else None))
         if a.publisher:

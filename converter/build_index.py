@@ -19,10 +19,14 @@ import pickle
 import sqlite3
 import tempfile
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+if TYPE_CHECKING:
+    from .model import PlainEntity, PlainTaxon
+
 INDEX = "index.sqlite"
+Header = dict[str, Any]  # what the dumps were made with and their sizes and times (pipeline._header)
 _SCHEMA = ("CREATE TABLE groups (key TEXT PRIMARY KEY, data BLOB NOT NULL);"
            "CREATE TABLE tail (header BLOB NOT NULL, entities BLOB NOT NULL, taxa BLOB NOT NULL);")
 
@@ -50,7 +54,7 @@ class IndexWriter:
         """SQLite's error (a full disk, say) as an I/O error that names the index."""
         return OSError(errno.EIO, str(err), os.path.join(self.folder, INDEX))
 
-    def commit(self, header: dict, entities: list, taxa: list) -> None:
+    def commit(self, header: Header, entities: list[PlainEntity], taxa: list[PlainTaxon]) -> None:
         """Write the tail and put the index in place of the last one."""
         try:
             self._db.execute("INSERT INTO tail VALUES (?, ?, ?)",
@@ -75,14 +79,14 @@ class PreviousBuild:
     """The index of the last build, when its header is the one expected (same dumps, options and code); and, in
     :attr:`files`, the dumps it describes, opened by the caller (closed with the index)."""
 
-    def __init__(self, db: sqlite3.Connection, entities: list, taxa: list) -> None:
+    def __init__(self, db: sqlite3.Connection, entities: list[PlainEntity], taxa: list[PlainTaxon]) -> None:
         self._db = db
         self.entities, self.taxa = entities, taxa
         self.empty = bool(db.execute("SELECT NOT EXISTS (SELECT 1 FROM groups)").fetchone()[0])
         self.files: dict[str, Any] = {}
 
     @classmethod
-    def open(cls, folder: str, header: dict) -> PreviousBuild | None:
+    def open(cls, folder: str, header: Header) -> PreviousBuild | None:
         """The last build's index in ``folder``, or None when there is none, it is damaged or its header differs."""
         path = os.path.join(folder, INDEX)
         if not os.path.isfile(path):

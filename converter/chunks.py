@@ -34,7 +34,8 @@ def _lines(path: str) -> Iterator[str]:
 
 def _runs(lines: Iterable[str], size: int, work: str) -> list[str]:
     """Sorted runs of at most ``size`` lines, each in its own file."""
-    runs, batch = [], []
+    runs: list[str] = []
+    batch: list[str] = []
     for line in lines:
         batch.append(line)
         if len(batch) == size:

@@ -12,27 +12,37 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from . import __version__
 from .formats import FILE_NAMES, FORMATS, rdf_format
-from .pipeline import ConvertError, convert
+from .identifiers import IRIStyle
+from .pipeline import ConvertError, Issue, convert
 from .queries import QueryError, output_format
 from .store import DEFAULT_STORE, StoreError
-from .validation import ValidationError, summary
+from .validation import Engine, ValidationError, summary
 from .vocab import GRAPH
 from .writers import atomic_write
 
+if TYPE_CHECKING:
+    from .publish import Protocol, StoreKind
+
+    # click's ParamType is generic in (value, input) in its annotations, and at run time from click 8.2 on
+    _FormatsType = click.ParamType[list[str], Any]
+    _OutputFormatType = click.ParamType[str, Any]
+else:
+    _FormatsType = _OutputFormatType = click.ParamType
+
 _MEMORY_LIMIT_MIB = 384  # endpoint.MEMORY_LIMIT; importing it would load the server for every command
 
-class _Formats(click.ParamType):
+class _Formats(_FormatsType):
     """Comma-separated RDF format names, aliases allowed (``ttl,nt`` or ``turtle,ntriples``)."""
 
     name = "FORMATS"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: str | list[str], param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
         if isinstance(value, list):
             return value
         try:
@@ -44,12 +54,12 @@ class _Formats(click.ParamType):
         return list(dict.fromkeys(items))
 
 
-class _OutputFormat(click.ParamType):
+class _OutputFormat(_OutputFormatType):
     """A result format (table, csv, tsv, json, xml) or an RDF format under any of its names."""
 
     name = "FORMAT"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
         try:
             return output_format(value)
         except QueryError as err:
@@ -90,7 +100,7 @@ def _user_errors(status: int = 2) -> Callable[[Callable[..., Any]], Callable[...
     return wrap
 
 
-def _rejected(issues: list, where: str) -> None:
+def _rejected(issues: list[Issue], where: str) -> None:
     for issue in issues[:20]:
         click.echo(f"rejected: {issue}", err=True)
     if len(issues) > 20:
@@ -133,8 +143,9 @@ _QUERIES_OPTION = click.option(
               help="Validate every figure against the SHACL shapes as it is written (exit 1 on violations).")
 @_SHAPES_OPTION
 @_user_errors()
-def convert_command(paths, output, formats, jsonl_context, iri_style, jobs, strict, chunk_size, then_validate,
-                    extra_shapes):
+def convert_command(paths: tuple[str, ...], output: str, formats: list[str], jsonl_context: str,
+                    iri_style: IRIStyle, jobs: int | None, strict: bool, chunk_size: int | None, then_validate: bool,
+                    extra_shapes: tuple[str, ...]) -> None:
     """Convert PFOCR figure records to RDF dumps.
 
     PATHS are PFOCR checkouts (folders holding _figures/ and _data/), folders of figure pages, single .md files,
@@ -190,7 +201,8 @@ def convert_command(paths, output, formats, jsonl_context, iri_style, jobs, stri
               help="The IRI style the dumps were converted with.")
 @_SHAPES_OPTION
 @_user_errors()
-def validate_command(dumps, store_dir, report_path, fail_on, engine, iri_style, extra_shapes):
+def validate_command(dumps: tuple[str, ...], store_dir: str | None, report_path: str | None, fail_on: str,
+                     engine: Engine, iri_style: IRIStyle, extra_shapes: tuple[str, ...]) -> None:
     """Check dumps against the built-in SHACL shapes (and your own, with --shapes) and locate every problem.
 
     With no DUMPS and no --store, validates output/pfocr.nt. Exit status: 0 conforms, 1 violations (or warnings
@@ -234,7 +246,7 @@ def validate_command(dumps, store_dir, report_path, fail_on, engine, iri_style, 
 @click.option("--store", "store_dir", default=DEFAULT_STORE, show_default=True, type=click.Path(file_okay=False),
               help="Where the embedded store lives.")
 @_user_errors()
-def load_command(inputs, store_dir):
+def load_command(inputs: tuple[str, ...], store_dir: str) -> None:
     """Build the embedded store (Oxigraph) from dumps or straight from PFOCR records.
 
     Rebuilding is atomic: the previous store stays usable until the new one is complete. Records that cannot be
@@ -289,8 +301,10 @@ def load_command(inputs, store_dir):
                    "machine or shared volume, listed in its DirsAllowed), and have its bulk loader load them.",
               metavar="DIR")
 @_user_errors(status=1)
-def publish_command(inputs, endpoint, graph, protocol, user, password, append, with_statistics, batch_size,
-                    update_endpoint, query_endpoint, retries, store_kind, bulk):
+def publish_command(inputs: tuple[str, ...], endpoint: str, graph: str, protocol: Protocol, user: str | None,
+                    password: str | None, append: bool, with_statistics: bool, batch_size: int | None,
+                    update_endpoint: str | None, query_endpoint: str | None, retries: int, store_kind: StoreKind,
+                    bulk: str | None) -> None:
     """Publish dumps or PFOCR records into a triplestore.
 
     The graph is replaced so that readers see the old graph or the new one, never a part: on Virtuoso the data
@@ -331,7 +345,8 @@ def publish_command(inputs, endpoint, graph, protocol, user, password, append, w
 @click.option("--list", "list_queries", is_flag=True, help="List the canned queries and their parameters.")
 @_QUERIES_OPTION
 @_user_errors()
-def query_command(query, store_dir, params, fmt, list_queries, queries_dir):
+def query_command(query: str | None, store_dir: str | None, params: tuple[str, ...], fmt: str | None,
+                  list_queries: bool, queries_dir: str | None) -> None:
     """Run a canned query (by NAME), a .rq FILE, or a query on standard input (-) against the store.
 
     \b
@@ -405,8 +420,10 @@ def query_command(query, store_dir, params, fmt, list_queries, queries_dir):
               help="Seconds a client has to send a whole request; slower ones are cut off.")
 @_QUERIES_OPTION
 @_user_errors()
-def serve_command(store_dir, host, port, writable, password_file, expose_writable, timeout, memory_limit, workers,
-                  client_queries, max_result_bytes, allow_remote, cors_origin, request_timeout, queries_dir):
+def serve_command(store_dir: str, host: str, port: int, writable: bool, password_file: str | None,
+                  expose_writable: bool, timeout: float, memory_limit: int, workers: int | None, client_queries: int,
+                  max_result_bytes: int, allow_remote: bool, cors_origin: tuple[str, ...], request_timeout: float,
+                  queries_dir: str | None) -> None:
     """Serve the store over the SPARQL 1.1 Protocol at /sparql, with the canned queries at /queries/NAME, a
     SPARQL editor at /, the figure pages at /figures/FIGID.html, the dataset overview at /dataset and /health.
 

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
+from typing import cast
 
 import pyoxigraph as ox
 
@@ -49,7 +50,7 @@ def _queries() -> list[tuple[str, str, str]]:
 def _constructed(store: ox.Store, graph: str, text: str) -> list[ox.Quad]:
     target = ox.NamedNode(graph)
     return [ox.Quad(t.subject, t.predicate, t.object, target)
-            for t in store.query(text, use_default_graph_as_union=True)]
+            for t in cast("ox.QueryTriples", store.query(text, use_default_graph_as_union=True))]
 
 
 def _ranks(counts: list[ox.Quad]) -> list[ox.Quad]:
@@ -57,7 +58,8 @@ def _ranks(counts: list[ox.Quad]) -> list[ox.Quad]:
     SPARQL orders IRIs: by code point): sorting thousands of entities by count breaks most ties by comparing IRIs,
     which the engine must first read back."""
     graph, rank = ox.NamedNode(STATISTICS_GRAPH), ox.NamedNode(PFOCR + "rank")
-    ordered = sorted(counts, key=lambda q: (-int(q.object.value), q.subject.value))
+    ordered = sorted(counts, key=lambda q: (-int(cast("ox.Literal", q.object).value),
+                                            cast("ox.NamedNode", q.subject).value))
     return [ox.Quad(q.subject, rank, ox.Literal(i), graph) for i, q in enumerate(ordered, 1)]
 
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 IRIStyle = Literal["slash", "colon"]
@@ -149,11 +149,12 @@ class Registry:
         return f"{IDENTIFIERS_ORG}{ns.idorg_prefix}:"
 
 
-def _listed() -> dict:
-    return json.loads(resources.files("converter.data").joinpath("identifiers.json").read_text())
+def _listed() -> dict[str, Any]:
+    listed: dict[str, Any] = json.loads(resources.files("converter.data").joinpath("identifiers.json").read_text())
+    return listed
 
 
-def snapshot() -> dict:
+def snapshot() -> dict[str, Any]:
     """``data/identifiers.json`` as the installed Bioregistry gives it: each listed namespace's pattern, banana and
     identifiers.org prefix. The file keeps a copy because importing Bioregistry takes over a second, on every run
     of every command; tests/test_identifiers.py checks that the copy still matches (``make identifiers`` renews

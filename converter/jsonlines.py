@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Callable
+from typing import Any, Final, Literal, cast
 from urllib.parse import urljoin
 
 from .formats import CONTEXT_FILE
@@ -22,7 +24,10 @@ from .worklist import WorkList
 from .writers import context_text
 
 _MEMO = 1 << 16  # nodes kept as text (about 16 MiB of them); past that the memo starts again
-_NODE, _TAXON = 0, 1  # what a remembered text is: a node pointing to no taxon, or a taxon
+_NODE: Final = 0  # what a remembered text is: a node pointing to no taxon,
+_TAXON: Final = 1  # or a taxon
+_Kind = Literal[0, 1] | str  # _NODE, _TAXON, or the IRI of the taxon an entity names
+_Text = tuple[bytes, Taxon | None, _Kind]  # a node's text, the Taxon it was made of (a taxon's), and its kind
 
 
 class FigureLines:
@@ -40,7 +45,7 @@ class FigureLines:
         # IRI -> the node's text, and what it depends on besides the merges :meth:`changed` reports: a taxon's text
         # is good while the index holds the same Taxon (add_taxon replaces one it learns more of); an entity's
         # names its taxon's IRI (or _NODE), which the line must then carry
-        self._texts: dict[str, tuple[bytes, object, object]] = {}
+        self._texts: dict[str, _Text] = {}
         self._taxon_iris: dict[Taxon, str] = {}
         self._keys: dict[str, tuple[bytes, bool]] = {}  # property -> its key's text, and whether it is a @set
 
@@ -61,7 +66,7 @@ class FigureLines:
         named: dict[str, None] = {}  # the taxa its entities name, in order
         embedded: set[str] = set()  # the taxa the figure itself names, written where it names them
         parts = self._members(links, named, embedded)
-        included = [self._node(iri)[0] for iri in named if iri not in embedded]
+        included = [self._written(iri) for iri in named if iri not in embedded]
         if included:
             parts.append(b',"@included":[' + b",".join(included) + b"]")
         parts.append(b"}\n")
@@ -75,16 +80,16 @@ class FigureLines:
                 text = json_value(TERMS.get(predicate), target).encode("utf-8")
             else:
                 text, kind = node[0], node[2]
-                if kind is _TAXON:
-                    embedded.add(target)
-                elif kind is not _NODE:
+                if kind == _TAXON:
+                    embedded.add(cast("str", target))  # a node: an IRI
+                elif kind != _NODE:
                     named[kind] = None
             values = by_property.get(predicate)
             if values is None:
                 by_property[predicate] = [text]
             else:
                 values.append(text)
-        parts = []
+        parts: list[bytes] = []
         for predicate, values in by_property.items():
             key = self._keys.get(predicate)
             if key is None:
@@ -96,7 +101,13 @@ class FigureLines:
                 parts += (key[0], b"[", b",".join(values), b"]")
         return parts
 
-    def _node(self, iri: str) -> tuple[bytes, object, object] | None:
+    def _written(self, iri: str) -> bytes:
+        """The text of a node written here (a taxon an entity names)."""
+        node = self._node(iri)
+        assert node is not None, iri
+        return node[0]
+
+    def _node(self, iri: str) -> _Text | None:
         """The text of the node ``iri`` as the dump has it, and what it is (:data:`_TAXON`, :data:`_NODE` or the
         IRI of the taxon an entity names), or None when no one here writes it."""
         memo = self._texts.get(iri)
@@ -106,7 +117,7 @@ class FigureLines:
         merged = entities.entities.get(iri)
         if merged is not None:
             text = json_node(entities.entity_triples(iri))
-            kind = self._iri(merged.taxon) if merged.taxon else _NODE
+            kind: _Kind = self._iri(merged.taxon) if merged.taxon else _NODE
             stamp = None
         elif (taxon := entities.taxa.get(iri)) is not None:
             text, kind, stamp = json_node(entities.taxon_triples(iri)), _TAXON, taxon
@@ -116,7 +127,7 @@ class FigureLines:
                 kept = self.work.kept(iri)
                 if kept is None:
                     return None  # written by no one here: the line gives its IRI
-                value = pickle.loads(kept)  # kept by this process: trusted
+                value = pickle.loads(kept)  # kept by this process: trusted (what shared() dumped)
             text = value[0] + b"".join(self._members(value[1], {}, set())).decode("utf-8") + "}"
             kind, stamp = _NODE, None
         if len(self._texts) >= _MEMO:
@@ -133,14 +144,14 @@ class FigureLines:
         return iri
 
 
-def context_loader(base: str):
+def context_loader(base: str) -> Callable[[str, dict[str, Any] | None], dict[str, Any]]:
     """A pyld document loader that serves ``context.jsonld`` beside ``base`` (the IRI a line is read from), from
     the package, and refuses any other document: reading the dumps fetches nothing from the network."""
     from pyld import jsonld  # only readers need it: a build does not load it
 
     served = urljoin(base, CONTEXT_FILE)
 
-    def load(url: str, options: dict | None = None) -> dict:
+    def load(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
         if url != served:
             raise jsonld.JsonLdError(f"only {served} is loaded, not {url}", "loading document failed")
         return {"contextUrl": None, "documentUrl": url, "document": json.loads(context_text())}

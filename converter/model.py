@@ -35,7 +35,7 @@ MAPPED_FIELDS = frozenset(
     doi journal_title journal_nlm_ta publisher_name keywords""".split()
 )
 IGNORED_FIELDS = frozenset({"seo", "schema-jsonld", "redirect_from"})
-_KIND_OF_LIST = {"genes": "gene", "chemicals": "chemical", "diseases": "disease"}
+_KIND_OF_LIST: dict[str, Kind] = {"genes": "gene", "chemicals": "chemical", "diseases": "disease"}
 _SOURCE_PREFIX = {"mesh": "mesh", "chebi": "chebi", "doid": "doid"}
 _WHOLE = re.compile(r"[0-9]+")
 
@@ -69,6 +69,12 @@ class Entity(NamedTuple):
     @property
     def curie(self) -> str:
         return f"{self.prefix}:{self.local}"
+
+
+# A Taxon and an Entity as plain tuples (its taxon's fields too): how workers hand them to the parent and how the
+# build index keeps them (see pipeline._plain_entity)
+PlainTaxon = tuple[str | None, str | None, str | None]
+PlainEntity = tuple[Kind, str, str, str | None, PlainTaxon | None, tuple[tuple[str, str], ...]]
 
 
 class Mention(NamedTuple):
@@ -234,7 +240,7 @@ class _Builder:
         mentions: list[Mention] = []
         companions: list[str] = []
         for list_name in COMPANION_KINDS:
-            kind: Kind = _KIND_OF_LIST[list_name]  # type: ignore[assignment]
+            kind = _KIND_OF_LIST[list_name]
             companion = self.raw.companions.get(list_name)
             if list_name in fm:
                 if companion is not None:
@@ -391,7 +397,7 @@ class _Builder:
                 taxid = self.identifier("ncbitaxon", cell("organism_id"), "organism_id", path, number)
                 taxon = Taxon(taxid, cell("organism_name"), cell("organism_group")) if taxid else None
                 if taxon and taxon.name:
-                    gene_taxa.setdefault(taxon.name, taxid)  # type: ignore[arg-type]
+                    gene_taxa.setdefault(taxon.name, taxid)  # type: ignore[arg-type]  # taxon is made only with a taxid
                 local = self.identifier("ncbigene", cell("ncbigene_id"), "ncbigene_id", path, number)
                 entity = Entity("gene", "ncbigene", local, cell("ncbigene_symbol"), taxon) if local else None
                 counts = []
@@ -428,7 +434,7 @@ def build_figure(raw: RawRecord) -> tuple[Figure, list[RecordError]]:
     return figure, builder.warnings
 
 
-def _mention_key(m: Mention) -> tuple:
+def _mention_key(m: Mention) -> tuple[str, str, str, str, str, tuple[tuple[str, int], ...]]:
     return (m.kind, m.entity.curie if m.entity else "", m.word or "", m.matched or "", m.source or "", m.counts)
 
 

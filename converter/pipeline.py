@@ -25,24 +25,26 @@ import tempfile
 import time
 from array import array
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from itertools import groupby
-from typing import IO
+from multiprocessing.pool import AsyncResult
+from typing import IO, Any, Literal, TypedDict, cast, overload
 
-from .build_index import IndexWriter, PreviousBuild
+from .build_index import Header, IndexWriter, PreviousBuild
 from .formats import CONTEXT_FILE, FILE_NAMES, FORMATS, rdf_format, spelled
 from .identifiers import IRIStyle, registry
 from .jsonlines import FigureLines
-from .mapping import EntityIndex, entity_iri, figure_blocks, taxon_iri
-from .model import Entity, Figure, Taxon, build_figure
+from .mapping import Block, EntityIndex, entity_iri, figure_blocks, taxon_iri
+from .model import Entity, Figure, PlainEntity, PlainTaxon, Taxon, build_figure
+from .rdf import Link
 from .sources import COMPANION_KINDS, RecordError, Source, iter_sources, peek_figid, read_record
 from .validation import Evaluator, Result, ValidationError, ValidationReport, read_shapes
 from .vocab import CONTEXT, GRAPH
 from .void import void_turtle
 from .worklist import WorkList
-from .writers import DumpSet, atomic_write, context_text, encode, exclusive, named, serialize, sweep
+from .writers import DumpSet, Payload, atomic_write, context_text, encode, exclusive, named, serialize, sweep
 
 
 class ConvertError(Exception):
@@ -68,7 +70,7 @@ class Issue:
         return f"{where}: {self.field}: {self.reason}"
 
 
-class Spool(Sequence):
+class Spool(Sequence[Any]):
     """A list that lives in an anonymous temporary file: a build lists every record it converted, and a hundred
     thousand of them held as dictionaries would be the largest thing in memory. Items are JSON values::
 
@@ -78,26 +80,31 @@ class Spool(Sequence):
         (2, {'figid': 'b'}, ['a', 'b'])
     """
 
-    def __init__(self, items: Iterable = ()) -> None:
+    def __init__(self, items: Iterable[Any] = ()) -> None:
         self._file = tempfile.TemporaryFile()
         self._ends = array("Q")  # where each item's line ends
         self._size = 0
         self.extend(items)
 
-    def extend(self, items: Iterable) -> None:
+    def extend(self, items: Iterable[Any]) -> None:
         for item in items:  # the file stays at its end: items are read with pread
             line = json.dumps(item).encode("ascii") + b"\n"  # ASCII: lone surrogates escaped too
             self._file.write(line)
             self._size += len(line)
             self._ends.append(self._size)
 
-    def append(self, item) -> None:
+    def append(self, item: Any) -> None:
         self.extend([item])
 
     def __len__(self) -> int:
         return len(self._ends)
 
-    def __getitem__(self, n):
+    @overload
+    def __getitem__(self, n: int) -> Any: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[Any]: ...
+
+    def __getitem__(self, n: int | slice) -> Any:
         if isinstance(n, slice):
             return [self[i] for i in range(*n.indices(len(self)))]
         n = range(len(self))[n]
@@ -105,7 +112,7 @@ class Spool(Sequence):
         self._file.flush()
         return json.loads(os.pread(self._file.fileno(), self._ends[n] - start, start))
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[Any]:
         self._file.flush()
         fd, at, rest = self._file.fileno(), 0, b""
         while at < self._size:  # with its own position: an item appended meanwhile comes too
@@ -114,11 +121,23 @@ class Spool(Sequence):
             *lines, rest = (rest + chunk).split(b"\n")
             yield from map(json.loads, lines)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and list(self) == list(other)
 
     def __repr__(self) -> str:
         return f"Spool({list(self)!r})"
+
+
+class Statistics(TypedDict, total=False):
+    """What ``void.ttl`` counts: figures, articles, entities of each kind, taxa; and the links per namespace."""
+
+    figures: int
+    articles: int
+    genes: int
+    chemicals: int
+    diseases: int
+    taxa: int
+    links: dict[str, int]
 
 
 @dataclass
@@ -135,7 +154,7 @@ class Report:
     rejected: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     converted: Spool = field(default_factory=Spool)  # figid and source file of each figure
-    statistics: dict[str, object] = field(default_factory=dict)
+    statistics: Statistics = field(default_factory=Statistics)
     validation: ValidationReport | None = None
 
     def summary(self) -> str:
@@ -173,6 +192,12 @@ class Report:
         yield tail + "\n"
 
 
+_Range = tuple[int, int]  # where a block's text is in a file: [start, end)
+_TextItem = tuple[Literal["text"], dict[str, _Range], int, list[Result], list[Link] | None]
+_SharedItem = tuple[Literal["shared"], str, int, Mapping[str, _Range | bytes], list[Result], list[Link] | None]
+_Item = _TextItem | _SharedItem
+
+
 @dataclass
 class _Group:
     """One group of files sharing a figid, converted: what the parent writes, in order, and reports.
@@ -187,16 +212,33 @@ class _Group:
     """
 
     key: str | None  # digest of the group's input files (None: not reusable by a later build)
-    items: list = field(default_factory=list)
+    items: list[_Item] = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)  # (figid, file) of each converted record
-    entities: list[tuple] = field(default_factory=list)  # each once, the fields of an Entity (its taxon's too)
-    taxa: list[tuple] = field(default_factory=list)  # the fields of each Taxon
-    links: Counter = field(default_factory=Counter)
+    # each once, the fields of an Entity, its taxon's too (a PlainEntity); in the build index, numbers (int)
+    entities: list[Any] = field(default_factory=list)
+    taxa: list[Any] = field(default_factory=list)  # the fields of each Taxon (a PlainTaxon); in the index, numbers
+    links: Counter[str] = field(default_factory=Counter)
     rejected: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
 
 
-_OPTIONS: dict[str, object] = {}
+class _Options(TypedDict, total=False):
+    """The settings of a conversion, for the worker processes (which inherit them when forked)."""
+
+    formats: list[str]
+    graph: str
+    shards: str  # the folder of the workers' shard files
+    evaluator: Evaluator | None
+    jsonl_head: str
+
+
+_OPTIONS: _Options = {}
+_Block = tuple[str | None, int, Payload, list[Result]]  # a block converted: shared key, triples, text, results
+_Planned = tuple[list[Source], str | None, str | None]  # pages of a group to convert, input key, figid
+_Task = tuple[int, list[_Planned]]
+_TaskResult = tuple[int, list[_Group]]
+# what _schedule yields for each group: reused from the last build, or newly converted
+_Event = tuple[Literal["reuse"], int, int] | tuple[Literal["new"], int, _Group, bool]
 # How a pfocr.jsonl line starts: its @context, a reference to the file beside it or a copy of it
 _JSONL_CONTEXTS = {
     "file": lambda: '{"@context":' + json.dumps(CONTEXT_FILE) + ",",
@@ -213,12 +255,12 @@ def _layout_rank(fig: Figure) -> int:
     return 0 if fig.layout == "tsv" else 1  # the newer (TSV) layout supersedes the older one
 
 
-def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list]:
+def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list[_Block]]:
     """The group, and its blocks as (shared key or None, triple count, payload, validation results)."""
     formats = _OPTIONS["formats"]
     graph = _OPTIONS["graph"]
     group = _Group(None)
-    blocks_out: list = []
+    blocks_out: list[_Block] = []
     candidates: list[tuple[Figure, list[RecordError]]] = []
     for source in sources:
         try:
@@ -255,18 +297,18 @@ def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list]:
     return group, blocks_out
 
 
-def _plain_entity(entity: Entity) -> tuple:
+def _plain_entity(entity: Entity) -> PlainEntity:
     """An entity as plain tuples, its taxon too, for the parent: unpickled in C, where a named tuple goes through
-    its Python constructor (taxa travel as ``tuple(taxon)``)."""
-    return (*entity[:4], entity.taxon and tuple(entity.taxon), entity.xrefs)
+    its Python constructor (taxa travel as plain tuples too)."""
+    return (*entity[:4], entity.taxon and (*entity.taxon,), entity.xrefs)
 
 
-def _entity(fields: tuple) -> Entity:
+def _entity(fields: PlainEntity) -> Entity:
     """The entity :func:`_plain_entity` made ``fields`` of."""
     return Entity(*fields[:4], fields[4] and Taxon(*fields[4]), fields[5])
 
 
-def _check_blocks(fig: Figure, blocks: list) -> dict[str | None, list[Result]]:
+def _check_blocks(fig: Figure, blocks: list[Block]) -> dict[str | None, list[Result]]:
     """Validate the nodes of a figure's blocks, with the figure's own entities and taxa as their context.
 
     Every shape is local to a node, its values and their types, so this gives the results a whole-graph run gives
@@ -278,7 +320,9 @@ def _check_blocks(fig: Figure, blocks: list) -> dict[str | None, list[Result]]:
     closure.extend(t for block in local.blocks() for t in block.triples)
     owner = {s: block.key for block in blocks for s, _, _ in block.triples}
     checked: dict[str | None, list[Result]] = {}
-    for r in _OPTIONS["evaluator"].check(closure, list(owner)):
+    evaluator = _OPTIONS["evaluator"]
+    assert evaluator is not None  # checked only when validating
+    for r in evaluator.check(closure, list(owner)):
         checked.setdefault(owner[r.focus[1:-1]], []).append(r)
     return checked
 
@@ -309,13 +353,13 @@ def _shard(number: int) -> str:
     return os.path.join(_OPTIONS["shards"], f"{number:07d}")
 
 
-def _convert_task(task: tuple[int, list[tuple[list[Source], str | None, str | None]]]) -> tuple[int, list[_Group]]:
+def _convert_task(task: _Task) -> _TaskResult:
     """Convert groups; their text goes to this task's shard files, one per format (worker side)."""
     number, groups = task
     formats = _OPTIONS["formats"]
     shard = _shard(number)
     out: list[_Group] = []
-    files = {fmt: open(f"{shard}.{fmt}", "wb") for fmt in formats}
+    files: dict[str, IO[bytes]] = {fmt: open(f"{shard}.{fmt}", "wb") for fmt in formats}
     sizes = dict.fromkeys(formats, 0)
     try:
         _write_groups(groups, formats, files, sizes, out)
@@ -330,7 +374,7 @@ def _convert_task(task: tuple[int, list[tuple[list[Source], str | None, str | No
     return number, out
 
 
-def _write_groups(groups: list[tuple[list[Source], str | None, str | None]], formats: list[str],
+def _write_groups(groups: list[_Planned], formats: list[str],
                   files: dict[str, IO[bytes]], sizes: dict[str, int], out: list[_Group]) -> None:
     """Convert ``groups`` into the shard ``files``, noting where each block's text sits (worker side)."""
     for sources, key, figid in groups:
@@ -343,7 +387,7 @@ def _write_groups(groups: list[tuple[list[Source], str | None, str | None]], for
         for shared, count, payload, results in blocks:
             # shared blocks go to the shard too, so that the parent copies long runs (and skips a shared one
             # an earlier figure wrote)
-            ranges = {}
+            ranges: dict[str, _Range] = {}
             for fmt in formats:
                 data = encode(fmt, payload[fmt])
                 files[fmt].write(data)
@@ -362,20 +406,21 @@ def _plan(work: WorkList, previous: PreviousBuild | None) -> Iterator[tuple[list
     reusable = previous is not None and not previous.empty
     for sources, figid in work.groups():
         key = _input_key(sources, [figid] * len(sources)) if reusable else None
-        yield sources, key, figid, previous.find(key) if key is not None else None
+        yield sources, key, figid, previous.find(key) if key is not None and previous is not None else None
 
 
 class _Later:
     """A task run when its result is asked for: the serial stand-in for a pool's ``AsyncResult``."""
 
-    def __init__(self, task) -> None:
+    def __init__(self, task: _Task) -> None:
         self.task = task
 
-    def get(self):
+    def get(self) -> _TaskResult:
         return _convert_task(self.task)
 
 
-def _schedule(plan: Iterator, jobs: int) -> Iterator[tuple]:
+def _schedule(plan: Iterable[tuple[list[Source], str | None, str | None, int | None]],
+              jobs: int) -> Generator[_Event, None, None]:
     """The plan's groups in order, each as ``("reuse", where, pages)`` or ``("new", task number, converted group,
     whether it is its task's last)``; the new ones converted in ``jobs`` worker processes.
 
@@ -388,7 +433,7 @@ def _schedule(plan: Iterator, jobs: int) -> Iterator[tuple]:
     with ExitStack() as stack:
         pool = None
 
-        def submit(task):
+        def submit(task: _Task) -> _Later | AsyncResult[_TaskResult]:
             nonlocal pool
             if pool is None:
                 if jobs <= 1 or (exhausted and not tasks):  # one task in all (a record, or a small rebuild)
@@ -397,11 +442,12 @@ def _schedule(plan: Iterator, jobs: int) -> Iterator[tuple]:
                 stack.enter_context(_collector_paused())
             return pool.apply_async(_convert_task, (task,))
 
-        order: deque = deque()  # groups read from the plan and not yielded: (where, pages) or None (a task has it)
-        tasks: deque = deque()  # tasks submitted and not yet taken
-        batch: list = []  # the groups of the next task
+        order: deque[tuple[int, int] | None] = deque()  # groups read from the plan and not yielded: (where, pages)
+        # or None (a task has it)
+        tasks: deque[_Later | AsyncResult[_TaskResult]] = deque()  # tasks submitted and not yet taken
+        batch: list[_Planned] = []  # the groups of the next task
         numbers = itertools.count()
-        current: deque = deque()  # the converted groups of the task being yielded
+        current: deque[_Group] = deque()  # the converted groups of the task being yielded
         plan = iter(plan)
         exhausted = False
 
@@ -427,9 +473,9 @@ def _schedule(plan: Iterator, jobs: int) -> Iterator[tuple]:
                     submit_batch()
             if not order:
                 return
-            entry = order.popleft()
-            if entry is not None:
-                yield ("reuse", *entry)
+            queued = order.popleft()
+            if queued is not None:
+                yield ("reuse", *queued)
                 continue
             if not current:
                 if not tasks:
@@ -473,7 +519,7 @@ def _fingerprint(formats: list[str], iri_style: str, graph: str, validate: bool,
     return h.hexdigest()
 
 
-def _header(output: str, fingerprint: str, formats: list[str]) -> dict:
+def _header(output: str, fingerprint: str, formats: list[str]) -> Header:
     """What a build index must say to describe the dumps in ``output`` now: their sizes and times, and what they
     were made with. Raises OSError when a dump is missing."""
     stamps = {}
@@ -511,7 +557,7 @@ def convert(
     validate: bool = False,
     shapes: Sequence[str] = (),
     jsonl_context: str = "file",
-    stdout=None,
+    stdout: IO[bytes] | None = None,
 ) -> Report:
     """Convert PFOCR figure records to RDF dumps, ``void.ttl`` and ``report.json`` in ``output``.
 
@@ -581,9 +627,9 @@ def convert(
             stack.callback(previous.close)
         index = IndexWriter(os.path.join(output, _BUILD_DIR)) if output != "-" else None
         try:
-            _OPTIONS.update(formats=formats, graph=graph, shards=build, evaluator=evaluator,
-                            jsonl_head=_JSONL_CONTEXTS[jsonl_context]())
-            schedule = stack.enter_context(closing(_schedule(
+            _OPTIONS.update({"formats": formats, "graph": graph, "shards": build, "evaluator": evaluator,
+                             "jsonl_head": _JSONL_CONTEXTS[jsonl_context]()})
+            schedule: Iterable[_Event] = stack.enter_context(closing(_schedule(
                 _plan(work, previous), jobs if jobs is not None else (os.cpu_count() or 1))))
             if progress:
                 from tqdm import tqdm
@@ -604,19 +650,20 @@ def convert(
 
 
 def _assemble(report: Report, output: str, formats: list[str], graph: str, validate: bool, work: WorkList,
-              schedule: Iterator, previous: PreviousBuild | None, index: IndexWriter | None,
-              stdout) -> tuple[list[tuple], list[tuple]]:
+              schedule: Iterable[_Event], previous: PreviousBuild | None, index: IndexWriter | None,
+              stdout: IO[bytes] | None) -> tuple[list[PlainEntity], list[PlainTaxon]]:
     """Write the dumps in group order from reused and newly converted groups; fill ``report``; add each group to
     the index of this build (with ranges in the new dumps); returns the index's tables of entities and taxa."""
-    entity_ids: dict[tuple, int] = {}  # the build index's tables: each distinct entity and taxon once
-    taxon_ids: dict[tuple, int] = {}
+    entity_ids: dict[PlainEntity, int] = {}  # the build index's tables: each distinct entity and taxon once
+    taxon_ids: dict[PlainTaxon, int] = {}
     entities = EntityIndex()
     article_space = registry.namespace_iri("pmc")  # shared blocks keyed by it are articles
     articles = 0
-    links: Counter = Counter()
+    links: Counter[str] = Counter()
     checked: list[Result] = []
     located: dict[str, str] = {}
-    shard_files: dict = {}
+    shard_files: dict[str, IO[bytes]] = {}
+    source: Mapping[str, IO[bytes]]
     shard = None
     dumps = DumpSet(output, formats, graph, stdout=stdout)
     lines = FigureLines(entities, work) if "jsonl" in formats else None
@@ -624,6 +671,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
         for event in schedule:
             if event[0] == "reuse":
                 _, where, pages = event
+                assert previous is not None  # what it reuses
                 group, source = previous.group(where), previous.files
                 report.reused += pages
                 group = dataclasses.replace(group, entities=[previous.entities[n] for n in group.entities],
@@ -665,34 +713,36 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                         kept.items.append(("shared", key, count, _bytes(text, source), results, node_links))
                         continue
                     articles += key.startswith(article_space)
-                    written = {fmt: dumps.copy(fmt, source[fmt], *where) if isinstance(where, tuple)
-                               else dumps.put(fmt, where) for fmt, where in text.items() if fmt != "jsonl"}
+                    shared: dict[str, _Range | bytes] = {
+                        fmt: dumps.copy(fmt, source[fmt], *where) if isinstance(where, tuple)
+                        else dumps.put(fmt, where) for fmt, where in text.items() if fmt != "jsonl"}
                     if lines is not None:
-                        written["jsonl"] = _bytes({"jsonl": text["jsonl"]}, source)["jsonl"]
-                        lines.shared(key, written["jsonl"], node_links)
-                    kept.items.append(("shared", key, count, written, results, node_links))
+                        jsonl = shared["jsonl"] = _bytes({"jsonl": text["jsonl"]}, source)["jsonl"]
+                        assert node_links is not None  # made with jsonl
+                        lines.shared(key, jsonl, node_links)
+                    kept.items.append(("shared", key, count, shared, results, node_links))
                 report.triples += count
                 checked.extend(results)
                 located.update((r.focus, group.figures[0][0]) for r in results)
             for fields in group.entities:
-                number = entity_ids.get(fields)
-                if number is None:  # merging an entity seen in this form before changes nothing
-                    number = entity_ids[fields] = len(entity_ids)
+                ref = entity_ids.get(fields)
+                if ref is None:  # merging an entity seen in this form before changes nothing
+                    ref = entity_ids[fields] = len(entity_ids)
                     entity = _entity(fields)
                     if entities.add(entity) and lines is not None:
                         lines.changed(entity_iri(entity))
                     if validate:
                         located.setdefault(f"<{entity_iri(entity)}>", group.figures[0][0])
-                kept.entities.append(number)
+                kept.entities.append(ref)
             for fields in group.taxa:
-                number = taxon_ids.get(fields)
-                if number is None:
-                    number = taxon_ids[fields] = len(taxon_ids)
+                ref = taxon_ids.get(fields)
+                if ref is None:
+                    ref = taxon_ids[fields] = len(taxon_ids)
                     taxon = Taxon(*fields)
                     entities.add_taxon(taxon)
                     if validate:
                         located.setdefault(f"<{taxon_iri(taxon)}>", group.figures[0][0])
-                kept.taxa.append(number)
+                kept.taxa.append(ref)
             links.update(group.links)
             if lines is not None and figure_links is not None:
                 dumps.put("jsonl", lines.tail(figure_links))
@@ -705,7 +755,9 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
             report.triples += len(block.triples)
         if validate:
             closure = [t for block in entity_blocks for t in block.triples]
-            checked.extend(_OPTIONS["evaluator"].check(closure, [b.key for b in entity_blocks]))
+            evaluator = _OPTIONS["evaluator"]
+            assert evaluator is not None  # validate: made in convert()
+            checked.extend(evaluator.check(closure, [cast("str", b.key) for b in entity_blocks]))  # keyed by IRI
             report.validation = ValidationReport(sorted(set(checked)), "convert", located=located)
         dumps.flush()
         for fh in shard_files.values():
@@ -751,7 +803,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
     return list(entity_ids), list(taxon_ids)
 
 
-def _bytes(text: dict, source: dict) -> dict[str, bytes]:
+def _bytes(text: Mapping[str, _Range | bytes], source: Mapping[str, IO[bytes]]) -> dict[str, bytes]:
     """A shared block's text as bytes, read back from ``source`` where it is a range there."""
     return {fmt: os.pread(source[fmt].fileno(), where[1] - where[0], where[0]) if isinstance(where, tuple) else where
             for fmt, where in text.items()}

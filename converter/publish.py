@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import pyoxigraph as ox
@@ -52,6 +52,9 @@ from .derived import DERIVED_GRAPHS
 from .progress import Progress
 from .store import StoreError, derived_from, dump_files, dump_format
 from .vocab import GRAPH
+
+if TYPE_CHECKING:
+    from .pipeline import Issue
 
 Protocol = Literal["gsp", "update"]
 StoreKind = Literal["auto", "sparql", "virtuoso"]
@@ -94,7 +97,7 @@ class PublishReport:
     counted: int | None = None  # triples in the target graph afterwards, by a COUNT query
     inputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    rejected: list = field(default_factory=list)  # records that could not be converted, when records were given
+    rejected: list[Issue] = field(default_factory=list)  # records that could not be converted, when records were given
     sent_graphs: set[str] = field(default_factory=set)  # the precomputed graphs that received triples
     kind: str = "sparql"  # how the graph was replaced: sparql (staging graph and MOVE) or virtuoso (versions)
     version: str | None = None  # Virtuoso: the graph the published IRI now stands for
@@ -111,11 +114,13 @@ class PublishReport:
                       f"batches, {self.retries} retries, {self.seconds:.1f} s); {check}")
 
 
-def _layouts() -> list[dict]:
-    return json.loads(resources.files("converter.data").joinpath("triplestores.json").read_text("utf-8"))["stores"]
+def _layouts() -> list[dict[str, Any]]:
+    text = resources.files("converter.data").joinpath("triplestores.json").read_text("utf-8")
+    stores: list[dict[str, Any]] = json.loads(text)["stores"]
+    return stores
 
 
-def _layout(endpoint: str, protocol: Protocol) -> tuple[dict | None, str]:
+def _layout(endpoint: str, protocol: Protocol) -> tuple[dict[str, Any] | None, str]:
     """The known store layout ``endpoint`` belongs to, and the endpoint's base path."""
     path = urlsplit(endpoint).path.rstrip("/")
     for store in _layouts():
@@ -131,10 +136,14 @@ def services(endpoint: str, protocol: Protocol) -> tuple[str | None, str | None]
     if store is None:
         return None, None
     parts = urlsplit(endpoint)
-    return tuple(urlunsplit(parts._replace(path=base + store[s], query="")) for s in ("update", "query"))
+    update, query = (urlunsplit(parts._replace(path=base + store[s], query="")) for s in ("update", "query"))
+    return update, query
 
 
 _COUNTER_LOCK = threading.Lock()
+# The schemes _Client answers a challenge with. Their credentials are (user, password); a password not given goes
+# as None, which requests sends as the text "None" (its annotations ask for text)
+_Auth = requests.auth.HTTPBasicAuth | requests.auth.HTTPDigestAuth
 
 
 class _Client:
@@ -156,10 +165,10 @@ class _Client:
         twin = _Client(None, None, self.retries, self.backoff, self.timeout, self._counter)
         twin.credentials = self.credentials
         if self.session.auth is not None:
-            twin.session.auth = type(self.session.auth)(*self.credentials)
+            twin.session.auth = type(cast("_Auth", self.session.auth))(*cast("tuple[str, str]", self.credentials))
         return twin
 
-    def request(self, method: str, url: str, what: str, **kwargs) -> requests.Response:
+    def request(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
@@ -184,7 +193,8 @@ class _Client:
             time.sleep(self.backoff * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    def _authenticate(self, response: requests.Response, method: str, url: str, what: str, **kwargs):
+    def _authenticate(self, response: requests.Response, method: str, url: str, what: str,
+                      **kwargs: Any) -> requests.Response:
         """Answers a 401 challenge with the scheme the server asks for (Virtuoso: digest; Fuseki: basic)."""
         if self.credentials is None:
             raise PublishError(f"{what}: {url} needs credentials (HTTP 401); give --user and --password")
@@ -193,7 +203,7 @@ class _Client:
         challenge = response.headers.get("WWW-Authenticate", "")
         digest = challenge.lower().startswith("digest")
         self.session.auth = (requests.auth.HTTPDigestAuth if digest else requests.auth.HTTPBasicAuth)(
-            *self.credentials)
+            *cast("tuple[str, str]", self.credentials))
         return self.session.request(method, url, timeout=self.timeout, **kwargs)
 
 
@@ -323,7 +333,7 @@ def _line_by_line(text: bytes, size: int, max_bytes: int, read: int) -> Iterator
 def _parsed(dump: str, reader: _Counting, size: int, max_bytes: int, before: int) -> Iterator[tuple[bytes, int, int]]:
     lines: list[str] = []
     length = 0
-    for quad in ox.parse(reader, format=dump_format(dump)):
+    for quad in ox.parse(cast("IO[bytes]", reader), format=dump_format(dump)):  # reader reads as a binary file does
         if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
             raise PublishError(f"{dump}: a blank node in {quad}: batches are separate documents, so "
                                "blank nodes cannot be published in parts; give it an IRI")
@@ -361,13 +371,14 @@ class _Target:
         self.client.request("POST", self.update_url, what, data={"update": text.encode("utf-8")},
                             headers={"Accept": "*/*"})
 
-    def select(self, query: str, what: str) -> list[dict]:
+    def select(self, query: str, what: str) -> list[dict[str, Any]]:
         if self.query_url is None:
             raise PublishError(f"{what}: no query service known for {self.endpoint}; give --query-endpoint")
         response = self.client.request("POST", self.query_url, what, data={"query": query},
                                        headers={"Accept": "application/sparql-results+json"})
         try:
-            return response.json()["results"]["bindings"]
+            rows: list[dict[str, Any]] = response.json()["results"]["bindings"]
+            return rows
         except (ValueError, KeyError, TypeError) as err:
             raise PublishError(f"{what}: {self.query_url} gave no SPARQL results ({type(err).__name__}): "
                                f"{_excerpt(response.text)}") from None
@@ -440,7 +451,7 @@ class _Job:
     def pour(self, sink: Callable[[bytes], None], jobs: int | None = None) -> None:
         """Every batch of the dumps through ``sink``, ``jobs`` at once, counted into the report and the progress."""
         jobs = jobs or self.jobs
-        pending: set[Future] = set()
+        pending: set[Future[None]] = set()
         with ThreadPoolExecutor(jobs) as pool:
             try:
                 for text, count, read in batches(self.dumps, self.size):
@@ -462,7 +473,7 @@ class _Job:
                 raise
         self.progress.done()
 
-    def derive(self, pool: ThreadPoolExecutor, extra: Iterable[str] = ()) -> Future:
+    def derive(self, pool: ThreadPoolExecutor, extra: Iterable[str] = ()) -> Future[dict[str, tuple[str, int]]]:
         """In the background: the precomputed graphs of the dumps (and ``extra`` dumps), written to N-Triples files
         in the work folder; the future's value maps each graph to (file, triples)."""
         return pool.submit(_derived_files, [*extra, *self.dumps], self.work)
@@ -487,8 +498,9 @@ def _derived_files(dumps: list[str], work: str) -> dict[str, tuple[str, int]]:
             outs = {g: stack.enter_context(open(path, "w", encoding="utf-8")) for g, (path, _) in files.items()}
             with derived_from(dumps, work) as quads:
                 for quad in quads:
-                    outs[quad.graph_name.value].write(f"{quad.triple} .\n")
-                    counts[quad.graph_name.value] += 1
+                    graph = cast("ox.NamedNode", quad.graph_name).value  # a derived graph
+                    outs[graph].write(f"{quad.triple} .\n")
+                    counts[graph] += 1
     except StoreError as err:
         raise PublishError(str(err)) from None
     return {g: (path, counts[g]) for g, (path, _) in files.items()}
@@ -503,7 +515,8 @@ def _store_kind(requested: StoreKind, endpoint: str, protocol: Protocol, target:
         return "sparql"
     layout, _ = _layout(endpoint, protocol)
     if layout is not None:
-        return layout.get("kind", "sparql")
+        kind: str = layout.get("kind", "sparql")
+        return kind
     return "virtuoso" if "virtuoso" in target.server().lower() else "sparql"
 
 
@@ -627,13 +640,13 @@ def _publish_standard(job: _Job, graph: str, append: bool, with_statistics: bool
         target.update(" ; ".join(f"DROP SILENT GRAPH <{g}>" for g in stale), "dropping old staging graphs")
     with ThreadPoolExecutor(1) as background:
         try:
-            files = job.derive(background) if derived else None
+            derived_files = job.derive(background) if derived else None
             job.send(data_graph)
             if report.triples == 0:
                 raise PublishError("nothing to publish: the inputs hold no triples")
-            if files is not None:
+            if derived_files is not None:
                 job.progress.step("computing the precomputed graphs")
-                job.send_derived(files.result(), derived)
+                job.send_derived(derived_files.result(), derived)
             counted = target.count(data_graph)
             if counted != report.triples:
                 raise PublishError(f"the staging graph <{data_graph}> holds {counted} triples, "

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any, cast
 
 import pyoxigraph as ox
 
@@ -76,7 +77,11 @@ class CannedQuery:
             for name, given in ((p.name, raw), (p.name + KEY_SUFFIX, raw.lower())):
                 terms = _terms(p, given)
                 block = re.compile(r"VALUES\s+\?" + re.escape(name) + _VALUES_BODY)
-                text = block.sub(lambda _m, name=name, terms=terms: f"VALUES ?{name} {{ {terms} }}", text)
+
+                def filled(_m: re.Match[str], name: str = name, terms: str = terms) -> str:
+                    return f"VALUES ?{name} {{ {terms} }}"
+
+                text = block.sub(filled, text)
         return text
 
 
@@ -208,9 +213,10 @@ class Token:
 
 
 def tokens(text: str) -> list[Token]:
-    out, depth = [], 0
+    out: list[Token] = []
+    depth = 0
     for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
+        kind = cast("str", m.lastgroup)  # every alternative of _TOKEN is a named group
         if kind in ("ws", "comment"):
             continue
         if kind == "close":
@@ -246,7 +252,10 @@ def names_dataset(tokens: list[Token]) -> bool:
     return any(t.kind == "word" and t.text.upper() == "FROM" for t in tokens)
 
 
-def run(store: ox.Store, query: str, *, allow_service: bool = False, **options):
+Results = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples  # what a query gives, by its form
+
+
+def run(store: ox.Store, query: str, *, allow_service: bool = False, **options: Any) -> Results:
     """Run a query on the store. Unless the query or ``options`` name a dataset, the default graph is the store's
     default graph, or the union of all graphs when the data lives in named graphs."""
     found = tokens(query)
@@ -286,7 +295,7 @@ def syntax_message(kind: str, text: str, err: SyntaxError) -> str:
     return f"invalid {kind} at line {line_no}, column {column}: {reason}\n  {line}\n  {caret}"
 
 
-def _text(term) -> str:
+def _text(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> str:
     if term is None:
         return ""
     if isinstance(term, (ox.NamedNode, ox.BlankNode)):
@@ -311,7 +320,7 @@ def output_format(name: str) -> str:
                          f"or {spelled(OXIGRAPH)} (graphs)") from None
 
 
-def format_results(results, fmt: str | None, terminal: bool = False) -> str:
+def format_results(results: Results, fmt: str | None, terminal: bool = False) -> str:
     """Results as text: an aligned ``table``, ``csv``, ``tsv``, SPARQL ``json``/``xml``; graphs in any RDF format
     (``ttl``, ``nt``, ``nq``, ``jsonld`` or their aliases). ``fmt=None`` picks the usual form: a table on a
     ``terminal`` (TSV otherwise), Turtle for graphs."""
@@ -328,9 +337,9 @@ def format_results(results, fmt: str | None, terminal: bool = False) -> str:
         if fmt not in OXIGRAPH:
             raise QueryError(f"a graph result is written in an RDF format ({spelled(OXIGRAPH)}), not {fmt}")
         # a graph is a set, which the engine gives in no set order: sorted, the same graph gives the same text
-        return ox.serialize(sorted(results, key=str), format=OXIGRAPH[fmt]).decode("utf-8")
+        return cast("bytes", ox.serialize(sorted(results, key=str), format=OXIGRAPH[fmt])).decode("utf-8")
     if fmt in _RESULT_MEDIA:
-        return results.serialize(format=_RESULT_MEDIA[fmt]).decode("utf-8")
+        return cast("bytes", results.serialize(format=_RESULT_MEDIA[fmt])).decode("utf-8")
     if fmt != "table":
         raise QueryError(f"SELECT results can be written as {', '.join(RESULT_FORMATS)}, not {fmt}")
     names = [v.value for v in results.variables]
@@ -341,13 +350,16 @@ def format_results(results, fmt: str | None, terminal: bool = False) -> str:
 def aligned_table(header: list[str], rows: Iterable[list[str]]) -> str:
     rows = [[c.replace("\n", " ") for c in row] for row in rows]
     widths = [min(60, max([len(h)] + [len(r[i]) for r in rows])) for i, h in enumerate(header)]
-    clip = lambda c, w: c if len(c) <= w else c[: w - 1] + "…"  # noqa: E731
+
+    def clip(c: str, w: int) -> str:
+        return c if len(c) <= w else c[: w - 1] + "…"
+
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
     out += ["  ".join(clip(c, w).ljust(w) for c, w in zip(r, widths)) for r in rows]
     return "\n".join(line.rstrip() for line in out) + f"\n({len(rows)} rows)\n"
 
 
-def csv_rows(results) -> list[dict[str, str]]:
+def csv_rows(results: ox.QuerySolutions) -> list[dict[str, str]]:
     """SELECT results as plain dicts of strings (for tests and scripts)."""
     names = [v.value for v in results.variables]
     return [{n: _text(s[n]) for n in names} for s in results]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Callable, Collection, Iterable
+from typing import Generic, NamedTuple, TypeGuard, TypeVar
 
 from .vocab import CLASSES, PREFIXES, RDF_TYPE, TERMS, XSD
 from .vocab import Term as JsonTerm
@@ -28,6 +28,7 @@ class Literal(NamedTuple):
 
 Term = str | Literal
 Triple = tuple[str, str, Term]
+Grouped = dict[str, dict[str, list[Term]]]  # subject -> predicate -> objects (:func:`group`)
 
 _NT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f\ud800-\udfff]')
@@ -50,16 +51,20 @@ def quote_string(text: str) -> str:
 _MEMO_SIZE = 1 << 14  # terms a memo keeps (at 2**16, with long terms kept too, a worker held 40 MiB more)
 
 
-class _Memo(dict):
+_K = TypeVar("_K", bound=Term)
+_V = TypeVar("_V")
+
+
+class _Memo(dict[_K, _V], Generic[_K, _V]):
     """A function of a term, remembered: predicates, classes, entities and short literals (symbols, match
     sources) repeat in every block. Only short terms are kept: the long ones are mostly seen once or twice (mention
     and figure IRIs, titles, captions). Bounded: the memo starts again when full."""
 
-    def __init__(self, make) -> None:
+    def __init__(self, make: Callable[[_K], _V]) -> None:
         super().__init__()
         self.make = make
 
-    def __missing__(self, term):
+    def __missing__(self, term: _K) -> _V:
         value = self.make(term)
         if len(term if term.__class__ is str else term[0]) <= 64:
             if len(self) >= _MEMO_SIZE:
@@ -78,7 +83,7 @@ def nt_term(term: Term) -> str:
     return f"<{term}>"
 
 
-_NT_LITERAL = _Memo(nt_term)
+_NT_LITERAL: _Memo[Term, str] = _Memo(nt_term)
 
 
 def nt_heads(triples: Iterable[Triple]) -> list[str]:
@@ -106,8 +111,8 @@ def _compact(iri: str) -> str | None:
     return f"{prefix}:{iri[cut:]}" if prefix is not None and _LOCAL_NAME.fullmatch(iri, cut) else None
 
 
-_COMPACT = _Memo(_compact)
-_TTL_IRI = _Memo(lambda iri: _COMPACT[iri] or f"<{iri}>")  # IRI -> its Turtle text
+_COMPACT: _Memo[str, str | None] = _Memo(_compact)
+_TTL_IRI: _Memo[str, str] = _Memo(lambda iri: _COMPACT[iri] or f"<{iri}>")  # IRI -> its Turtle text
 _encode_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
 # Line breaks JSON leaves as they are but line readers split on (str.splitlines, JavaScript before ES2019):
 # escaped, so that a pfocr.jsonl line ends only at its newline
@@ -118,7 +123,7 @@ def _json_string(text: str) -> str:
     encoded = _encode_string(text)
     return _LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded) if _LINE_BREAKS.search(encoded) else encoded
 
-_JSON_ID = _Memo(lambda iri: _json_string(_COMPACT[iri] or iri))  # IRI -> its (compacted) JSON string
+_JSON_ID: _Memo[str, str] = _Memo(lambda iri: _json_string(_COMPACT[iri] or iri))  # IRI -> its (compacted) JSON string
 
 
 def compact(iri: str) -> str | None:
@@ -137,16 +142,16 @@ def _ttl_literal(term: Literal) -> str:
     return f"{quote_string(term.lexical)}^^{_TTL_IRI[term.datatype]}"
 
 
-_TTL_LITERAL = _Memo(_ttl_literal)
+_TTL_LITERAL: _Memo[Literal, str] = _Memo(_ttl_literal)
 
 
 def _ttl_term(term: Term) -> str:
-    return _TTL_IRI[term] if term.__class__ is str else _TTL_LITERAL[term]
+    return _TTL_IRI[term] if isinstance(term, str) else _TTL_LITERAL[term]
 
 
-def group(triples: Iterable[Triple]) -> dict[str, dict[str, list[Term]]]:
+def group(triples: Iterable[Triple]) -> Grouped:
     """Subject -> predicate -> objects, in order of first appearance."""
-    out: dict[str, dict[str, list[Term]]] = {}
+    out: Grouped = {}
     for s, p, o in triples:
         out.setdefault(s, {}).setdefault(p, []).append(o)
     return out
@@ -156,7 +161,7 @@ def turtle_prefixes() -> str:
     return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()) + "\n"
 
 
-def turtle_block(triples: Iterable[Triple], grouped: dict | None = None) -> str:
+def turtle_block(triples: Iterable[Triple], grouped: Grouped | None = None) -> str:
     parts = []
     for subject, props in (group(triples) if grouped is None else grouped).items():
         lines = [("a" if predicate == RDF_TYPE else _TTL_IRI[predicate]) + " "
@@ -170,8 +175,9 @@ def turtle_block(triples: Iterable[Triple], grouped: dict | None = None) -> str:
 _INTEGER = XSD + "integer"
 _CANONICAL_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,15})")  # within what a double holds exactly
 _NO_TERM = JsonTerm("", None, False)  # a property the context lacks: written under its compact IRI, nothing coerced
-_JSON_KEY = _Memo(lambda iri: _json_string(TERMS[iri].name if iri in TERMS else _COMPACT[iri] or iri) + ":")
-_JSON_CLASS = _Memo(lambda iri: _json_string(CLASSES.get(iri) or _COMPACT[iri] or iri))
+_JSON_KEY: _Memo[str, str] = _Memo(
+    lambda iri: _json_string(TERMS[iri].name if iri in TERMS else _COMPACT[iri] or iri) + ":")
+_JSON_CLASS: _Memo[str, str] = _Memo(lambda iri: _json_string(CLASSES.get(iri) or _COMPACT[iri] or iri))
 Link = tuple[str, Term]  # (property, object): a value written by whoever writes the node it points to
 
 
@@ -181,7 +187,7 @@ def json_value(term: JsonTerm | None, value: Term) -> str:
 
 
 def _json_value(coerce: str | None, value: Term) -> str:
-    if value.__class__ is str:
+    if isinstance(value, str):
         return _JSON_ID[value] if coerce == "@id" else '{"@id":' + _JSON_ID[value] + "}"
     if value.language:
         return '{"@value":' + _json_string(value.lexical) + ',"@language":' + _json_string(value.language) + "}"
@@ -194,10 +200,10 @@ def _json_value(coerce: str | None, value: Term) -> str:
     return '{"@value":' + _json_string(value.lexical) + ',"@type":' + _JSON_ID[value.datatype] + "}"
 
 
-class _Values(dict):
+class _Values(dict[str | None, _Memo[Term, str]]):
     """Coercion (``@id``, a datatype or None) -> the memo of value texts under it."""
 
-    def __missing__(self, coerce: str | None) -> _Memo:
+    def __missing__(self, coerce: str | None) -> _Memo[Term, str]:
         memo = self[coerce] = _Memo(lambda value: _json_value(coerce, value))
         return memo
 
@@ -217,17 +223,26 @@ def json_member(predicate: str, values: list[str]) -> str:
     return _JSON_KEY[predicate] + "[" + ",".join(values) + "]"
 
 
-def _json_members(subject: str, grouped: dict, done: set, embed=None, linked: set | dict | None = None,
-                  links: list | None = None, moved: set | None = None) -> list[str]:
+def _all_iris(objects: list[Term]) -> TypeGuard[list[str]]:
+    return all(o.__class__ is str for o in objects)
+
+
+Embed = Callable[[str], str | None]  # IRI -> the JSON text of its node to embed, or None
+
+
+def _json_members(subject: str, grouped: Grouped, done: set[str], embed: Embed | None = None,
+                  linked: Collection[str] | None = None, links: list[Link] | None = None,
+                  moved: set[int] | None = None) -> list[str]:
     """The members of ``subject``'s node. With ``linked``: the properties pointing to ``linked`` nodes are noted
     in ``links`` and their members' places in ``moved`` (their text is made all the same, for JSON-LD)."""
     members = ['"@id":' + _JSON_ID[subject]]
     for predicate, objects in grouped[subject].items():
-        if predicate == RDF_TYPE and all(o.__class__ is str for o in objects):
+        if predicate == RDF_TYPE and _all_iris(objects):
             names = [_JSON_CLASS[o] for o in objects]
             members.append('"@type":' + (names[0] if len(names) == 1 else "[" + ",".join(names) + "]"))
             continue
         if linked and any(o in linked for o in objects if o.__class__ is str):
+            assert links is not None and moved is not None  # given with linked
             links.extend((predicate, o) for o in objects)  # the whole property, so that its key is written once
             moved.add(len(members))
         term = TERMS.get(predicate, _NO_TERM)
@@ -244,7 +259,7 @@ def _json_members(subject: str, grouped: dict, done: set, embed=None, linked: se
     return members
 
 
-def json_texts(grouped: dict, linked: set | dict | None = None,
+def json_texts(grouped: Grouped, linked: Collection[str] | None = None,
                head: str | None = None) -> tuple[list[str], tuple[str, list[Link]] | None]:
     """The JSON-LD nodes of a block (:func:`jsonld_nodes`) and, given ``head``, the JSON Lines text of its first
     node: without its closing brace, after ``head``, leaving out the properties that point to ``linked`` nodes;
@@ -268,13 +283,13 @@ def json_texts(grouped: dict, linked: set | dict | None = None,
     return nodes, opened
 
 
-def jsonld_nodes(triples: Iterable[Triple], grouped: dict | None = None) -> list[str]:
+def jsonld_nodes(triples: Iterable[Triple], grouped: Grouped | None = None) -> list[str]:
     """One compact JSON text per node of a block that no other node of it points to, the others embedded where
     they are pointed to (a figure holds its mentions), with the terms of ``data/context.jsonld``."""
     return json_texts(group(triples) if grouped is None else grouped)[0]
 
 
-def json_node(triples: Iterable[Triple], embed=None) -> str:
+def json_node(triples: Iterable[Triple], embed: Embed | None = None) -> str:
     """The JSON text of the block's first node, the nodes ``embed`` (IRI -> text or None) knows embedded in it."""
     grouped = group(triples)
     subject = next(iter(grouped))
@@ -309,6 +324,10 @@ def read_line(line: str) -> Triple | None:
         >>> read_line('<https://ex.org/a> <https://schema.org/name> "A" .')
         ('https://ex.org/a', 'https://schema.org/name', Literal(lexical='A', datatype=None, language=None))
     """
+    s: str | None
+    p: str | None
+    o: Term | None
+    datatype: str | None
     parts = line.split(" ", 2)
     if len(parts) != 3:
         return None

@@ -66,6 +66,7 @@ class _Protocol(HttpToolsProtocol):
 
     request_timeout = 30.0  # set on the subclass made by make_server
 
+    # uvicorn's protocol narrows asyncio's BaseTransport to a Transport, as this override does
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._timer: asyncio.TimerHandle | None = None

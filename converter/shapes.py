@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
+
+if TYPE_CHECKING:
+    import rdflib
 
 from .data import folder
 from .identifiers import IRIStyle, Registry
@@ -110,7 +114,7 @@ def shape_sources(extra: Sequence[str] = ()) -> list[tuple[str, str]]:
     return sources
 
 
-def load_shapes(style: IRIStyle = "slash", extra: Sequence[str] = ()):
+def load_shapes(style: IRIStyle = "slash", extra: Sequence[str] = ()) -> rdflib.Graph:
     """The whole shapes graph (rdflib): the hand-written shapes, the generated IRI patterns, and the shape files
     in ``extra``."""
     import rdflib

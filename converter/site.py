@@ -22,11 +22,12 @@ import json
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
 from threading import Lock
-from typing import Any
+from typing import Any, Protocol, TypedDict, cast
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -70,6 +71,30 @@ _NCBIGENE = "https://identifiers.org/ncbigene/"
 _SAFE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*")
 
 Runner = Callable[[str, str], bytes]  # (query, Accept) -> the endpoint's answer
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple  # a term as pyoxigraph gives it
+
+
+class Statement(Protocol):
+    """A triple of the dataset as pyoxigraph parses it (an ``ox.Quad`` in the default graph, or an ``ox.Triple``).
+    The data holds no RDF 1.2 triple terms, which pyoxigraph's types allow as any subject or object: statements
+    are typed as this where they are parsed."""
+
+    @property
+    def subject(self) -> ox.NamedNode | ox.BlankNode: ...
+
+    @property
+    def predicate(self) -> ox.NamedNode: ...
+
+    @property
+    def object(self) -> ox.NamedNode | ox.BlankNode | ox.Literal: ...
+
+
+class _Bar(TypedDict):
+    """One bar of a chart on the dataset page."""
+
+    label: str
+    value: int
+    link: str
 
 # Look-ups the pages need besides the canned queries: small, each by key, and none reads the precomputed graphs
 # except to pick the editor's examples. {values} is filled with escaped terms (see _values).
@@ -153,8 +178,9 @@ ORDER BY ?source LIMIT 1""",
 }
 
 
-def _data(name: str) -> dict:
-    return json.loads(resources.files("converter.data").joinpath(name).read_text(encoding="utf-8"))
+def _data(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files("converter.data").joinpath(name).read_text(encoding="utf-8"))
+    return data
 
 
 def static_files() -> dict[str, tuple[bytes, str]]:
@@ -165,7 +191,7 @@ def static_files() -> dict[str, tuple[bytes, str]]:
     root = resources.files("converter") / "static"
     files: dict[str, tuple[bytes, str]] = {}
 
-    def walk(folder, prefix: str) -> None:
+    def walk(folder: Traversable, prefix: str) -> None:
         for entry in folder.iterdir():
             media = types.get(entry.name.rsplit(".", 1)[-1])
             if entry.is_dir():
@@ -291,33 +317,33 @@ class Site:
         """Rows of a canned SELECT, each value as its lexical form ('' for unbound)."""
         return _rows(self.run(self.queries[name].render(params), "application/sparql-results+json"))
 
-    def construct(self, name: str, **params: str) -> list[ox.Triple]:
+    def construct(self, name: str, **params: str) -> list[Statement]:
         body = self.run(self.queries[name].render(params), "application/n-triples")
-        return list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+        return cast("list[Statement]", list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES)))
 
-    def lookup(self, name: str, values: Iterable[str | ox.Term]) -> list[dict[str, str]]:
+    def lookup(self, name: str, values: Iterable[str | OxTerm]) -> list[dict[str, str]]:
         """Rows of one of :data:`_LOOKUPS` with ``values`` in its VALUES block."""
         return _rows(self.run(_LOOKUPS[name].replace("{values}", _values(values)), "application/sparql-results+json"))
 
-    def describe(self, iri: str) -> list[ox.Triple]:
+    def describe(self, iri: str) -> list[Statement]:
         """What the store says about one of the dataset's own IRIs (``queries/resource.rq``); [] when nothing."""
         return sorted(set(self.construct("resource", iri=iri)), key=str)
 
-    def labels(self, triples: list[ox.Triple]) -> list[ox.Triple]:
+    def labels(self, triples: Sequence[Statement]) -> list[Statement]:
         """The names (``schema:name``) of the IRIs these triples link to, so that a linked-data browser shows a
         document's genes, chemicals, article, journal and taxa by name."""
         linked = sorted({t.object.value for t in triples if isinstance(t.object, ox.NamedNode)
                          and t.predicate.value != RDF_TYPE} - {t.subject.value for t in triples})
-        out: list[ox.Triple] = []
+        out: list[Statement] = []
         for start in range(0, len(linked), 500):  # bounded VALUES blocks, whatever a figure mentions
             body = self.run(_LOOKUPS["labels"].replace("{values}", _values(ox.NamedNode(i) for i in
                                                                              linked[start:start + 500]
                                                                              if _SAFE_IRI.fullmatch(i))),
                             "application/n-triples")
-            out += ox.parse(body, format=ox.RdfFormat.N_TRIPLES)
+            out += cast("Iterable[Statement]", ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
         return sorted(set(out), key=str)
 
-    def document(self, iri: str) -> list[ox.Triple]:
+    def document(self, iri: str) -> list[Statement]:
         """A dereferenced IRI as data: its statements (:meth:`describe`) and the names of what they link to."""
         triples = self.describe(iri)
         known = set(triples)
@@ -425,9 +451,9 @@ class Site:
         article = _Node(article_iri, triples) if article_iri else None
         related = [v for v in (article.values(SCHEMA + "isPartOf") + article.values(SCHEMA + "publisher")
                                if article else [])]
-        related_names = {t.subject.value: t.object.value for t in self.labels(
-            [ox.Triple(ox.NamedNode(iri), ox.NamedNode(SCHEMA + "isPartOf"), ox.NamedNode(v)) for v in related
-             if _SAFE_IRI.fullmatch(v)])}
+        related_names = {t.subject.value: t.object.value for t in self.labels(cast("list[Statement]", [
+            ox.Triple(ox.NamedNode(iri), ox.NamedNode(SCHEMA + "isPartOf"), ox.NamedNode(v)) for v in related
+            if _SAFE_IRI.fullmatch(v)]))}
         title = figure.first(SCHEMA + "name") or figid
         sections = [{"kind": kind, "heading": heading, "entries": groups.get(kind.lower(), [])}
                     for kind, heading in (("genes", "Genes"), ("chemicals", "Chemicals"), ("diseases", "Diseases"))]
@@ -466,14 +492,14 @@ class Site:
         genes = [e for e in self._entries(figid).get("genes", []) if e.iri]
         return sorted(genes, key=lambda e: (e.label.lower(), e.iri))
 
-    def markup(self, figid: str, iri: str) -> dict:
+    def markup(self, figid: str, iri: str) -> dict[str, Any]:
         """The figure's schema.org/Bioschemas JSON-LD (``queries/figure-bioschemas.rq``), framed on the figure."""
         triples = self.construct("figure-bioschemas", figid=figid)
         nquads = "".join(f"{t} .\n" for t in triples)
         expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads"})
         context = _data("markup-context.jsonld")
-        framed = jsonld.frame(expanded, {**context, "@id": iri, "@embed": "@once"},
-                              {"omitGraph": True, "documentLoader": _no_remote_documents})
+        framed: dict[str, Any] = jsonld.frame(expanded, {**context, "@id": iri, "@embed": "@once"},
+                                              {"omitGraph": True, "documentLoader": _no_remote_documents})
         return framed
 
     def figures_page(self, entity: str, canonical: str) -> str:
@@ -487,8 +513,8 @@ class Site:
         return self.render("figures.html", title=f"Figures mentioning {name or entity}", canonical=canonical,
                            entity=Entity(entity, name), rows=rows, images=images)
 
-    def resource_page(self, iri: str, triples: list[ox.Triple]) -> str:
-        subjects: dict[str, list[tuple[str, ox.Term]]] = defaultdict(list)
+    def resource_page(self, iri: str, triples: list[Statement]) -> str:
+        subjects: dict[str, list[tuple[str, ox.NamedNode | ox.BlankNode | ox.Literal]]] = defaultdict(list)
         for t in triples:
             subjects[t.subject.value].append((t.predicate.value, t.object))
         ordered = sorted(subjects.items(), key=lambda item: (item[0] != iri, item[0]))
@@ -520,7 +546,7 @@ class Site:
         for spec in _data("charts.json")["charts"]:
             rows = self.select(spec["query"], **spec["params"])
             link = spec.get("link")
-            bars = [{"label": r[spec["label"]] or _short(r.get(link, "")) or spec.get("empty_label", ""),
+            bars: list[_Bar] = [{"label": r[spec["label"]] or _short(r.get(link, "")) or spec.get("empty_label", ""),
                      "value": int(float(r[spec["value"]] or 0)), "link": r.get(link, "")} for r in rows]
             shown = bars[:spec["rows"]]
             # the label column is as wide as the longest label shown, so that no label is cut
@@ -531,9 +557,9 @@ class Site:
                            partitions=partitions, linksets=linksets, dumps=dumps,
                            local_void="/void.ttl" if "/void.ttl" in served else "")
 
-    def vocab_triples(self) -> list[ox.Triple]:
+    def vocab_triples(self) -> list[Statement]:
         text = resources.files("converter.data").joinpath(VOCAB_FILE).read_bytes()
-        return list(ox.parse(text, format=ox.RdfFormat.TURTLE))
+        return cast("list[Statement]", list(ox.parse(text, format=ox.RdfFormat.TURTLE)))
 
     def vocab_page(self) -> str:
         triples = self.vocab_triples()
@@ -578,13 +604,13 @@ class Site:
                            queries=list(self.queries.values()), examples=self.examples())
 
     def service_page(self, turtle: str, endpoint: str, canonical: str) -> str:
-        triples = list(ox.parse(turtle.encode("utf-8"), format=ox.RdfFormat.TURTLE))
+        triples = cast("list[Statement]", list(ox.parse(turtle.encode("utf-8"), format=ox.RdfFormat.TURTLE)))
         node = _Node(endpoint, triples)
         return self.render("service.html", title="SPARQL service description", canonical=canonical,
                            endpoint=endpoint, node=node, turtle=turtle,
                            sd="http://www.w3.org/ns/sparql-service-description#")
 
-    def api_page(self, document: dict, canonical: str) -> str:
+    def api_page(self, document: dict[str, Any], canonical: str) -> str:
         operations = []
         for path, methods in document.get("paths", {}).items():
             for method, op in methods.items():
@@ -630,7 +656,7 @@ class Site:
         return found
 
     # -- helpers the templates use
-    def _query_link(self, name: str, params: dict | None = None) -> str:
+    def _query_link(self, name: str, params: Mapping[str, object] | None = None) -> str:
         """A link that opens a canned query in the editor."""
         query = self.queries[name].render({k: str(v) for k, v in (params or {}).items()})
         return "/?" + urlencode({"query": query, "endpoint": "/sparql"})
@@ -662,12 +688,13 @@ def gene_list(genes: list[Entry], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rdf_document(triples: list[ox.Triple], media: str) -> bytes:
+def rdf_document(triples: list[Statement], media: str) -> bytes:
     """Triples in one of :data:`RDF_TYPES`, with the dataset's prefixes where the format has them."""
     fmt = RDF_TYPES[media]
+    parsed = cast("list[ox.Quad]", triples)  # as parsed
     if fmt == ox.RdfFormat.TURTLE:
-        return ox.serialize(triples, format=fmt, prefixes=PREFIXES)
-    return ox.serialize(triples, format=fmt)
+        return cast("bytes", ox.serialize(parsed, format=fmt, prefixes=PREFIXES))
+    return cast("bytes", ox.serialize(parsed, format=fmt))
 
 
 def web_link(value: str | None) -> bool:
@@ -699,7 +726,7 @@ def wants_html(accept: str, offered: list[str]) -> bool:
 class _Node:
     """The statements about one subject among some triples."""
 
-    def __init__(self, iri: str, triples: Iterable[ox.Triple]) -> None:
+    def __init__(self, iri: str, triples: Iterable[Statement]) -> None:
         self.iri = iri
         self.props: dict[str, list[str]] = defaultdict(list)
         for t in triples:
@@ -726,13 +753,13 @@ def _rows(body: bytes) -> list[dict[str, str]]:
     return [{v: row[v]["value"] if v in row else "" for v in names} for row in results["results"]["bindings"]]
 
 
-def _values(values: Iterable[str | ox.Term]) -> str:
+def _values(values: Iterable[str | OxTerm]) -> str:
     """Terms for a VALUES block: strings are quoted, terms written as SPARQL reads them."""
     out = [quote_string(v) if isinstance(v, str) else str(v) for v in values]
     return " ".join(out) or "UNDEF"
 
 
-def _cell(term: dict | None) -> tuple[str, str]:
+def _cell(term: dict[str, str] | None) -> tuple[str, str]:
     """A result cell as (text, link): IRIs short where a prefix fits, and linked to this server's page for the
     dataset's own IRIs."""
     if not term:
@@ -742,7 +769,7 @@ def _cell(term: dict | None) -> tuple[str, str]:
     return (term["value"], "")
 
 
-def _cell_term(term: ox.Term) -> tuple[str, str]:
+def _cell_term(term: OxTerm) -> tuple[str, str]:
     if isinstance(term, ox.NamedNode):
         return (_short(term.value), local_path(term.value))
     return (term.value if isinstance(term, ox.Literal) else str(term), "")
@@ -787,6 +814,6 @@ def _short(iri: str) -> str:
     return iri
 
 
-def _no_remote_documents(url: str, options: dict | None = None) -> dict:
+def _no_remote_documents(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
     raise jsonld.JsonLdError(f"remote documents are not loaded ({url})", "loading document failed")
 

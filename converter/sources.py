@@ -20,6 +20,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -53,12 +54,16 @@ class Source:
         return None
 
 
+# A YAML mapping, keys and values as PyYAML reads them (the keys mostly text, the values any YAML value)
+FrontMatter = dict[Any, Any]
+
+
 @dataclass
 class RawRecord:
     """A figure page as read: front matter mapping and companion TSV rows, untouched."""
 
     source: Source
-    front_matter: dict
+    front_matter: FrontMatter
     companions: dict[str, Table] = field(default_factory=dict)
     warnings: list[RecordError] = field(default_factory=list)
 
@@ -163,7 +168,7 @@ def type_name(value: object) -> str:
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # never constructs objects from tags
 
-def parse_yaml(text: str, file: str) -> dict:
+def parse_yaml(text: str, file: str) -> FrontMatter:
     """The front matter as a mapping: what PyYAML's safe loader gives, read by :mod:`.yaml_subset` when the text
     is in the block YAML PFOCR writes, else by PyYAML."""
     fast = yaml_subset.load(text)

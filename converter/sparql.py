@@ -214,7 +214,7 @@ def execute(store: ox.Store, req: Request, max_bytes: int, allow_remote: bool, u
             options["use_default_graph_as_union"] = union
         results = store.query(req.text, **options)
         bounded = _Bounded(max_bytes, deadline)
-        sink = cast(IO[bytes], bounded)  # a writable sink is all pyoxigraph needs
+        sink = cast("IO[bytes]", bounded)  # a writable sink is all pyoxigraph needs
         if isinstance(results, ox.QueryTriples):
             media = negotiate(req.accept, list(GRAPH_TYPES))
             if media is None:

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -30,6 +31,9 @@ from .formats import OXIGRAPH, of_file
 from .versions import VERSIONS, remove_unused
 from .vocab import DATASET, RDF_TYPE, SCHEMA, SITE  # noqa: F401 - RDF_TYPE and SCHEMA are read from here
 from .writers import exclusive, sweep
+
+if TYPE_CHECKING:
+    from .pipeline import Issue
 
 VOID_GRAPH = SITE + "graph/void"  # the dataset description (void.ttl beside a loaded dump), for /dataset
 _OWN_GRAPHS = {*DERIVED_GRAPHS, VOID_GRAPH}
@@ -67,7 +71,7 @@ class LoadReport:
     description: int = 0
     inputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    rejected: list = field(default_factory=list)
+    rejected: list[Issue] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"store {self.store}: {self.triples} triples from {len(self.inputs)} input(s), "
@@ -112,7 +116,7 @@ def derived_from(dumps: list[str], work: str) -> Iterator[Iterator[ox.Quad]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def dump_files(inputs: Iterable[str], work: str, rejected: list | None = None) -> list[str]:
+def dump_files(inputs: Iterable[str], work: str, rejected: list[Issue] | None = None) -> list[str]:
     """Dump files to load: dumps as given; records (folders, .md, -) converted to N-Triples in ``work`` first,
     the records that could not be converted added to ``rejected``."""
     dumps, records = [], []

@@ -22,10 +22,11 @@ import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import TYPE_CHECKING, Any, cast
 from typing import Literal as Lit
 
 import pyoxigraph as ox
@@ -33,13 +34,21 @@ import pyoxigraph as ox
 from .formats import OXIGRAPH, of_file
 from .identifiers import IRIStyle
 from .rdf import Literal as RdfLiteral
-from .rdf import quote_string, read_line
+from .rdf import Term, Triple, quote_string, read_line
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+    from multiprocessing.connection import Connection
+
+    import rdflib
+    from rdflib.term import Identifier, Node
 
 SH = "http://www.w3.org/ns/shacl#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 Engine = Lit["stream", "sparql", "python", "pyshacl"]
 SEVERITIES = ("Violation", "Warning", "Info")
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple  # a term as pyoxigraph gives it
 
 # Lexical forms of the datatypes the shapes use: an ill-typed literal fails sh:datatype, as in pySHACL.
 # Surrounding whitespace is allowed: these datatypes collapse it (XSD whiteSpace facet), as pySHACL does.
@@ -68,7 +77,7 @@ class Result:
     value: str | None = None
     message: str = ""
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[str, str, str, str, str | None, str | None]:
         """Everything but the message: what must agree between engines."""
         return (self.severity, self.shape, self.component, self.focus, self.path, self.value)
 
@@ -79,7 +88,7 @@ class ValidationReport:
     engine: str = "sparql"
     figures: int = 0
     seconds: float = 0.0
-    located: dict[str, str] = field(default_factory=dict, repr=False)  # focus -> figid, when known upfront
+    located: Mapping[str, str | None] = field(default_factory=dict, repr=False)  # focus -> figid, when known upfront
     store: ox.Store | None = field(default=None, repr=False, compare=False)  # the graph checked, for locating
 
     @property
@@ -122,13 +131,15 @@ class ValidationReport:
 @dataclass
 class Constraint:
     component: str  # local name of the constraint component, e.g. "MinCountConstraintComponent"
-    param: object
+    # what the component takes: an int (sh:minCount, sh:maxCount, sh:minLength), a (pattern, flags) pair
+    # (sh:pattern), a list of terms (sh:in, sh:not [ sh:in ]) or one term (the others), terms in N-Triples form
+    param: Any
 
 
 @dataclass
 class Shape:
     iri: str
-    target_class: str | None
+    target_class: str
     path: str | None  # "<p>" or "^<p>" for property shapes, None for node shapes
     severity: str
     message: str
@@ -146,7 +157,7 @@ _COMPONENTS = {
 _SHAPE_KEYS = {"targetClass", "path", "severity", "message", "property", "flags", "deactivated"}
 
 
-def _nt(term) -> str:
+def _nt(term: Node | None) -> str:
     """N-Triples form of an rdflib term, written by pyoxigraph like every other term in results."""
     import rdflib
 
@@ -174,16 +185,16 @@ def read_shapes(style: IRIStyle = "slash", extra: Sequence[str] = ()) -> list[Sh
     sh = rdflib.Namespace(SH)
     shapes: list[Shape] = []
 
-    def constraints_of(node) -> list[Constraint]:
+    def constraints_of(node: Identifier) -> list[Constraint]:
         out = []
-        for p, o in sorted(g.predicate_objects(node)):
+        for p, o in sorted(cast("Iterable[tuple[Identifier, Identifier]]", g.predicate_objects(node))):
             name = str(p).removeprefix(SH)
             if not str(p).startswith(SH) or name in _SHAPE_KEYS:
                 continue
             if name not in _COMPONENTS:
                 raise ValidationError(f"shape {node}: sh:{name} is not supported by the SPARQL engine")
             if name == "in":
-                param: object = [_nt(x) for x in Collection(g, o)]
+                param: Any = [_nt(x) for x in Collection(g, o)]
             elif name == "not":
                 inner = list(g.predicate_objects(o))
                 if [str(p2) for p2, _ in inner] != [SH + "in"]:
@@ -199,15 +210,16 @@ def read_shapes(style: IRIStyle = "slash", extra: Sequence[str] = ()) -> list[Sh
             out.append(Constraint(_COMPONENTS[name], param))
         return out
 
-    def severity_of(node) -> str:
+    def severity_of(node: Identifier) -> str:
         value = g.value(node, sh.severity)
         return str(value).removeprefix(SH) if value is not None else "Violation"
 
-    for node in sorted(set(g.subjects(sh.targetClass, None))):
+    # the shapes graph's nodes and terms are IRIs, blank nodes and literals: rdflib Identifiers, which sort
+    for node in sorted(set(cast("Iterable[Identifier]", g.subjects(sh.targetClass, None)))):
         target = g.value(node, sh.targetClass)
         shapes.append(Shape(_nt(node), _nt(target), None, severity_of(node), str(g.value(node, sh.message) or ""),
                             constraints_of(node)))
-        for prop in sorted(g.objects(node, sh.property)):
+        for prop in sorted(cast("Iterable[Identifier]", g.objects(node, sh.property))):
             path = g.value(prop, sh.path)
             if isinstance(path, rdflib.BNode):
                 inverse = g.value(path, sh.inversePath)
@@ -237,7 +249,7 @@ def compile_constraint(shape: Shape, c: Constraint) -> tuple[str, bool]:
     if shape.path is None:  # node shape: the focus node is the value
         test = {
             "NodeKindConstraintComponent": lambda: _node_kind_test("?f", str(param)),
-            "PatternConstraintComponent": lambda: _pattern_test("?f", *param),  # type: ignore[misc]
+            "PatternConstraintComponent": lambda: _pattern_test("?f", *param),
         }.get(name)
         if test is None:
             raise ValidationError(f"{shape.iri}: {name} on a node shape is not supported")
@@ -261,12 +273,12 @@ def compile_constraint(shape: Shape, c: Constraint) -> tuple[str, bool]:
         "NodeKindConstraintComponent": lambda: _node_kind_test("?v", str(param)),
         "ClassConstraintComponent": lambda: (
             f"NOT EXISTS {{ ?v <{RDF_TYPE}>/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* {param} }}"),
-        "PatternConstraintComponent": lambda: _pattern_test("?v", *param),  # type: ignore[misc]
+        "PatternConstraintComponent": lambda: _pattern_test("?v", *param),
         "MinInclusiveConstraintComponent": lambda: f"!COALESCE(?v >= {param}, false)",
         "MaxInclusiveConstraintComponent": lambda: f"!COALESCE(?v <= {param}, false)",
         "MinLengthConstraintComponent": lambda: f"isBlank(?v) || STRLEN(STR(?v)) < {param}",
-        "InConstraintComponent": lambda: "!" + _any_same("?v", param),  # type: ignore[arg-type]
-        "NotConstraintComponent": lambda: _any_same("?v", param),  # type: ignore[arg-type]
+        "InConstraintComponent": lambda: "!" + _any_same("?v", param),
+        "NotConstraintComponent": lambda: _any_same("?v", param),
     }
     return f"SELECT DISTINCT ?f ?v WHERE {{ {focus} {values} FILTER({tests[name]()}) }}", True
 
@@ -297,7 +309,7 @@ def _pattern_test(var: str, pattern: str, flags: str) -> str:
     return f"isBlank({var}) || !REGEX({args})"
 
 
-def _term_nt(term) -> str:
+def _term_nt(term: OxTerm) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<{term.value}>"
     if isinstance(term, ox.BlankNode):
@@ -310,7 +322,7 @@ def _sparql_results(store: ox.Store, shapes: list[Shape]) -> list[Result]:
     for shape in shapes:
         for c in shape.constraints:
             query, has_value = compile_constraint(shape, c)
-            for row in store.query(query, use_default_graph_as_union=True):
+            for row in cast("ox.QuerySolutions", store.query(query, use_default_graph_as_union=True)):
                 focus = _term_nt(row["f"])
                 value = _term_nt(row["v"]) if has_value else (focus if shape.path is None else None)
                 results.append(Result(shape.severity, shape.iri, f"<{SH}{c.component}>",
@@ -325,11 +337,11 @@ _NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "l
 _SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
 
-def _is_blank(term) -> bool:
+def _is_blank(term: Term) -> bool:
     return isinstance(term, str) and term.startswith("_:")
 
 
-def _fmt(term) -> str:
+def _fmt(term: Term) -> str:
     """N-Triples form of a term of :mod:`converter.rdf` (blank nodes are ``_:`` strings), as pyoxigraph writes it."""
     if isinstance(term, RdfLiteral):
         if term.language:
@@ -338,12 +350,12 @@ def _fmt(term) -> str:
     return term if _is_blank(term) else f"<{term}>"
 
 
-def _lexical(term) -> str:
+def _lexical(term: Term) -> str:
     return term.lexical if isinstance(term, RdfLiteral) else term
 
 
 @functools.lru_cache(maxsize=1 << 16)  # scores and ranks repeat across figures
-def _number(term):
+def _number(term: Term) -> Decimal | None:
     from decimal import Decimal, InvalidOperation
 
     if not isinstance(term, RdfLiteral) or term.datatype not in _NUMERIC:
@@ -359,7 +371,7 @@ def _number(term):
     return None if number.is_nan() else number
 
 
-def _parse_nt_term(text: str):
+def _parse_nt_term(text: str) -> Term:
     """A term in N-Triples form (a shape parameter) as a :mod:`converter.rdf` term."""
     if text.startswith("<"):
         return text[1:-1]
@@ -368,15 +380,29 @@ def _parse_nt_term(text: str):
     raise ValueError(text)
 
 
-def _from_ox(term):
+def _from_ox(term: OxTerm) -> Term:
     if isinstance(term, ox.NamedNode):
         return term.value
     if isinstance(term, ox.BlankNode):
         return "_:" + term.value
-    dt = term.datatype.value
-    if term.language:
-        return RdfLiteral(term.value, None, term.language)
-    return RdfLiteral(term.value, None if dt == XSD + "string" else dt)
+    literal = cast("ox.Literal", term)  # RDF 1.2 triple terms are not read
+    dt = literal.datatype.value
+    if literal.language:
+        return RdfLiteral(literal.value, None, literal.language)
+    return RdfLiteral(literal.value, None if dt == XSD + "string" else dt)
+
+
+# A node's classes, and a constraint's test: (value, node -> classes) -> whether the value violates it (for
+# sh:hasValue, the value is the whole {value: None} of the property); the tests read values with .__class__ checks
+_Types = Mapping[str, Collection[Term]]
+_Test = Callable[[Any, _Types], bool]
+_Count = tuple[str, int | None, int | None]  # component, sh:minCount, sh:maxCount
+_Check = tuple[str, str, _Test, str | None]  # component IRI, its local name, the test, the sh:class it asks for
+# a shape of a class: the shape, its path's IRI (None: a node shape), whether the path is inverse, its tests
+_ShapeEntry = tuple[Shape, str | None, bool, list[_Count], list[_Check]]
+_Nodes = dict[str, dict[str, dict[Term, None]]]  # subject -> predicate -> {object: None}
+# (value, class) -> (shape, component, focus node) of each sh:class test left for the caller to decide
+_Pending = dict[tuple[str, str], list[tuple[Shape, str, str]]]
 
 
 class Evaluator:
@@ -389,9 +415,10 @@ class Evaluator:
 
     def __init__(self, shapes: list[Shape]) -> None:
         # class -> [(shape, path key, inverse?, [(component, min, max)], [(component, test)], [node tests])]
-        self.by_class: dict[str, list[tuple]] = defaultdict(list)
+        self.by_class: dict[Term, list[_ShapeEntry]] = defaultdict(list)  # keyed by class IRIs
         for shape in shapes:
-            counts, tests = [], []
+            counts: list[_Count] = []
+            tests: list[_Check] = []
             for c in shape.constraints:
                 component = f"<{SH}{c.component}>"
                 if c.component == "MinCountConstraintComponent":
@@ -404,31 +431,33 @@ class Evaluator:
             key = None if shape.path is None else shape.path.lstrip("^")[1:-1]
             inverse = bool(shape.path and shape.path.startswith("^"))
             self.by_class[shape.target_class.strip("<>")].append((shape, key, inverse, counts, tests))
-        self.inverse = {key for entries in self.by_class.values() for _, key, inverse, _, _ in entries if inverse}
+        # the IRIs of the inverse paths (a path has an IRI)
+        self.inverse = cast("set[str]", {key for entries in self.by_class.values()
+                                       for _, key, inverse, _, _ in entries if inverse})
 
-    def check(self, triples: Iterable[tuple], focus: Iterable[str] | None = None,
-              pending: dict | None = None) -> list[Result]:
+    def check(self, triples: Iterable[Triple], focus: Iterable[str] | None = None,
+              pending: _Pending | None = None) -> list[Result]:
         """Results on the focus nodes (by default every typed subject) of a batch of triples.
 
         With ``pending``, an ``sh:class`` test on a value the batch holds no type for is not decided here: it is
         added to ``pending[(value, class)]`` as ``(shape, component, focus)``, for the caller to decide once the
         value's types are known.
         """
-        nodes: dict[str, dict] = {}
+        nodes: _Nodes = {}
         for s, p, o in triples:
             nodes.setdefault(s, {}).setdefault(p, {})[o] = None
         return self.check_nodes(nodes, focus, pending)
 
-    def check_nodes(self, nodes: dict[str, dict], focus: Iterable[str] | None = None,
-                    pending: dict | None = None) -> list[Result]:
+    def check_nodes(self, nodes: _Nodes, focus: Iterable[str] | None = None,
+                    pending: _Pending | None = None) -> list[Result]:
         """:meth:`check` on triples grouped as subject -> predicate -> {object: None}."""
-        types: dict[str, object] = {s: props[RDF_TYPE] for s, props in nodes.items() if RDF_TYPE in props}
-        in_values: dict[tuple[str, str], dict] = {}
+        types: dict[str, Collection[Term]] = {s: props[RDF_TYPE] for s, props in nodes.items() if RDF_TYPE in props}
+        in_values: dict[tuple[Term, str], dict[Term, None]] = {}
         for p in self.inverse:
             for s, props in nodes.items():
                 for o in props.get(p, ()):
                     in_values.setdefault((o, p), {})[s] = None
-        supers = {s: props[_SUBCLASS] for s, props in nodes.items() if _SUBCLASS in props}
+        supers: dict[Term, dict[Term, None]] = {s: props[_SUBCLASS] for s, props in nodes.items() if _SUBCLASS in props}
         if supers:
             for node, direct in list(types.items()):
                 seen, todo = set(direct), list(direct)
@@ -439,7 +468,7 @@ class Evaluator:
                             todo.append(parent)
                 types[node] = seen
         results: list[Result] = []
-        empty: dict = {}
+        empty: dict[Any, Any] = {}  # no properties, no values
         by_class = self.by_class
         for node in (list(types) if focus is None else focus):
             props = nodes.get(node, empty)
@@ -459,7 +488,7 @@ class Evaluator:
                                 results.append(_result(shape, component, node, None))
                             continue
                         for v in values:
-                            if value_class is not None and pending is not None and v.__class__ is str \
+                            if value_class is not None and pending is not None and type(v) is str \
                                     and v not in types:
                                 pending.setdefault((v, value_class), []).append((shape, component, node))
                             elif test(v, types):
@@ -467,12 +496,12 @@ class Evaluator:
         return results
 
 
-def _result(shape: Shape, component: str, node, value) -> Result:
+def _result(shape: Shape, component: str, node: str, value: Term | None) -> Result:
     return Result(shape.severity, shape.iri, component, _fmt(node), shape.path,
                   None if value is None else _fmt(value), shape.message)
 
 
-def _compile_test(c: Constraint) -> Callable:
+def _compile_test(c: Constraint) -> _Test:
     """A function (value, types) -> True when the value violates the constraint (for sh:hasValue: when the value
     list holds the required value)."""
     name, param = c.component, c.param
@@ -500,7 +529,7 @@ def _compile_test(c: Constraint) -> Callable:
         bound = _number(_parse_nt_term(param))
         low = name.startswith("Min")
 
-        def out_of_range(v, types) -> bool:
+        def out_of_range(v: Term, types: _Types) -> bool:
             n = _number(v)
             return n is None or bound is None or (n < bound if low else n > bound)
         return out_of_range
@@ -519,7 +548,7 @@ def _compile_test(c: Constraint) -> Callable:
 
 def _python_results(store: ox.Store, shapes: list[Shape], batch_size: int) -> list[Result]:
     evaluator = Evaluator(shapes)
-    results = []
+    results: list[Result] = []
     for triples, batch in _batch_triples(store, shapes, batch_size):
         keep = set(batch)
         results.extend(r for r in evaluator.check(triples, [_parse_focus(f) for f in batch]) if r.focus in keep)
@@ -531,7 +560,7 @@ def _parse_focus(text: str) -> str:
 
 
 # --- the pySHACL engine ---------------------------------------------------------------------------------------------
-def _pyshacl_batch(args: tuple[list, str, Sequence[str], list[str]]) -> list[Result]:
+def _pyshacl_batch(args: tuple[list[Triple], IRIStyle, Sequence[str], list[str]]) -> list[Result]:
     """Validate one batch with pySHACL; keep the results whose focus node is in the batch."""
     import pyshacl
     import rdflib
@@ -540,22 +569,22 @@ def _pyshacl_batch(args: tuple[list, str, Sequence[str], list[str]]) -> list[Res
 
     triples, style, extra, focus = args
 
-    def term(t):  # blank nodes keep their labels, so results name the batch's own focus nodes
+    def term(t: Term) -> rdflib.term.Identifier:  # blank nodes keep their labels: results name the batch's nodes
         if isinstance(t, RdfLiteral):
             return rdflib.Literal(t.lexical, lang=t.language,
                                   datatype=rdflib.URIRef(t.datatype) if t.datatype else None, normalize=False)
         return rdflib.BNode(t[2:]) if _is_blank(t) else rdflib.URIRef(t)
 
     graph = rdflib.Graph()
-    for triple in triples:
-        graph.add(tuple(term(t) for t in triple))
+    for s, p, o in triples:
+        graph.add((term(s), term(p), term(o)))
 
     _conforms, report, _text = pyshacl.validate(graph, shacl_graph=load_shapes(style, extra), inference="none",
                                                 advanced=False, allow_warnings=True)
     return [r for r in results_from_graph(report) if r.focus in set(focus)]
 
 
-def results_from_graph(report) -> list[Result]:
+def results_from_graph(report: rdflib.Graph) -> list[Result]:
     """Results of a SHACL validation report given as an rdflib graph (pySHACL's output)."""
     import rdflib
 
@@ -581,16 +610,16 @@ def results_from_graph(report) -> list[Result]:
     return out
 
 
-def _batch_triples(store: ox.Store, shapes: list[Shape], batch_size: int) -> Iterator[tuple[list, list[str]]]:
+def _batch_triples(store: ox.Store, shapes: list[Shape], batch_size: int) -> Iterator[tuple[list[Triple], list[str]]]:
     """Batches of focus nodes with their triples, the types of their values, inverse-path links, and every
     rdfs:subClassOf triple of the data (targets and sh:class follow subclasses)."""
     rdf_type, subclass = ox.NamedNode(RDF_TYPE), ox.NamedNode(_SUBCLASS)
     inverse = sorted({s.path[2:-1] for s in shapes if s.path and s.path.startswith("^")})
     hierarchy = {(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, subclass, None)}
-    focus: dict = {}
+    focus: dict[str, ox.NamedNode | ox.BlankNode] = {}
     for target in sorted({s.target_class for s in shapes if s.target_class}):
         query = f"SELECT DISTINCT ?f WHERE {{ ?f <{RDF_TYPE}>/<{_SUBCLASS}>* {target} }}"
-        for row in store.query(query, use_default_graph_as_union=True):
+        for row in cast("ox.QuerySolutions", store.query(query, use_default_graph_as_union=True)):
             focus.setdefault(_term_nt(row["f"]), row["f"])
     nodes = sorted(focus.items())
     for start in range(0, len(nodes), batch_size):
@@ -608,7 +637,8 @@ def _batch_triples(store: ox.Store, shapes: list[Shape], batch_size: int) -> Ite
                     found.update((t.subject, t.predicate, t.object)
                                  for t in store.quads_for_pattern(q.subject, rdf_type, None))
         triples = sorted((tuple(_from_ox(t) for t in triple) for triple in found), key=repr)
-        yield triples, [name for name, _ in batch]
+        # subjects and predicates are IRIs or blank nodes: strings
+        yield cast("list[Triple]", triples), [name for name, _ in batch]
 
 
 def _pyshacl_results(store: ox.Store, shapes: list[Shape], style: IRIStyle, extra: Sequence[str],
@@ -688,11 +718,11 @@ class _Part:
 
     def __init__(self, evaluator: Evaluator, path: str, start: int, end: int) -> None:
         self.evaluator, self.path, self.start, self.end = evaluator, path, start, end
-        self.types: dict[str, frozenset] = {}
-        self.pending: dict[tuple[str, str], list] = {}
+        self.types: dict[str, frozenset[Term]] = {}
+        self.pending: _Pending = {}
         self.refs: dict[str, str] = {}  # node -> the first node of another root linking to it
 
-    def scan(self) -> tuple[list[Result], set, set[str], int]:
+    def scan(self) -> tuple[list[Result], set[tuple[str, str]], set[str], int]:
         """Checks every block; returns the results, the (value, class) tests left open, the roots and the figure
         count. Raises NotStreamable when a root comes back after another or a link needs another root's node."""
         evaluator, pending, refs = self.evaluator, self.pending, self.refs
@@ -700,9 +730,9 @@ class _Part:
         fmt = OXIGRAPH[of_file(self.path) or "nt"]
         results: list[Result] = []
         roots: set[str] = set()
-        nodes: dict[str, dict] = {}
-        props: dict = {}
-        root = last = None
+        nodes: _Nodes = {}
+        props: dict[str, dict[Term, None]] = {}
+        root = last = ""  # no node yet: a node's root is never empty
         size = 0
         for line in _lines(self.path, self.start, self.end):
             triple = read_line(line)
@@ -722,16 +752,17 @@ class _Part:
                         nodes, size = {}, 0
                     roots.add(here)
                     root = here
-                props = nodes.get(s)
-                if props is None:
-                    props = nodes[s] = {}
+                found = nodes.get(s)
+                if found is None:
+                    found = nodes[s] = {}
+                props = found
             objects = props.get(p)
             if objects is None:
                 props[p] = {o: None}
             else:
                 objects[o] = None
             size += 1
-            if o.__class__ is str and p != RDF_TYPE:
+            if type(o) is str and p != RDF_TYPE:
                 if p == _SUBCLASS:
                     raise NotStreamable("the data declares subclasses")
                 if p in inverse and _root(o) != root:
@@ -743,26 +774,27 @@ class _Part:
         figures = sum(_IMAGE_OBJECT in t for t in self.types.values())
         return results, {key for key in pending if key[0] not in self.types}, roots, figures
 
-    def _check(self, nodes: dict[str, dict]) -> list[Result]:
-        shared: dict[frozenset, frozenset] = {}
+    def _check(self, nodes: _Nodes) -> list[Result]:
+        shared: dict[frozenset[Term], frozenset[Term]] = {}
         for s, props in nodes.items():
             if RDF_TYPE in props:
                 t = frozenset(o for o in props[RDF_TYPE] if o.__class__ is str)
                 self.types[s] = shared.setdefault(t, t)
         return self.evaluator.check_nodes(nodes, pending=self.pending)
 
-    def _parse(self, line: str, fmt) -> tuple | None:
+    def _parse(self, line: str, fmt: ox.RdfFormat) -> Triple | None:
         try:
             for quad in ox.parse(line, format=fmt):
-                return tuple(_from_ox(t) for t in (quad.subject, quad.predicate, quad.object))
+                # its subject and predicate are IRIs or blank nodes: strings
+                return cast("Triple", tuple(_from_ox(t) for t in (quad.subject, quad.predicate, quad.object)))
         except SyntaxError as err:
             raise ValidationError(f"{self.path}: {err}: {line[:200]}") from None
         return None
 
-    def types_of(self, values: list[str]) -> dict[str, frozenset]:
+    def types_of(self, values: list[str]) -> dict[str, frozenset[Term]]:
         return {v: self.types[v] for v in values if v in self.types}
 
-    def decide(self, known: dict[str, frozenset]) -> list[Result]:
+    def decide(self, known: dict[str, frozenset[Term]]) -> list[Result]:
         """Results of the open class tests whose value's types are in ``known`` (all of them, at the end: a value
         no part has types for has none)."""
         return [_result(shape, component, node, value) for (value, cls), uses in self.pending.items()
@@ -773,7 +805,7 @@ class _Part:
         return {value: self.refs[value] for value in values if value in self.refs}
 
 
-def _serve_part(conn, part: _Part) -> None:
+def _serve_part(conn: Connection, part: _Part) -> None:
     try:
         while True:
             method, args = conn.recv()
@@ -810,8 +842,8 @@ def _stream(paths: list[str], shapes: list[Shape], jobs: int) -> ValidationRepor
             worker.close()
 
 
-def _settle(workers: list) -> ValidationReport:
-    def everyone(method: str, *args) -> list:
+def _settle(workers: Sequence[_Local | _Worker]) -> ValidationReport:
+    def everyone(method: str, *args: Any) -> list[Any]:
         for worker in workers:
             worker.ask(method, *args)
         return [worker.answer() for worker in workers]
@@ -827,13 +859,13 @@ def _settle(workers: list) -> ValidationReport:
         roots |= part_roots
         wanted.update(value for value, _ in open_tests)
         figures += count
-    known: dict[str, frozenset] = {}
+    known: dict[str, frozenset[Term]] = {}
     for types in everyone("types_of", sorted(wanted)):
         known.update(types)
     known.update((value, frozenset()) for value in wanted - known.keys())
     for found in everyone("decide", known):
         results += found
-    located = {r.focus: _figid(r.focus) for r in results if _figid(r.focus)}
+    located: dict[str, str | None] = {r.focus: _figid(r.focus) for r in results if _figid(r.focus)}
     # A node outside every figure is located by the figure linking to it, or to a node linking to it (a taxon:
     # through a gene); a few hops at most.
     chase = {r.focus[1:-1]: r.focus for r in results if r.focus not in located and r.focus.startswith("<")}
@@ -844,7 +876,7 @@ def _settle(workers: list) -> ValidationReport:
         for refs in everyone("referrers", set(chase)):
             for value, node in refs.items():
                 found_refs.setdefault(value, node)
-        chase_next = {}
+        chase_next: dict[str, str] = {}
         for value, node in found_refs.items():
             if _figid(node):
                 located.setdefault(chase[value], _figid(node))
@@ -860,10 +892,10 @@ class _Local:
     def __init__(self, part: _Part) -> None:
         self.part = part
 
-    def ask(self, method: str, *args) -> None:
+    def ask(self, method: str, *args: Any) -> None:
         self.value = getattr(self.part, method)(*args)
 
-    def answer(self):
+    def answer(self) -> Any:
         return self.value
 
     def close(self) -> None:
@@ -883,10 +915,10 @@ class _Worker:
         self.process.start()
         theirs.close()
 
-    def ask(self, method: str, *args) -> None:
+    def ask(self, method: str, *args: Any) -> None:
         self.conn.send((method, args))
 
-    def answer(self):
+    def answer(self) -> Any:
         try:
             status, value = self.conn.recv()
         except EOFError:
@@ -963,8 +995,8 @@ def validate(
 
 
 def _count(store: ox.Store, cls: str) -> int:
-    rows = store.query(f"SELECT (COUNT(DISTINCT ?f) AS ?n) WHERE {{ ?f <{RDF_TYPE}> {cls} }}",
-                       use_default_graph_as_union=True)
+    rows = cast("ox.QuerySolutions", store.query(f"SELECT (COUNT(DISTINCT ?f) AS ?n) WHERE {{ ?f <{RDF_TYPE}> {cls} }}",
+                                               use_default_graph_as_union=True))
     return int(next(iter(rows))["n"].value)
 
 
@@ -986,7 +1018,7 @@ def figure_of(store: ox.Store, focus: str) -> str | None:
           UNION {{ ?g schema:taxonomicRange {focus} . ?fig schema:mentions ?g }}
           FILTER(STRSTARTS(STR(?fig), "{FIGURES}"))
         }} ORDER BY ?fig LIMIT 1"""
-    for row in store.query(query, use_default_graph_as_union=True):
+    for row in cast("ox.QuerySolutions", store.query(query, use_default_graph_as_union=True)):
         return figure_of(store, _term_nt(row["fig"]))
     return None
 

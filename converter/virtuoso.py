@@ -224,7 +224,7 @@ class Virtuoso:
         prefix = folder.rstrip("/") + "/"
         self.call(f"sql:ld_dir({_literal(folder)}, '%.nt', {_literal(graph)})", "registering the bulk-load files")
 
-        def loader(_: int) -> None:
+        def loader(_n: int) -> None:
             target = self.target.fork()
             while True:
                 rows = target.select(f"SELECT (sql:PFOCR_RDF_LOAD({_literal(prefix)}) AS ?r) WHERE {{}}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -30,9 +30,10 @@ class Term(NamedTuple):
     many: bool
 
 
-def _load_context() -> dict:
+def _load_context() -> dict[str, Any]:
     text = resources.files("converter.data").joinpath("context.jsonld").read_text(encoding="utf-8")
-    return json.loads(text)["@context"]
+    context: dict[str, Any] = json.loads(text)["@context"]
+    return context
 
 
 CONTEXT = _load_context()  # data/context.jsonld: the prefixes, and a short name for every term the mapping uses

@@ -48,9 +48,9 @@ def void_turtle(report: Report, dumps: dict[str, tuple[str, int, str]]) -> str:
     for cls, count in partitions:
         node = f"{d}#class-{cls.rsplit('/', 1)[-1]}"
         t += [(d, VOID + "classPartition", node), (node, VOID + "class", cls), (node, VOID + "entities", _int(count))]
-        entities += count  # type: ignore[operator]
+        entities += count
     t.append((d, VOID + "entities", _int(entities)))
-    for prefix, count in stats["links"].items():  # type: ignore[union-attr]
+    for prefix, count in stats["links"].items():
         node = f"{d}#links-{prefix}"
         target = f"{d}#target-{prefix}"
         t += [

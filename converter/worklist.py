@@ -20,6 +20,7 @@ import errno
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
+from types import TracebackType
 
 from .sources import Source
 
@@ -42,12 +43,14 @@ class WorkList:
             + "BEGIN;")  # one transaction, never committed: the database goes when the list does
         self._folders: dict[tuple[str, ...], int] = {}  # each page's companion folders, as a number
         self._texts: dict[str, str] = {}  # standard input, whose text is nowhere else
-        self._rows: list[tuple] = []  # pages added and not yet inserted: inserted many at a time
+        # pages added and not yet inserted (path, figid, folders): inserted many at a time
+        self._rows: list[tuple[bytes, bytes | None, int]] = []
 
     def __enter__(self) -> WorkList:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.close()
         if isinstance(exc, sqlite3.Error):  # its private database is a file in the temporary folder: say which
             raise OSError(errno.EIO, f"the build's work list: {exc}", tempfile.gettempdir()) from None
@@ -71,12 +74,14 @@ class WorkList:
 
     def __len__(self) -> int:
         self._insert()
-        return self._db.execute("SELECT count(*) FROM page").fetchone()[0]
+        count: int = self._db.execute("SELECT count(*) FROM page").fetchone()[0]
+        return count
 
     def group_count(self) -> int:
         """How many groups :meth:`groups` yields."""
         self._insert()
-        return self._db.execute("SELECT count(DISTINCT figid) + count(*) - count(figid) FROM page").fetchone()[0]
+        count: int = self._db.execute("SELECT count(DISTINCT figid) + count(*) - count(figid) FROM page").fetchone()[0]
+        return count
 
     def groups(self) -> Iterator[tuple[list[Source], str | None]]:
         """The pages grouped by figid, in figid order, each group in path order; then the pages whose figid could
@@ -84,7 +89,7 @@ class WorkList:
         self._insert()
         folders = {number: dirs for dirs, number in self._folders.items()}
         group: list[Source] = []
-        current = None
+        current = b""  # the figid of the group (a group is never empty)
         for figid, path, number in self._db.execute(
                 "SELECT figid, path, folders FROM page ORDER BY figid IS NULL, figid, path"):
             path = path.decode(*_ENCODING)

@@ -16,18 +16,24 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from importlib import resources
-from typing import IO
+from types import TracebackType
+from typing import IO, Any
 
 from .formats import CONTEXT_FILE, FILE_NAMES
-from .rdf import Triple, group, json_texts, nt_heads, nt_lines, turtle_block, turtle_prefixes
+from .rdf import Link, Triple, group, json_texts, nt_heads, nt_lines, turtle_block, turtle_prefixes
 from .vocab import CONTEXT, GRAPH
 
 _RUN_CHUNK = 8 << 20  # bytes read at a time when a run of copies is written, and the length that sends a run off
 
-Payload = dict[str, object]  # format -> text (JSON-LD: a list of node texts; JSON Lines: an open node and links)
+# Format -> text: a str (N-Triples, N-Quads, Turtle), a list of node texts (JSON-LD), or an open node and its links
+# (JSON Lines, a JsonlPart); which one is told by the format, a string known only at run time.
+Payload = dict[str, Any]
+JsonlPart = tuple[str, list[Link]]
+# Bytes to write, or (fd, start, end, name): bytes [start, end) of an open file to copy
+_Job = bytes | tuple[int, int, int, str]
 
 
 def serialize(triples: Iterable[Triple], formats: Iterable[str], graph: str = GRAPH,
@@ -70,7 +76,7 @@ def _umask_mode() -> int:
 
 
 @contextmanager
-def exclusive(folder: str, what: str, error: type[Exception] = BlockingIOError):
+def exclusive(folder: str, what: str, error: type[Exception] = BlockingIOError) -> Iterator[None]:
     """Hold the lock file ``folder/.lock`` while a build writes there; a second build into the same place fails at
     once (raising ``error``) instead of mixing its files with the first's. The kernel drops the lock when its
     holder dies, however it dies, so a killed build never leaves the folder locked."""
@@ -144,7 +150,7 @@ class DumpSet:
         self.paths: dict[str, str] = {}
         self._tmp: dict[str, str] = {}
         self.sizes = dict.fromkeys(self.formats, 0)  # what is written, pending copies included
-        self._runs: dict[str, list] = {}  # format -> [source, start, end]: a copy not written yet
+        self._runs: dict[str, list[Any]] = {}  # format -> [source, start, end]: a copy not written yet
         self._writers: dict[str, _Writer] = {}
         self._first_node = True
         if self.to_stdout:
@@ -172,7 +178,8 @@ class DumpSet:
     def __enter__(self) -> DumpSet:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.finish()
             self.commit()
@@ -248,7 +255,7 @@ class DumpSet:
 
     def digests(self) -> dict[str, tuple[int, str]]:
         """Format -> (size in bytes, SHA-256) of each file written (after :meth:`finish`)."""
-        return {fmt: (self.sizes[fmt], self._writers[fmt].hash.hexdigest()) for fmt in self.formats}
+        return {fmt: (self.sizes[fmt], self._writers[fmt].hexdigest()) for fmt in self.formats}
 
     def finish(self) -> dict[str, str]:
         """Complete every file under its temporary name; returns format -> temporary path."""
@@ -299,15 +306,20 @@ class _Writer:
         self.file, self.name = file, name
         self.hash = hashlib.sha256() if on_disk else None
         self._unsynced = 0
-        self._batch: list = []
+        self._batch: list[_Job] = []
         self._batch_bytes = 0
         self._error: BaseException | None = None
         self._abandoned = False
-        self._queue: queue.Queue = queue.Queue(maxsize=8)
+        self._queue: queue.Queue[list[_Job] | None] = queue.Queue(maxsize=8)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def add(self, job: bytes | tuple[int, int, int, str]) -> None:
+    def hexdigest(self) -> str:
+        """The SHA-256 of what was written (a dump file's: standard output is not hashed)."""
+        assert self.hash is not None, "standard output is not hashed"
+        return self.hash.hexdigest()
+
+    def add(self, job: _Job) -> None:
         """Bytes to write, or ``(fd, start, end, name)``: bytes [start, end) of an open file to copy."""
         self._batch.append(job)
         self._batch_bytes += len(job) if job.__class__ is bytes else job[2] - job[1]
@@ -358,7 +370,7 @@ class _Writer:
             try:
                 if self._error is None and not self._abandoned:
                     for job in batch:
-                        if job.__class__ is tuple:
+                        if isinstance(job, tuple):
                             self._copy(*job)
                         else:
                             self._write(job)
@@ -390,11 +402,10 @@ class _Writer:
             start += len(data)
 
 
-def encode(fmt: str, part) -> bytes:
+def encode(fmt: str, part: Any) -> bytes:
     """A serialised block as the bytes of its format (JSON-LD nodes each after a ``,\\n``; of JSON Lines, the open
-    node: its links travel beside it)."""
+    node: its links travel beside it). ``part`` is the format's value in a :data:`Payload`."""
     if fmt == "jsonld":
         return "".join(f",\n{node}" for node in part).encode("utf-8")
-    if fmt == "jsonl":
-        return part[0].encode("utf-8")
-    return part.encode("utf-8")
+    text: str = part[0] if fmt == "jsonl" else part
+    return text.encode("utf-8")

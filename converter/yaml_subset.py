@@ -22,6 +22,7 @@ holding ``': '`` or ``' #'``, or starting with an indicator character).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
@@ -49,7 +50,7 @@ class _Outside(Exception):
     """The text is not in the subset."""
 
 
-def load(text: str) -> dict | None:
+def load(text: str) -> dict[str, Any] | None:
     """The front matter ``text`` (the lines between the ``---`` fences) as a mapping, or None when it is not in
     the subset read here (the caller then asks PyYAML)."""
     if _OUTSIDE.search(text):
@@ -107,9 +108,9 @@ class _Reader:
         self.rows = rows
         self.i = 0
 
-    def mapping(self, n: int) -> dict:
+    def mapping(self, n: int) -> dict[str, Any]:
         """The block mapping whose keys start at column ``n``, from line ``i`` on."""
-        out: dict = {}
+        out: dict[str, Any] = {}
         rows = self.rows
         end = len(rows)
         while self.i < end:
@@ -137,9 +138,9 @@ class _Reader:
             return self.sequence(n)
         return None
 
-    def sequence(self, n: int) -> list:
+    def sequence(self, n: int) -> list[Any]:
         """The block sequence whose dashes are at column ``n``."""
-        out: list = []
+        out: list[Any] = []
         rows = self.rows
         end = len(rows)
         while self.i < end:

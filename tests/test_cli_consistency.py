@@ -21,7 +21,9 @@ ALIASES = {"ttl": "turtle", "nt": "ntriples", "nq": "nquads", "jsonld": "json-ld
 OX = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS,
       "jsonld": ox.RdfFormat.JSON_LD}
 FIGID = "PMC1852397__pbio.0050121.g004"  # an example record that mentions AKT1
-CONSTRUCT = f"CONSTRUCT {{ ?f <https://schema.org/name> ?t }} WHERE {{ <https://pfocr.wikipathways.org/figures/{FIGID}.html> <https://schema.org/name> ?t BIND(<https://pfocr.wikipathways.org/figures/{FIGID}.html> AS ?f) }}"  # noqa: E501
+CONSTRUCT = (f"CONSTRUCT {{ ?f <https://schema.org/name> ?t }} WHERE {{ "
+             f"<https://pfocr.wikipathways.org/figures/{FIGID}.html> <https://schema.org/name> ?t "
+             f"BIND(<https://pfocr.wikipathways.org/figures/{FIGID}.html> AS ?f) }}")
 
 
 def run(*args, stdin: str | None = None, cwd=None, **kwargs) -> subprocess.CompletedProcess:

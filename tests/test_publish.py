@@ -131,7 +131,7 @@ STORES = {"oxigraph": oxigraph_store, "virtuoso": virtuoso_store}
 
 @pytest.mark.parametrize("protocol", ["gsp", "update"])
 @pytest.mark.parametrize("name", sorted(STORES))
-def test_publish_answers_every_canned_query_like_the_embedded_store(name, protocol, inputs, old, wp_store,  # noqa: F811
+def test_publish_answers_every_canned_query_like_the_embedded_store(name, protocol, inputs, old, wp_store,  # noqa: F811 - fixtures
                                                                   request):
     store = STORES[name](request.getfixturevalue(name))
     first = publish(old, store.endpoint(protocol), protocol=protocol, **store.credentials)
@@ -202,7 +202,7 @@ def recipe() -> list[str]:
     return [line for line in block.group(1).splitlines() if line.strip()]
 
 
-def test_virtuoso_bulk_load_recipe_gives_the_same_counts(query_dump, tmp_path_factory, wp_store):  # noqa: F811
+def test_virtuoso_bulk_load_recipe_gives_the_same_counts(query_dump, tmp_path_factory, wp_store):  # noqa: F811 - fixtures
     chunks = tmp_path_factory.mktemp("bulk") / "chunks"
     names = write_chunks(str(query_dump), str(chunks), 10_000)
     assert len(names) > 2

@@ -39,7 +39,10 @@ def _manifest() -> list[dict]:
 
     g = rdflib.Graph()
     g.parse(MANIFEST, format="turtle")
-    ns = lambda base, name: rdflib.URIRef(base + name)  # noqa: E731
+
+    def ns(base: str, name: str) -> rdflib.URIRef:
+        return rdflib.URIRef(base + name)
+
     manifest = next(g.subjects(rdflib.RDF.type, ns(MF, "Manifest")))
     tests = []
     for entry in Collection(g, g.value(manifest, ns(MF, "entries"))):
