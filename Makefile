@@ -50,7 +50,7 @@ test: setup lint system-deps morph-kgc
 
 # Renew the copy of the Bioregistry data (patterns, bananas, identifiers.org prefixes) after upgrading bioregistry.
 identifiers: $(STAMP)
-	$(BIN)/python -c 'import json; from converter.identifiers import snapshot; text = json.dumps(snapshot(), \
+	$(BIN)/python -c 'import json; from converter.records.identifiers import snapshot; text = json.dumps(snapshot(), \
 	  indent=2, ensure_ascii=False); open("converter/data/identifiers.json", "w").write(text + "\n")'
 
 bench: setup

@@ -7,8 +7,8 @@ Builds the corpus with ``make_corpus.py`` when it is missing (by default into ``
 ignores), then runs, each in its own subprocess:
 
 * ``floor``: read every ``.md`` page and companion TSV and parse the YAML front matter the fastest way the
-  project knows (the converter's own reader, ``converter.yaml_subset``, with PyYAML's ``CSafeLoader`` for the pages
-  outside its subset), nothing else, in one process: no conversion can be faster than this;
+  project knows (the converter's own reader, ``converter.records.yaml_subset``, with PyYAML's ``CSafeLoader``
+  for the pages outside its subset), nothing else, in one process: no conversion can be faster than this;
 * ``pfocr-rdf convert`` writing each single format (``nt``, ``ttl``, ``nq``, ``jsonld``, ``jsonl``) and all five
   together; any formats joined by ``+`` (``jsonld+jsonl``) are a run too.
 * ``baselines`` (``baselines.py``): on the first 5,000 records, ``pfocr-rdf convert --format nt --jobs N`` beside
@@ -47,7 +47,7 @@ FORMATS = ("nt", "ttl", "nq", "jsonld", "jsonl")
 # --- the floor, run in a child process: `bench_convert.py --floor CORPUS` ------------------------------------------
 def floor(corpus: str) -> dict:
     sys.path.insert(0, str(ROOT))
-    from converter.sources import RecordError, parse_yaml
+    from converter.records.sources import RecordError, parse_yaml
 
     fence = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
     records = parsed = tsv_files = size = 0

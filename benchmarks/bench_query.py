@@ -56,8 +56,8 @@ import pyoxigraph as ox
 
 from _triplestores import HOST, Server, Virtuoso, find_binary, free_port, oxigraph_server, running, virtuoso_server
 
-from converter.queries import CannedQuery, Param, library, tokens
-from converter.vocab import GRAPH, SCHEMA
+from converter.rdf.vocab import GRAPH, SCHEMA
+from converter.store.queries import CannedQuery, Param, library, tokens
 
 JSON_RESULTS = "application/sparql-results+json"
 TURTLE = "text/turtle"

@@ -28,13 +28,13 @@ sys.path.insert(0, str(HERE))
 
 from bench_convert import ensure_corpus
 
-from converter.formats import FORMATS
-from converter.mapping import figure_blocks
-from converter.model import build_figure
-from converter.sources import RecordError, iter_sources, peek_figid, read_record
-from converter.vocab import GRAPH
-from converter.worklist import WorkList
-from converter.writers import encode, serialize
+from converter.build.worklist import WorkList
+from converter.rdf.formats import FORMATS
+from converter.rdf.mapping import figure_blocks
+from converter.rdf.vocab import GRAPH
+from converter.rdf.writers import encode, serialize
+from converter.records.model import build_figure
+from converter.records.sources import RecordError, iter_sources, peek_figid, read_record
 
 SERIALISATIONS = [(fmt,) for fmt in FORMATS] + [FORMATS]
 

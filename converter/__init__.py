@@ -6,8 +6,8 @@
     8 records read: 8 converted, 0 rejected; 512 triples; 3 warnings; 0.4 s
 """
 
-from .formats import FORMATS
-from .pipeline import ConvertError, Issue, Report, convert
+from .build.pipeline import ConvertError, Issue, Report, convert
+from .rdf.formats import FORMATS
 
 __version__ = "0.1.0"
 __all__ = ["FORMATS", "ConvertError", "Issue", "Report", "__version__", "convert"]

@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from . import __version__
-from .formats import FILE_NAMES, FORMATS, rdf_format
-from .identifiers import IRIStyle
-from .pipeline import ConvertError, Issue, convert
-from .queries import QueryError, output_format
-from .store import DEFAULT_STORE, StoreError
+from .build.pipeline import ConvertError, Issue, convert
+from .rdf.formats import FILE_NAMES, FORMATS, rdf_format
+from .rdf.vocab import GRAPH
+from .rdf.writers import atomic_write
+from .records.identifiers import IRIStyle
+from .store.load import DEFAULT_STORE, StoreError
+from .store.queries import QueryError, output_format
 from .validation import Engine, ValidationError, summary
-from .vocab import GRAPH
-from .writers import atomic_write
 
 if TYPE_CHECKING:
-    from .publish import Protocol, StoreKind
+    from .publish.graphstore import Protocol, StoreKind
 
     # click's ParamType is generic in (value, input) in its annotations, and at run time from click 8.2 on
     _FormatsType = click.ParamType[list[str], Any]
@@ -159,7 +159,7 @@ def convert_command(paths: tuple[str, ...], output: str, formats: list[str], jso
       pfocr-rdf convert ../pfocr-database --format nt --chunk-size 1000000
       pfocr-rdf convert examples/pfocr --validate --shapes my-rules.ttl
     """
-    from .chunks import write_chunks
+    from .store.chunks import write_chunks
 
     for flag, wanted in (("--validate", then_validate), ("--chunk-size", chunk_size)):
         if wanted and output == "-":
@@ -257,7 +257,7 @@ def load_command(inputs: tuple[str, ...], store_dir: str) -> None:
       pfocr-rdf load output/pfocr.nt
       pfocr-rdf load examples/pfocr --store build/store
     """
-    from .store import NothingLoaded, load
+    from .store.load import NothingLoaded, load
 
     try:
         report = load(inputs, store_dir)
@@ -318,7 +318,7 @@ def publish_command(inputs: tuple[str, ...], endpoint: str, graph: str, protocol
       pfocr-rdf publish examples/pfocr --endpoint http://127.0.0.1:8890/sparql-auth --protocol update \\
           --user dba --password dba
     """
-    from .publish import PublishError, publish
+    from .publish.graphstore import PublishError, publish
 
     try:
         report = publish(inputs, endpoint, graph=graph, protocol=protocol, user=user, password=password,
@@ -357,8 +357,8 @@ def query_command(query: str | None, store_dir: str | None, params: tuple[str, .
       pfocr-rdf query my-query --queries my-queries/ --store build/store
       echo 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }' | pfocr-rdf query -
     """
-    from .queries import format_results, library, resolve, run
-    from .store import open_store
+    from .store.load import open_store
+    from .store.queries import format_results, library, resolve, run
 
     if list_queries:
         for q in library(queries_dir).values():
@@ -383,7 +383,7 @@ def query_command(query: str | None, store_dir: str | None, params: tuple[str, .
     if store_dir is None:
         store_dir = DEFAULT_STORE
         click.echo(f"store: {store_dir} (the default; choose another with --store)", err=True)
-    from .versions import leased
+    from .store.versions import leased
 
     with leased(store_dir) as version:  # a load meanwhile must not remove the version being read
         results = run(open_store(version), text)
@@ -438,10 +438,10 @@ def serve_command(store_dir: str, host: str, port: int, writable: bool, password
     """
     import threading
 
-    from .access import Access, PasswordError, cors_origins, loopback, read_password
-    from .endpoint import Endpoint
-    from .queries import library
-    from .server import make_server
+    from .store.queries import library
+    from .web.access import Access, PasswordError, cors_origins, loopback, read_password
+    from .web.endpoint import Endpoint
+    from .web.server import make_server
 
     if password_file is not None and not writable:
         _fail("--password-file is the password for updates: add --writable")

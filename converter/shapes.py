@@ -2,8 +2,8 @@
 any shape files of the user's own (``--shapes FILE``), which are added to them.
 
 The IRI pattern of every identifier namespace comes from the same Bioregistry patterns the converter checks ids
-against (:mod:`converter.identifiers`), so converter and shapes cannot disagree. ``shapes/identifiers.ttl`` is the
-generated file for the default IRI style; regenerate it with::
+against (:mod:`converter.records.identifiers`), so converter and shapes cannot disagree.
+``shapes/identifiers.ttl`` is the generated file for the default IRI style; regenerate it with::
 
     python -m converter.shapes > shapes/identifiers.ttl
 """
@@ -20,11 +20,11 @@ if TYPE_CHECKING:
     import rdflib
 
 from .data import folder
-from .identifiers import IRIStyle, Registry
-from .mapping import ENTITY_CLASS
-from .model import FIGID_PATTERN
-from .rdf import quote_string
-from .vocab import FIGURES, SITE
+from .rdf.mapping import ENTITY_CLASS
+from .rdf.terms import quote_string
+from .rdf.vocab import FIGURES, SITE
+from .records.identifiers import IRIStyle, Registry
+from .records.model import FIGID_PATTERN
 
 HAND_WRITTEN = "pfocr.ttl"  # in the shipped shapes folder (converter.data)
 

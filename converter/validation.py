@@ -31,10 +31,10 @@ from typing import Literal as Lit
 
 import pyoxigraph as ox
 
-from .formats import OXIGRAPH, of_file
-from .identifiers import IRIStyle
-from .rdf import Literal as RdfLiteral
-from .rdf import Term, Triple, quote_string, read_line
+from .rdf.formats import OXIGRAPH, of_file
+from .rdf.terms import Literal as RdfLiteral
+from .rdf.terms import Term, Triple, quote_string, read_line
+from .records.identifiers import IRIStyle
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -342,7 +342,8 @@ def _is_blank(term: Term) -> bool:
 
 
 def _fmt(term: Term) -> str:
-    """N-Triples form of a term of :mod:`converter.rdf` (blank nodes are ``_:`` strings), as pyoxigraph writes it."""
+    """N-Triples form of a term of :mod:`converter.rdf.terms` (blank nodes are ``_:`` strings), as pyoxigraph
+    writes it."""
     if isinstance(term, RdfLiteral):
         if term.language:
             return str(ox.Literal(term.lexical, language=term.language))
@@ -372,7 +373,7 @@ def _number(term: Term) -> Decimal | None:
 
 
 def _parse_nt_term(text: str) -> Term:
-    """A term in N-Triples form (a shape parameter) as a :mod:`converter.rdf` term."""
+    """A term in N-Triples form (a shape parameter) as a :mod:`converter.rdf.terms` term."""
     if text.startswith("<"):
         return text[1:-1]
     for triple in ox.parse(f"<x:s> <x:p> {text} .", format=ox.RdfFormat.N_TRIPLES):

@@ -17,8 +17,8 @@ import requests
 
 from _support import PFOCR, PROJECT
 
-from converter.derived import DERIVED_GRAPHS
-from converter.publish import PublishReport, publish
+from converter.publish.graphstore import PublishReport, publish
+from converter.store.derived import DERIVED_GRAPHS
 
 GRAPH = "https://example.org/scale"
 # the Debian package's [SPARQL] limits (its virtuoso.ini): a default server, as users have it

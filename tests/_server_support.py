@@ -27,9 +27,9 @@ import pyoxigraph as ox
 
 from _support import rdflib_term
 
-from converter.endpoint import Endpoint
-from converter.server import Server, make_server
-from converter.store import load
+from converter.store.load import load
+from converter.web.endpoint import Endpoint
+from converter.web.server import Server, make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "pfocr"
@@ -47,7 +47,7 @@ def cli_command() -> list[str]:
 
 
 def build_store(path: Path, inputs: list[Path] | None = None) -> Path:
-    """An embedded store built with :func:`converter.store.load` (the example records by default)."""
+    """An embedded store built with :func:`converter.store.load.load` (the example records by default)."""
     load([str(p) for p in (inputs or [EXAMPLES])], str(path))
     return path
 

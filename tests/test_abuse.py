@@ -21,7 +21,7 @@ import pytest
 
 from _server_support import EXAMPLES, build_store, start_cli_server, tree_rss_mib
 
-from converter.queries import library
+from converter.store.queries import library
 
 TIMEOUT = 3  # --timeout: seconds a query may run
 REQUEST_TIMEOUT = 5  # --request-timeout: seconds a client may take to send its request
@@ -266,7 +266,7 @@ def test_request_smuggling_is_refused(served, case):
 def test_connections_past_the_cap_are_told_to_come_back(served):
     """At most 512 connections are served at once; a request on one more is answered 503 with Retry-After, and
     once they close, requests are answered again."""
-    from converter.server import MAX_CONNECTIONS
+    from converter.web.server import MAX_CONNECTIONS
 
     held = []
     try:

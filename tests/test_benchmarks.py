@@ -11,7 +11,7 @@ import pytest
 
 from _support import HAVE_PFOCR, PFOCR, PROJECT, SAMPLE, SAMPLE_FIGURES, SKIP_REASON
 
-from converter.queries import library
+from converter.store.queries import library
 
 HAVE_BULK = (PFOCR / "bulk").is_dir()  # what benchmarks/make_corpus.py builds its corpus from
 

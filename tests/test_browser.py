@@ -17,7 +17,7 @@ import pytest
 from _browser_support import Visit, answer
 from _server_support import HOSTILE, HOSTILE_FIGID, build_site_store, start_cli_server
 
-from converter.queries import library
+from converter.store.queries import library
 
 FIGURE = "PMC10112233__fimmu-14-1187720-g006"  # an example figure with genes, chemicals and diseases
 PMC_IMAGES = ("https://www.ncbi.nlm.nih.gov",)  # where the examples' figure images are

@@ -13,10 +13,10 @@ import pytest
 
 from _support import cli_command
 
-from converter.chunks import write_chunks
-from converter.derived import DERIVED_GRAPHS
-from converter.store import load, open_store
-from converter.vocab import GRAPH
+from converter.rdf.vocab import GRAPH
+from converter.store.chunks import write_chunks
+from converter.store.derived import DERIVED_GRAPHS
+from converter.store.load import load, open_store
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pfocr"
 SIZE = 7_000  # the real sample has about 30,000 triples: several chunks and a short last one

@@ -25,8 +25,8 @@ import pytest
 
 from _support import cli_command
 
-from converter.queries import library, run
-from converter.store import open_store
+from converter.store.load import open_store
+from converter.store.queries import library, run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "pfocr"

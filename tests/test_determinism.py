@@ -106,7 +106,7 @@ def test_dumps_flushed_to_the_disk_as_they_grow_are_the_same_bytes(sample_run, t
     that happen many times on the sample."""
     import os
 
-    from converter import writers
+    from converter.rdf import writers
 
     synced = []
     real = os.fdatasync

@@ -281,7 +281,7 @@ def test_strict_mode_exits_1_and_an_empty_folder_exits_2(run, tmp_path):
 def test_the_reading_functions_refuse_the_same_input(tmp_path):
     """The Python API answers as the CLI does (RecordError naming file, field, reason)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from converter.sources import RecordError, Source, read_record
+    from converter.records.sources import RecordError, Source, read_record
 
     fifo = tmp_path / "f.md"
     os.mkfifo(fifo)
@@ -300,7 +300,7 @@ def _jsonl_triples(path) -> set:
 
     from pyld import jsonld
 
-    from converter.jsonlines import context_loader
+    from converter.rdf.jsonlines import context_loader
 
     base = "https://pfocr.wikipathways.org/dumps/pfocr.jsonl"
     options = {"format": "application/n-quads", "base": base, "documentLoader": context_loader(base)}

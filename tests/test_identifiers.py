@@ -6,7 +6,7 @@ from importlib import resources
 
 import pytest
 
-from converter.identifiers import Registry, snapshot
+from converter.records.identifiers import Registry, snapshot
 
 
 def test_the_copied_namespaces_match_the_installed_bioregistry():

@@ -142,7 +142,7 @@ def test_a_page_sorting_before_all_others_comes_and_goes(corpus, tmp_path):
 def test_long_runs_written_piece_by_piece_are_the_same_bytes(corpus, tmp_path, monkeypatch):
     """A rebuild hands each long run of unchanged text to the writers as it grows, not when it ends: with tiny
     pieces, many copies of the last dumps come out of one rebuild, and the dumps are still a full build's."""
-    from converter import writers
+    from converter.rdf import writers
 
     out = tmp_path / "out"
     records = run_convert([corpus], out, jobs=1).report.records_read

@@ -30,9 +30,9 @@ from _server_support import (
     start_thread_server,
 )
 
-from converter.endpoint import Endpoint
-from converter.store import load
-from converter.versions import current_version
+from converter.store.load import load
+from converter.store.versions import current_version
+from converter.web.endpoint import Endpoint
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # hours of CPU, no memory
 ORDER_BY = "SELECT ?a ?c WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1"  # gigabytes within seconds

@@ -21,8 +21,8 @@ from pyld import jsonld
 from _support import PFOCR, PROJECT, SCHEMA, minimal_record, write_record
 from conftest import run_convert
 
-from converter.jsonlines import context_loader
-from converter.vocab import CONTEXT, PREFIXES, TERMS
+from converter.rdf.jsonlines import context_loader
+from converter.rdf.vocab import CONTEXT, PREFIXES, TERMS
 
 BASE = "https://pfocr.wikipathways.org/dumps/pfocr.jsonl"  # where a line is read from: context.jsonld is beside it
 SCHEMA_FILE = PROJECT / "converter" / "data" / "figure.schema.json"

@@ -26,8 +26,8 @@ from _server_support import start_cli_server
 from _support import SAMPLE, SAMPLE_DATA, SAMPLE_FIGURES, SEED, front_matter, is_missing, read_tsv
 
 from converter import convert
-from converter.site import IMAGE_HOSTS
-from converter.store import load
+from converter.store.load import load
+from converter.web.site import IMAGE_HOSTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = "https://schema.org/"

@@ -216,7 +216,7 @@ def _invalid_iri(text: str) -> bool:
 def test_read_line_agrees_with_pyoxigraph(subject, obj, literal, datatype, graph):
     """``read_line`` returns what pyoxigraph parses from a line, or None (the full parser then reads it); it never
     accepts a line pyoxigraph rejects, and it reads every line in the plain form the converter writes."""
-    from converter.rdf import read_line
+    from converter.rdf.terms import read_line
     from converter.validation import _from_ox
 
     s, o = f"<https://ex.org/{subject}>", f"<https://ex.org/{obj}>"
@@ -243,7 +243,7 @@ def test_read_line_agrees_with_pyoxigraph(subject, obj, literal, datatype, graph
 
 @pytest.mark.parametrize("iri", ["https://ex.org/%", "https://ex.org/##"], ids=["stray-percent", "two-fragments"])
 def test_read_line_refuses_invalid_iris(iri):
-    from converter.rdf import read_line
+    from converter.rdf.terms import read_line
 
     line = f"<{iri}> <https://schema.org/name> <https://ex.org/> ."
     with pytest.raises(SyntaxError):
@@ -257,7 +257,7 @@ def test_read_line_refuses_invalid_iris(iri):
                                         "a #c", "'q'", "1e3", "0x1F", "~", "N"])))
 def test_peek_figid_reads_the_line_as_yaml_does(value):
     """The figid line's fast path gives what the YAML parser gives (text, or None when it is not text)."""
-    from converter.sources import Source, peek_figid
+    from converter.records.sources import Source, peek_figid
 
     page = f"---\nfigid: {value}\npmcid: PMC1\n---\n"
     try:

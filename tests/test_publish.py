@@ -32,11 +32,11 @@ from test_queries import (  # noqa: F401 - fixtures, shared with the query tests
     wp_store,
 )
 
-from converter.chunks import write_chunks
-from converter.derived import DERIVED_GRAPHS, STATISTICS_GRAPH
-from converter.publish import PublishError, publish
-from converter.queries import csv_rows, run
-from converter.vocab import GRAPH
+from converter.publish.graphstore import PublishError, publish
+from converter.rdf.vocab import GRAPH
+from converter.store.chunks import write_chunks
+from converter.store.derived import DERIVED_GRAPHS, STATISTICS_GRAPH
+from converter.store.queries import csv_rows, run
 
 # the data as the default graph, the precomputed graphs by name: what the canned queries read
 DATASET = {"default-graph-uri": GRAPH, "named-graph-uri": list(DERIVED_GRAPHS)}
@@ -325,8 +325,8 @@ def test_virtuoso_append_goes_into_the_current_version_with_the_counts_of_the_wh
 def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise(monkeypatch):
     import io
 
-    from converter import progress as progress_module
-    from converter.progress import Progress
+    from converter.publish import progress as progress_module
+    from converter.publish.progress import Progress
 
     bar = io.StringIO()
     shown = Progress(1000, bar, terminal=True)

@@ -18,8 +18,8 @@ import pytest
 
 from _support import HAVE_PFOCR, PFOCR, PROJECT, SAMPLE, SEED, SKIP_REASON
 
-from converter.queries import library, parse_query_file
-from converter.store import load, open_store
+from converter.store.load import load, open_store
+from converter.store.queries import library, parse_query_file
 
 BEFORE = Path(__file__).resolve().parent / "queries-before"
 LIBRARY = library()

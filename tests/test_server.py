@@ -36,10 +36,10 @@ from _server_support import (
     start_thread_server,
 )
 
-from converter.endpoint import Endpoint
-from converter.queries import library
-from converter.server import make_server
-from converter.store import STATISTICS_GRAPH
+from converter.store.load import STATISTICS_GRAPH
+from converter.store.queries import library
+from converter.web.endpoint import Endpoint
+from converter.web.server import make_server
 
 QUERIES = library()
 

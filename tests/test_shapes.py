@@ -29,7 +29,7 @@ import pyshacl
 import pytest
 import rdflib
 
-from converter.identifiers import iri_escape, registry
+from converter.records.identifiers import iri_escape, registry
 from converter.shapes import identifier_shapes, load_shapes
 from converter.validation import Constraint, Engine, Shape, read_shapes, results_from_graph, validate
 

@@ -22,8 +22,8 @@ from pyld import jsonld
 
 from _server_support import HOSTILE, HOSTILE_FIGID, build_site_store, start_thread_server
 
-from converter.queries import library
-from converter.site import VENDOR_FILES, local_path
+from converter.store.queries import library
+from converter.web.site import VENDOR_FILES, local_path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = "https://pfocr.wikipathways.org/figures/"
@@ -352,7 +352,7 @@ def test_the_package_build_carries_the_pages_and_the_editor(tmp_path):
 
 
 def test_warm_draws_the_dataset_page_before_its_first_visitor(built):
-    from converter.endpoint import Endpoint
+    from converter.web.endpoint import Endpoint
 
     endpoint = Endpoint(str(built[1]), workers=1)
     try:

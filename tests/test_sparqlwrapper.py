@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server_support import build_store, cli_query, example_params, graph_of, json_rows, query_form, start_cli_server
 
-from converter.queries import library
+from converter.store.queries import library
 
 QUERIES = library()
 

@@ -12,9 +12,9 @@ import pyoxigraph as ox
 import pytest
 
 from converter import convert
-from converter.queries import run
-from converter.store import STATISTICS_GRAPH, VOID_GRAPH, StoreError, load, open_store
-from converter.vocab import DATASET
+from converter.rdf.vocab import DATASET
+from converter.store.load import STATISTICS_GRAPH, VOID_GRAPH, StoreError, load, open_store
+from converter.store.queries import run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pfocr"
 MENTIONS = "https://schema.org/mentions"
@@ -103,7 +103,7 @@ def test_stores_side_by_side_keep_their_versions(dumps, tmp_path):
 def test_a_leased_version_outlives_loads(dumps, tmp_path):
     """A version a reader holds a lease on (as a server does on the version it serves) is not removed by later
     loads; once the lease is released, the next load removes it."""
-    from converter.versions import Lease, current_version
+    from converter.store.versions import Lease, current_version
 
     path = str(tmp_path / "store")
     load([str(dumps / "pfocr.nt")], path)

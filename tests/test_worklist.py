@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from _support import ALT_VERSIONS, HAVE_PFOCR, SAMPLE, SKIP_REASON
 
-from converter.pipeline import Report, Spool
-from converter.sources import Source, discover, peek_figid
-from converter.worklist import WorkList
+from converter.build.pipeline import Report, Spool
+from converter.build.worklist import WorkList
+from converter.records.sources import Source, discover, peek_figid
 
 # file names and figids as they may come: any text, lone surrogates included (file names that are not UTF-8)
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)) | st.sampled_from(["\udc80", "\udcff", "\ud800"]),

@@ -1,9 +1,9 @@
 """The fast front-matter reader gives what PyYAML gives, or steps aside.
 
-`converter.yaml_subset.load` must, for ANY text, either return None (PyYAML then reads it) or return exactly what
-``yaml.load(text, CSafeLoader)`` returns, with the same types and key order; where PyYAML refuses a text, it must
-return None. Checked on every real PFOCR page, on pages written the way R's yaml package and PyYAML write them,
-and on those pages with YAML-significant pieces spliced in at random places.
+`converter.records.yaml_subset.load` must, for ANY text, either return None (PyYAML then reads it) or return
+exactly what ``yaml.load(text, CSafeLoader)`` returns, with the same types and key order; where PyYAML refuses a
+text, it must return None. Checked on every real PFOCR page, on pages written the way R's yaml package and PyYAML
+write them, and on those pages with YAML-significant pieces spliced in at random places.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from _support import PFOCR, SKIP_REASON
 
-from converter.sources import RecordError, parse_yaml, split_front_matter
-from converter.yaml_subset import load
+from converter.records.sources import RecordError, parse_yaml, split_front_matter
+from converter.records.yaml_subset import load
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -1,0 +1,98 @@
+"""The dataset description (``void.ttl``): VoID and DCAT statistics, licence, linksets and dump files."""
+
+from __future__ import annotations
+
+from typing import Protocol, TypedDict
+
+from ..rdf.formats import MEDIA_TYPES
+from ..rdf.mapping import ENTITY_CLASS
+from ..rdf.terms import Literal, Triple, turtle_block, turtle_prefixes
+from ..rdf.vocab import CC0, DATASET, FIGURES, PFOCR, RDF_TYPE, SCHEMA, pfocr, schema, xsd
+from ..records.identifiers import registry
+
+
+class Statistics(TypedDict, total=False):
+    """What ``void.ttl`` counts: figures, articles, entities of each kind, taxa; and the links per namespace."""
+
+    figures: int
+    articles: int
+    genes: int
+    chemicals: int
+    diseases: int
+    taxa: int
+    links: dict[str, int]
+
+
+class Counted(Protocol):
+    """What the description reads of a conversion's report (:class:`converter.build.pipeline.Report`)."""
+
+    @property
+    def triples(self) -> int: ...
+
+    @property
+    def statistics(self) -> Statistics: ...
+
+VOID = "http://rdfs.org/ns/void#"
+DCTERMS = "http://purl.org/dc/terms/"
+DCAT = "http://www.w3.org/ns/dcat#"
+_NAMESPACE_TITLES = {"ncbigene": "NCBI Gene", "mesh": "MeSH", "chebi": "ChEBI", "doid": "Disease Ontology"}
+
+
+def _int(n: int) -> Literal:
+    return Literal(str(n), xsd("integer"))
+
+
+def void_turtle(report: Counted, dumps: dict[str, tuple[str, int, str]]) -> str:
+    """Turtle describing the dataset. ``dumps`` maps format -> (file name beside void.ttl, size, SHA-256)."""
+    d = DATASET
+    stats = report.statistics
+    t: list[Triple] = [
+        (d, RDF_TYPE, VOID + "Dataset"),
+        (d, RDF_TYPE, DCAT + "Dataset"),
+        (d, DCTERMS + "title", Literal("Pathway Figure OCR (PFOCR) as linked data")),
+        (d, DCTERMS + "description", Literal(
+            "Genes, chemicals and diseases mined from published pathway figures by PFOCR, with the figures and "
+            "their articles, in schema.org and Bioschemas terms.")),
+        (d, DCTERMS + "license", CC0),
+        (d, DCTERMS + "source", "https://pfocr.wikipathways.org/"),
+        (d, VOID + "triples", _int(report.triples)),
+        (d, VOID + "uriSpace", Literal(FIGURES)),
+        (d, VOID + "vocabulary", SCHEMA),
+        (d, VOID + "vocabulary", PFOCR),
+    ]
+    partitions = [(schema("ImageObject"), stats["figures"]), (schema("ScholarlyArticle"), stats["articles"]),
+                  (ENTITY_CLASS["gene"], stats["genes"]), (ENTITY_CLASS["chemical"], stats["chemicals"]),
+                  (ENTITY_CLASS["disease"], stats["diseases"]), (schema("Taxon"), stats["taxa"])]
+    entities = 0
+    for cls, count in partitions:
+        node = f"{d}#class-{cls.rsplit('/', 1)[-1]}"
+        t += [(d, VOID + "classPartition", node), (node, VOID + "class", cls), (node, VOID + "entities", _int(count))]
+        entities += count
+    t.append((d, VOID + "entities", _int(entities)))
+    for prefix, count in stats["links"].items():
+        node = f"{d}#links-{prefix}"
+        target = f"{d}#target-{prefix}"
+        t += [
+            (d, VOID + "subset", node),
+            (node, RDF_TYPE, VOID + "Linkset"),
+            (node, VOID + "subjectsTarget", d),
+            (node, VOID + "objectsTarget", target),
+            (node, VOID + "linkPredicate", schema("mentions")),
+            (node, VOID + "triples", _int(count)),
+            (target, RDF_TYPE, VOID + "Dataset"),
+            (target, VOID + "uriSpace", Literal(registry.namespace_iri(prefix))),
+        ]
+        if prefix in _NAMESPACE_TITLES:
+            t.append((target, DCTERMS + "title", Literal(_NAMESPACE_TITLES[prefix])))
+    for fmt, (name, size, sha256) in sorted(dumps.items()):
+        dist = f"{d}#dump-{fmt}"
+        t += [
+            (d, VOID + "dataDump", name),
+            (d, DCAT + "distribution", dist),
+            (dist, RDF_TYPE, DCAT + "Distribution"),
+            (dist, DCAT + "downloadURL", name),
+            (dist, DCAT + "mediaType", Literal(MEDIA_TYPES[fmt])),
+            (dist, DCAT + "byteSize", _int(size)),
+            (dist, pfocr("sha256"), Literal(sha256)),
+        ]
+    return turtle_prefixes() + turtle_block(t)  # dump names stay relative: Turtle resolves them against void.ttl
