@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the launcher the tests start their th
 
 from _triplestores import VIRTUOSO_PASSWORD, VIRTUOSO_USER, find_binary, oxigraph_server, virtuoso_server
 
-from converter.publish.graphstore import PublishReport, publish
+from converter.publish import PublishReport, publish
 
 GRAPH = "https://example.org/bench-publish"
 # Debian's virtuoso.ini [SPARQL] limits: publishing must work on the server as users install it

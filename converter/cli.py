@@ -27,7 +27,7 @@ from .store.queries import QueryError, output_format
 from .validation import Engine, ValidationError, summary
 
 if TYPE_CHECKING:
-    from .publish.graphstore import Protocol, StoreKind
+    from .publish import Protocol, StoreKind
 
     # click's ParamType is generic in (value, input) in its annotations, and at run time from click 8.2 on
     _FormatsType = click.ParamType[list[str], Any]
@@ -318,7 +318,7 @@ def publish_command(inputs: tuple[str, ...], endpoint: str, graph: str, protocol
       pfocr-rdf publish examples/pfocr --endpoint http://127.0.0.1:8890/sparql-auth --protocol update \\
           --user dba --password dba
     """
-    from .publish.graphstore import PublishError, publish
+    from .publish import PublishError, publish
 
     try:
         report = publish(inputs, endpoint, graph=graph, protocol=protocol, user=user, password=password,

@@ -17,7 +17,7 @@ import requests
 
 from _support import PFOCR, PROJECT
 
-from converter.publish.graphstore import PublishReport, publish
+from converter.publish import PublishReport, publish
 from converter.store.derived import DERIVED_GRAPHS
 
 GRAPH = "https://example.org/scale"

@@ -32,7 +32,7 @@ from test_queries import (  # noqa: F401 - fixtures, shared with the query tests
     wp_store,
 )
 
-from converter.publish.graphstore import PublishError, publish
+from converter.publish import PublishError, publish
 from converter.rdf.vocab import GRAPH
 from converter.store.chunks import write_chunks
 from converter.store.derived import DERIVED_GRAPHS, STATISTICS_GRAPH

@@ -23,7 +23,7 @@ import requests
 from _server_support import EXAMPLES
 from _triplestores import oxigraph_server
 
-from converter.publish.graphstore import PublishError, publish, services
+from converter.publish import PublishError, publish, services
 from converter.rdf.vocab import GRAPH
 
 GRAPH_COUNT = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}"

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:  # the publish module imports this one
-    from ..publish.graphstore import _Job, _Target
+    from .target import _Job, _Target
 
 VERSION = "-version-"
 STAGING = "-staging-"
@@ -294,8 +294,8 @@ def publish_virtuoso(job: _Job, graph: str, append: bool, with_statistics: bool,
                      grace: float) -> None:
     """Replace (or, with ``append``, add to) ``graph`` of a Virtuoso server: the data into a new version graph,
     counted, the precomputed graphs swapped in, then ``graph`` switched to the version (module docstring)."""
-    from ..publish.graphstore import PublishError
     from ..store.derived import DERIVED_GRAPHS
+    from .client import PublishError
 
     target, report, progress = job.target, job.report, job.progress
     server = Virtuoso(target, PublishError)
@@ -381,7 +381,8 @@ def _append(job: _Job, server: Virtuoso, graph: str, current: str | None, stagin
     """The batches straight into the graph readers see (its current version, once it is a group); the precomputed
     graphs are computed again for the whole graph (read back first, so that a store that cuts long answers short
     stops the publish before anything is added) and swapped in."""
-    from ..publish.graphstore import PublishError, _derived_files
+    from .client import PublishError
+    from .target import derived_graph_files
 
     into = current or graph
     whole = None
@@ -396,7 +397,7 @@ def _append(job: _Job, server: Virtuoso, graph: str, current: str | None, stagin
     if staging:
         server.create(*staging.values())
         try:
-            job.send_derived(_derived_files([str(whole), *job.dumps], job.work), staging)
+            job.send_derived(derived_graph_files([str(whole), *job.dumps], job.work), staging)
             _swap_derived(job, staging)
         except BaseException:
             server.drop(staging.values(), quiet=True)
