@@ -27,7 +27,7 @@ from _support import SAMPLE, SAMPLE_DATA, SAMPLE_FIGURES, SEED, front_matter, is
 
 from converter import convert
 from converter.store.load import load
-from converter.web.site import IMAGE_HOSTS
+from converter.web.terms import IMAGE_HOSTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = "https://schema.org/"

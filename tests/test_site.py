@@ -23,7 +23,7 @@ from pyld import jsonld
 from _server_support import HOSTILE, HOSTILE_FIGID, build_site_store, start_thread_server
 
 from converter.store.queries import library
-from converter.web.site import VENDOR_FILES, local_path
+from converter.web.terms import VENDOR_FILES, local_path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = "https://pfocr.wikipathways.org/figures/"

@@ -37,7 +37,7 @@ from ..web.openapi import openapi_document
 from ..web.pages import PAGE_HEADERS, PageRoutes
 from ..web.pool import Cancelled, Ticket
 from ..web.protocol import GRAPH_TYPES, ProtocolError, Request, negotiate, with_charset
-from ..web.site import DEREFERENCED, RDF_TYPES, VOCAB, rdf_document, site_iri
+from ..web.terms import DEREFERENCED, RDF_TYPES, VOCAB, rdf_document, site_iri
 
 T = TypeVar("T")
 

@@ -20,9 +20,11 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from ..web.assets import content_security_policy
+from ..web.entries import gene_list
 from ..web.limits import ABORT, MIN_RATE
 from ..web.protocol import GRAPH_TYPES, RESULT_TYPES, ProtocolError, Request
-from ..web.site import content_security_policy, gene_list, wants_html
+from ..web.terms import wants_html
 
 if TYPE_CHECKING:
     from ..web.endpoint import Endpoint

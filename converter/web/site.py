@@ -3,7 +3,7 @@ pages that show the endpoint's own documents to people (canned-query results, th
 the vocabulary, errors).
 
 Every page is drawn from the live store through the canned queries of ``queries/`` (the ones the CLI runs and
-``docs/queries.md`` lists) plus the few small look-ups of :data:`_LOOKUPS`, and rendered by the Jinja templates in
+``docs/queries.md`` lists) plus the few small look-ups of :data:`LOOKUPS`, and rendered by the Jinja templates in
 ``converter/templates``, which escape every value taken from the data. ``run`` is how the site reaches the store,
 so the endpoint's time and size limits hold for pages too::
 
@@ -20,271 +20,55 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
-from importlib.resources.abc import Traversable
 from threading import Lock
-from typing import Any, Protocol, TypedDict, cast
-from urllib.parse import quote, urlencode
+from typing import Any, cast
+from urllib.parse import urlencode
 
 import jinja2
 import pyoxigraph as ox
-from markupsafe import Markup
 from pyld import jsonld
 
 from .. import __version__
-from ..rdf.formats import MEDIA_TYPES, OXIGRAPH
-from ..rdf.terms import quote_string
 from ..rdf.vocab import DATASET, PFOCR, PREFIXES, RDF_TYPE, SCHEMA, SITE
 from ..store.queries import CannedQuery
-from ..web.protocol import negotiate
-
-DEREFERENCED = ("ttl", "nt", "jsonld")  # the formats a dereferenced IRI is offered in
-RDF_TYPES = {MEDIA_TYPES[fmt]: OXIGRAPH[fmt] for fmt in DEREFERENCED}  # media type -> pyoxigraph format
-ENTITY_KINDS = [  # class -> heading on a figure page, in page order
-    (SCHEMA + "Gene", "Genes"),
-    (SCHEMA + "ChemicalSubstance", "Chemicals"),
-    (SCHEMA + "MedicalCondition", "Diseases"),
-    (SCHEMA + "Taxon", "Organisms"),
-]
-MENTION_KINDS = {PFOCR + "GeneMention": "genes", PFOCR + "ChemicalMention": "chemicals",
-                 PFOCR + "DiseaseMention": "diseases"}
-# The figure images are PMC's (schema:contentUrl). PMC answers those addresses by redirecting to its new site and
-# its CDN, and a Content-Security-Policy checks every hop, so pages may load images from these NCBI hosts and no
-# other; the server itself never fetches them.
-IMAGE_HOSTS = ("https://www.ncbi.nlm.nih.gov", "https://pmc.ncbi.nlm.nih.gov", "https://cdn.ncbi.nlm.nih.gov")
-VOCAB = SITE + "vocab"
-VOCAB_FILE = "vocab.ttl"
-DUMP_FILES = ("pfocr.nt", "pfocr.nq", "pfocr.ttl", "pfocr.jsonld", "void.ttl")  # what may be served beside a store
-DUMP_TYPES = {**{f"pfocr.{fmt}": media for fmt, media in MEDIA_TYPES.items()}, "void.ttl": "text/turtle"}
-_VOID = "http://rdfs.org/ns/void#"
-_DCAT = "http://www.w3.org/ns/dcat#"
-_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-_STATISTICS = SITE + "graph/statistics"
-VENDOR_FILES = ("yasgui.min.js", "yasgui.min.css", "chart.umd.min.js")
-API_VENDOR_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
-_HUMAN = "https://identifiers.org/taxonomy/9606"
-_NCBIGENE = "https://identifiers.org/ncbigene/"
-_SAFE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*")
-
-Runner = Callable[[str, str], bytes]  # (query, Accept) -> the endpoint's answer
-OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple  # a term as pyoxigraph gives it
-
-
-class Statement(Protocol):
-    """A triple of the dataset as pyoxigraph parses it (an ``ox.Quad`` in the default graph, or an ``ox.Triple``).
-    The data holds no RDF 1.2 triple terms, which pyoxigraph's types allow as any subject or object: statements
-    are typed as this where they are parsed."""
-
-    @property
-    def subject(self) -> ox.NamedNode | ox.BlankNode: ...
-
-    @property
-    def predicate(self) -> ox.NamedNode: ...
-
-    @property
-    def object(self) -> ox.NamedNode | ox.BlankNode | ox.Literal: ...
-
-
-class _Bar(TypedDict):
-    """One bar of a chart on the dataset page."""
-
-    label: str
-    value: int
-    link: str
-
-# Look-ups the pages need besides the canned queries: small, each by key, and none reads the precomputed graphs
-# except to pick the editor's examples. {values} is filled with escaped terms (see _values).
-_LOOKUPS = {
-    "mentions": """PREFIX schema: <https://schema.org/>
-PREFIX pfocr: <https://pfocr.wikipathways.org/vocab#>
-SELECT ?kind ?mention ?word ?symbol ?source ?entity ?name ?identifier ?taxon ?taxon_name
-WHERE {
-  VALUES ?figid { {values} }
-  ?figure schema:identifier ?figid ; a schema:ImageObject ; pfocr:hasMention ?mention .
-  VALUES ?kind { pfocr:GeneMention pfocr:ChemicalMention pfocr:DiseaseMention }
-  ?mention a ?kind .
-  OPTIONAL { ?mention pfocr:word ?word }
-  OPTIONAL { ?mention pfocr:matchedSymbol ?symbol }
-  OPTIONAL { ?mention pfocr:matchSource ?source }
-  OPTIONAL {
-    ?mention pfocr:entity ?entity .
-    OPTIONAL { ?entity schema:name ?name }
-    OPTIONAL { ?entity schema:identifier ?identifier }
-    OPTIONAL { ?entity schema:taxonomicRange ?taxon . OPTIONAL { ?taxon schema:name ?taxon_name } }
-  }
-}""",
-    # schema:name only: the precomputed graphs hold keys and counts, never names, so a store whose default graph
-    # is the union of all graphs gives the same labels
-    "labels": """PREFIX schema: <https://schema.org/>
-CONSTRUCT { ?iri schema:name ?name }
-WHERE { VALUES ?iri { {values} } ?iri schema:name ?name }""",
-    "images": """PREFIX schema: <https://schema.org/>
-SELECT ?figure ?image WHERE { VALUES ?figure { {values} } ?figure schema:contentUrl ?image }""",
-    "alias": """PREFIX schema: <https://schema.org/>
-SELECT ?figid WHERE {
-  VALUES ?name { {values} }
-  { ?figure schema:alternateName ?name } UNION { ?figure schema:identifier ?name }
-  ?figure a schema:ImageObject ; schema:identifier ?figid .
-} ORDER BY ?figid LIMIT 1""",
-    "top-entities": """PREFIX schema: <https://schema.org/>
-PREFIX pfocr: <https://pfocr.wikipathways.org/vocab#>
-SELECT ?entity ?name ?figures WHERE {
-  VALUES ?class { {values} }
-  GRAPH <https://pfocr.wikipathways.org/graph/statistics> { ?entity pfocr:rank ?rank ; pfocr:figureCount ?figures }
-  ?entity a ?class ; schema:name ?name .
-} ORDER BY ?rank LIMIT 1""",
-    # a gene for the examples: among the most mentioned, the first that a figure names by its own symbol (a
-    # reader recognises it; one found only through an alias such as ADP would puzzle)
-    "top-gene": """PREFIX schema: <https://schema.org/>
-PREFIX pfocr: <https://pfocr.wikipathways.org/vocab#>
-SELECT ?entity ?name ?figures WHERE {
-  { SELECT ?entity ?rank ?figures WHERE {
-      GRAPH <https://pfocr.wikipathways.org/graph/statistics> { ?entity pfocr:rank ?rank ; pfocr:figureCount ?figures }
-      ?entity a schema:Gene .
-    } ORDER BY ?rank LIMIT 50 }
-  ?entity schema:name ?name .
-  FILTER EXISTS { VALUES ?source { {values} } ?mention pfocr:entity ?entity ; pfocr:matchSource ?source }
-} ORDER BY ?rank LIMIT 1""",
-    # a chemical or disease for the examples: among the most mentioned, the first that shares a figure with a gene
-    # (the genes-for-* examples list those genes)
-    "top-with-genes": """PREFIX schema: <https://schema.org/>
-PREFIX pfocr: <https://pfocr.wikipathways.org/vocab#>
-SELECT ?entity ?name ?figures WHERE {
-  { SELECT ?entity ?rank ?figures WHERE {
-      VALUES ?class { {values} }
-      GRAPH <https://pfocr.wikipathways.org/graph/statistics> { ?entity pfocr:rank ?rank ; pfocr:figureCount ?figures }
-      ?entity a ?class .
-    } ORDER BY ?rank LIMIT 50 }
-  ?entity schema:name ?name .
-  FILTER EXISTS { ?figure schema:mentions ?entity , ?gene . ?gene a schema:Gene }
-} ORDER BY ?rank LIMIT 1""",
-    "figure-of": """PREFIX schema: <https://schema.org/>
-PREFIX pfocr: <https://pfocr.wikipathways.org/vocab#>
-SELECT ?figid ?title ?pmcid ?other WHERE {
-  VALUES ?entity { {values} }
-  ?figure schema:mentions ?entity ; a schema:ImageObject ; schema:identifier ?figid ; schema:name ?title ;
-    schema:isPartOf ?article .
-  ?article schema:identifier ?pmcid .
-  OPTIONAL { ?figure schema:mentions ?gene . ?gene a schema:Gene ; schema:name ?other . FILTER(?gene != ?entity) }
-} ORDER BY ?figid ?other LIMIT 8""",
-    "match-source": """PREFIX pfocr: <https://pfocr.wikipathways.org/vocab#>
-SELECT ?source WHERE { VALUES ?entity { {values} } ?mention pfocr:entity ?entity ; pfocr:matchSource ?source }
-ORDER BY ?source LIMIT 1""",
-    "has-class": "ASK { VALUES ?class { {values} } ?thing a ?class }",
-}
-
-
-def _data(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resources.files("converter.data").joinpath(name).read_text(encoding="utf-8"))
-    return data
-
-
-def static_files() -> dict[str, tuple[bytes, str]]:
-    """The files served under ``/static/``: name -> (content, media type). Only files present at start are served,
-    so a request path never reaches the file system."""
-    types = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8", "svg": "image/svg+xml",
-             "png": "image/png"}
-    root = resources.files("converter") / "static"
-    files: dict[str, tuple[bytes, str]] = {}
-
-    def walk(folder: Traversable, prefix: str) -> None:
-        for entry in folder.iterdir():
-            media = types.get(entry.name.rsplit(".", 1)[-1])
-            if entry.is_dir():
-                walk(entry, f"{prefix}{entry.name}/")
-            elif media is not None:
-                files[prefix + entry.name] = (entry.read_bytes(), media)
-
-    if root.is_dir():
-        walk(root, "")
-    return files
-
-
-def script_json(value: object) -> Markup:
-    """JSON safe inside a ``<script>`` element: no ``</script>``, no HTML comment, no ``&`` entity can form."""
-    text = json.dumps(value, ensure_ascii=False, indent=1)
-    return Markup(text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
-
-
-def content_security_policy() -> str:
-    """The policy every page is sent with: everything from this server, and the figure images from PMC."""
-    return ("default-src 'self'; img-src 'self' data: " + " ".join(IMAGE_HOSTS) + "; style-src 'self' "
-            "'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-
-
-@dataclass
-class Entity:
-    iri: str
-    name: str
-
-    @property
-    def curie(self) -> str:
-        return _short(self.iri)
-
-
-@dataclass
-class Mention:
-    word: str
-    symbol: str
-    source: str
-
-
-@dataclass
-class Entry:
-    """One gene, chemical or disease of a figure with the ways it was found there (or, without ``iri``, a mention
-    whose identifier was not valid: the word is all there is)."""
-
-    kind: str  # genes, chemicals, diseases
-    iri: str
-    name: str
-    identifier: str
-    taxon: str = ""
-    taxon_name: str = ""
-    mentions: list[Mention] = field(default_factory=list)
-
-    @property
-    def curie(self) -> str:
-        return _short(self.iri) if self.iri else ""
-
-    @property
-    def label(self) -> str:
-        """The name the record gives, else the first OCR word (the page says which it is)."""
-        return self.name or next((m.word for m in self.mentions if m.word), "") or self.curie
-
-    @property
-    def anchor(self) -> str:
-        key = self.iri.rsplit("/", 1)[-1] if self.iri else self.label
-        return f"{self.kind[:-1]}-" + re.sub(r"[^A-Za-z0-9_.:-]+", "_", key)
-
-    @property
-    def gene_id(self) -> str:
-        return self.iri[len(_NCBIGENE):] if self.iri.startswith(_NCBIGENE) else ""
-
-    @property
-    def links(self) -> list[tuple[str, str]]:
-        """Where else to read about it: the source databases, then identifiers.org."""
-        out: list[tuple[str, str]] = []
-        if self.gene_id:
-            out.append(("NCBI Gene", f"https://www.ncbi.nlm.nih.gov/gene/{self.gene_id}"))
-            if self.taxon == _HUMAN and self.name:  # HGNC names human genes only
-                out.append(("HGNC", "https://www.genenames.org/data/gene-symbol-report/#!/symbol/"
-                            + quote(self.name, safe="")))
-        elif self.iri.startswith("https://identifiers.org/mesh/"):
-            out.append(("MeSH", "https://meshb.nlm.nih.gov/record/ui?ui=" + quote(self.iri.rsplit("/", 1)[-1])))
-        if self.iri:
-            out.append(("identifiers.org", self.iri))
-        return out
-
-    @property
-    def terms(self) -> str:
-        """What the filter box matches, lower-cased."""
-        words = [self.name, self.curie, self.gene_id, *(m.word for m in self.mentions),
-                 *(m.symbol for m in self.mentions)]
-        return " ".join(w for w in words if w).lower()
+from .assets import _data, script_json
+from .entries import Entity, Entry, Mention, _match_kind, _unique
+from .lookups import LOOKUPS
+from .terms import (
+    _DCAT,
+    _RDFS,
+    _SAFE_IRI,
+    _VOID,
+    API_VENDOR_FILES,
+    DUMP_FILES,
+    DUMP_TYPES,
+    ENTITY_KINDS,
+    FIGURES_BASE,
+    MENTION_KINDS,
+    VENDOR_FILES,
+    VOCAB,
+    VOCAB_FILE,
+    OxTerm,
+    Runner,
+    Statement,
+    _Bar,
+    _cell,
+    _cell_term,
+    _no_remote_documents,
+    _Node,
+    _number,
+    _rows,
+    _short,
+    _text_width,
+    _values,
+    breakable,
+    dump_folder,
+    local_path,
+    web_link,
+)
 
 
 class Site:
@@ -322,8 +106,8 @@ class Site:
         return cast("list[Statement]", list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES)))
 
     def lookup(self, name: str, values: Iterable[str | OxTerm]) -> list[dict[str, str]]:
-        """Rows of one of :data:`_LOOKUPS` with ``values`` in its VALUES block."""
-        return _rows(self.run(_LOOKUPS[name].replace("{values}", _values(values)), "application/sparql-results+json"))
+        """Rows of one of :data:`LOOKUPS` with ``values`` in its VALUES block."""
+        return _rows(self.run(LOOKUPS[name].replace("{values}", _values(values)), "application/sparql-results+json"))
 
     def describe(self, iri: str) -> list[Statement]:
         """What the store says about one of the dataset's own IRIs (``queries/resource.rq``); [] when nothing."""
@@ -336,7 +120,7 @@ class Site:
                          and t.predicate.value != RDF_TYPE} - {t.subject.value for t in triples})
         out: list[Statement] = []
         for start in range(0, len(linked), 500):  # bounded VALUES blocks, whatever a figure mentions
-            body = self.run(_LOOKUPS["labels"].replace("{values}", _values(ox.NamedNode(i) for i in
+            body = self.run(LOOKUPS["labels"].replace("{values}", _values(ox.NamedNode(i) for i in
                                                                              linked[start:start + 500]
                                                                              if _SAFE_IRI.fullmatch(i))),
                             "application/n-triples")
@@ -410,7 +194,7 @@ class Site:
             sources = self.lookup("match-source", [ox.NamedNode(gene["entity"])])
             if sources:
                 picked["match"] = _match_kind(sources[0]["source"])
-        if not self.run(_LOOKUPS["has-class"].replace("{values}", "<http://vocabularies.wikipathways.org/wp#Pathway>"),
+        if not self.run(LOOKUPS["has-class"].replace("{values}", "<http://vocabularies.wikipathways.org/wp#Pathway>"),
                         "application/sparql-results+json").count(b"true"):
             per_query["wikipathways-shared-genes"][""] = ("needs WikiPathways RDF loaded into the same store; "
                                                           "this store has none")
@@ -660,160 +444,3 @@ class Site:
         """A link that opens a canned query in the editor."""
         query = self.queries[name].render({k: str(v) for k, v in (params or {}).items()})
         return "/?" + urlencode({"query": query, "endpoint": "/sparql"})
-
-
-FIGURES_BASE = SITE + "figures/"
-
-
-def dump_folder(store_path: str) -> str | None:
-    """The folder a store was loaded beside: ``output/`` for ``output/store``, whose real path is
-    ``output/.stores/store-...`` (``pfocr-rdf load`` switches a link to each new store)."""
-    real = os.path.realpath(store_path)
-    parent = os.path.dirname(real)
-    folder = os.path.dirname(parent) if os.path.basename(parent) == ".stores" else parent
-    return folder if os.path.isdir(folder) else None
-
-
-def gene_list(genes: list[Entry], fmt: str) -> str:
-    """A figure's genes for an enrichment tool: symbols one a line (txt), or a table with NCBI Gene ids (tsv)."""
-    if fmt == "txt":
-        return "".join(f"{g.label}\n" for g in genes)
-    lines = ["symbol\tncbigene_id\ttaxon_id\ttaxon_name\twords\tmatched\tsources"]
-    for g in genes:
-        cells = [g.label, g.gene_id, g.taxon.rsplit("/", 1)[-1] if g.taxon else "", g.taxon_name,
-                 "; ".join(dict.fromkeys(m.word for m in g.mentions if m.word)),
-                 "; ".join(dict.fromkeys(m.symbol for m in g.mentions if m.symbol)),
-                 "; ".join(dict.fromkeys(m.source for m in g.mentions if m.source))]
-        lines.append("\t".join(re.sub(r"[\t\r\n]+", " ", c) for c in cells))
-    return "\n".join(lines) + "\n"
-
-
-def rdf_document(triples: list[Statement], media: str) -> bytes:
-    """Triples in one of :data:`RDF_TYPES`, with the dataset's prefixes where the format has them."""
-    fmt = RDF_TYPES[media]
-    parsed = cast("list[ox.Quad]", triples)  # as parsed
-    if fmt == ox.RdfFormat.TURTLE:
-        return cast("bytes", ox.serialize(parsed, format=fmt, prefixes=PREFIXES))
-    return cast("bytes", ox.serialize(parsed, format=fmt))
-
-
-def web_link(value: str | None) -> bool:
-    """Whether a value from the data or a request may be a link: a path of this site or an http(s) IRI, never
-    ``javascript:`` or ``data:`` (the pages' CSP would stop those too; they are not drawn as links at all)."""
-    if not value:
-        return False
-    if value.startswith("/"):
-        return not value.startswith("//")
-    return value.lower().startswith(("http://", "https://"))
-
-
-def local_path(iri: str) -> str:
-    """Where this server answers for an IRI of the dataset's namespace (``/figures/...``); other IRIs as they are."""
-    return "/" + iri[len(SITE):] if iri.startswith(SITE) else iri
-
-
-def site_iri(path: str) -> str:
-    """The IRI of the dataset's namespace that a request path stands for."""
-    return SITE + path.lstrip("/")
-
-
-def wants_html(accept: str, offered: list[str]) -> bool:
-    """True when the Accept header asks for HTML before any of the ``offered`` machine formats: what a browser
-    sends. ``*/*`` alone (curl, scripts) keeps the machine format."""
-    return negotiate(accept, [*offered, "text/html"]) == "text/html"
-
-
-class _Node:
-    """The statements about one subject among some triples."""
-
-    def __init__(self, iri: str, triples: Iterable[Statement]) -> None:
-        self.iri = iri
-        self.props: dict[str, list[str]] = defaultdict(list)
-        for t in triples:
-            if t.subject.value == iri:
-                self.props[t.predicate.value].append(t.object.value)
-        for values in self.props.values():
-            values.sort()
-
-    def values(self, predicate: str) -> list[str]:
-        return self.props.get(predicate, [])
-
-    def first(self, predicate: str) -> str:
-        values = self.props.get(predicate)
-        return values[0] if values else ""
-
-    def __getitem__(self, local: str) -> list[str]:  # in templates: node["schema:name"]
-        prefix, _, name = local.partition(":")
-        return self.values(PREFIXES[prefix] + name)
-
-
-def _rows(body: bytes) -> list[dict[str, str]]:
-    results = json.loads(body)
-    names = results["head"]["vars"]
-    return [{v: row[v]["value"] if v in row else "" for v in names} for row in results["results"]["bindings"]]
-
-
-def _values(values: Iterable[str | OxTerm]) -> str:
-    """Terms for a VALUES block: strings are quoted, terms written as SPARQL reads them."""
-    out = [quote_string(v) if isinstance(v, str) else str(v) for v in values]
-    return " ".join(out) or "UNDEF"
-
-
-def _cell(term: dict[str, str] | None) -> tuple[str, str]:
-    """A result cell as (text, link): IRIs short where a prefix fits, and linked to this server's page for the
-    dataset's own IRIs."""
-    if not term:
-        return ("", "")
-    if term["type"] == "uri":
-        return (_short(term["value"]), local_path(term["value"]))
-    return (term["value"], "")
-
-
-def _cell_term(term: OxTerm) -> tuple[str, str]:
-    if isinstance(term, ox.NamedNode):
-        return (_short(term.value), local_path(term.value))
-    return (term.value if isinstance(term, ox.Literal) else str(term), "")
-
-
-def _match_kind(source: str) -> str:
-    """The kind of match ``figures-for-gene-by-match`` names a match source by."""
-    if source in ("hgnc_symbol", "ncbigene_symbol"):
-        return "exact"
-    return "family" if source in ("bioentities_symbol", "famplex_relations") else "synonym"
-
-
-def _text_width(text: str) -> int:
-    """How wide a chart label is drawn, in px at 13px, erring wide (fonts differ): capitals and m, w count more
-    than narrow letters and punctuation."""
-    narrow = sum(ch in "iljtf.,;:!|' ()[]" for ch in text)
-    wide = sum(ch.isupper() or ch in "mwMW" for ch in text)
-    return int(8.2 * (len(text) - narrow - wide) + 4.8 * narrow + 11 * wide)
-
-
-def breakable(text: str) -> Markup:
-    """An id, escaped, that may wrap after its separators (``__``, ``.``, ``-``, ``/``) and nowhere else."""
-    escaped = str(Markup.escape(text))
-    return Markup(re.sub(r"(__|[./]|-(?!-))", r"\1<wbr>", escaped))
-
-
-def _number(value: object) -> str:
-    try:
-        return f"{int(str(value)):,}"
-    except ValueError:
-        return str(value)
-
-
-def _unique(entities: Iterable[Entity]) -> list[Entity]:
-    return list({e.iri: e for e in entities}.values())
-
-
-def _short(iri: str) -> str:
-    for prefix, namespace in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{prefix}:{iri[len(namespace):]}"
-    return iri
-
-
-def _no_remote_documents(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    raise jsonld.JsonLdError(f"remote documents are not loaded ({url})", "loading document failed")
-
