@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 from bench_convert import ensure_corpus
 
-from converter.build.worklist import WorkList
+from converter.pipeline.worklist import WorkList
 from converter.rdf.formats import FORMATS
 from converter.rdf.mapping import figure_blocks
 from converter.rdf.vocab import GRAPH

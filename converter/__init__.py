@@ -6,7 +6,7 @@
     8 records read: 8 converted, 0 rejected; 512 triples; 3 warnings; 0.4 s
 """
 
-from .build.pipeline import ConvertError, Issue, Report, convert
+from .pipeline.convert import ConvertError, Issue, Report, convert
 from .rdf.formats import FORMATS
 
 __version__ = "0.1.0"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from . import __version__
-from .build.pipeline import ConvertError, Issue, convert
+from .pipeline.convert import ConvertError, Issue, convert
 from .rdf.formats import FILE_NAMES, FORMATS, rdf_format
 from .rdf.vocab import GRAPH
 from .rdf.writers import atomic_write

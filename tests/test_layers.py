@@ -2,7 +2,7 @@
 imports itself back through others, and no module is over 500 lines.
 
 A record goes up the layers: ``records`` (files in, a typed ``Figure`` out), ``rdf`` (the mapping and the writers),
-``validate`` (SHACL), ``build`` (the conversion pipeline), ``store`` (the embedded store and its queries), then
+``validate`` (SHACL), ``pipeline`` (the conversion), ``store`` (the embedded store and its queries), then
 ``web`` (the endpoint and the pages) and ``publish`` (other triplestores) side by side, and the CLI on top.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "converter"
-LAYERS = {"data": 0, "records": 1, "rdf": 2, "validate": 3, "build": 4, "store": 5, "web": 6, "publish": 6,
+LAYERS = {"data": 0, "records": 1, "rdf": 2, "validate": 3, "pipeline": 4, "store": 5, "web": 6, "publish": 6,
           "cli": 7, "__init__": 7, "__main__": 7}
 MAX_LINES = 500
 

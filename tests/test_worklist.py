@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from _support import ALT_VERSIONS, HAVE_PFOCR, SAMPLE, SKIP_REASON
 
-from converter.build.pipeline import Report, Spool
-from converter.build.worklist import WorkList
+from converter.pipeline.convert import Report, Spool
+from converter.pipeline.worklist import WorkList
 from converter.records.sources import Source, discover, peek_figid
 
 # file names and figids as they may come: any text, lone surrogates included (file names that are not UTF-8)

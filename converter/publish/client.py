@@ -17,7 +17,7 @@ import requests
 from ..store.derived import DERIVED_GRAPHS
 
 if TYPE_CHECKING:
-    from ..build.pipeline import Issue
+    from ..pipeline.convert import Issue
 
 
 Protocol = Literal["gsp", "update"]

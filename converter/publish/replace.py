@@ -42,10 +42,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from ..publish.progress import Progress
 from ..rdf.vocab import GRAPH
 from ..store.derived import DERIVED_GRAPHS
 from ..store.load import StoreError, dump_files
+from .progress import Progress
 
 if TYPE_CHECKING:
     pass
@@ -162,12 +162,12 @@ def publish(
         meter = progress if isinstance(progress, Progress) else Progress(
             sum(os.path.getsize(d) for d in dumps), None)
         if progress is True:
-            from ..publish.progress import for_command_line
+            from .progress import for_command_line
 
             meter = for_command_line(meter.total)
         job = _Job(target, dumps, work, report, batch_size or BATCH_SIZE[protocol], max(1, jobs), meter, on_batch)
         if kind == "virtuoso":
-            from ..publish.virtuoso import publish_virtuoso
+            from .virtuoso import publish_virtuoso
 
             publish_virtuoso(job, graph, append, with_statistics, bulk, grace)
         else:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pyoxigraph as ox
 
-from ..publish.progress import Progress
 from ..store.derived import DERIVED_GRAPHS
 from ..store.load import StoreError, derived_from
+from .progress import Progress
 
 if TYPE_CHECKING:
     pass

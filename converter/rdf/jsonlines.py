@@ -15,12 +15,12 @@ from collections.abc import Callable
 from typing import Any, Final, Literal, Protocol, cast
 from urllib.parse import urljoin
 
-from ..rdf.formats import CONTEXT_FILE
-from ..rdf.mapping import EntityIndex, taxon_iri
-from ..rdf.terms import Link, json_key, json_node, json_value
-from ..rdf.vocab import TERMS
-from ..rdf.writers import context_text
 from ..records.model import Taxon
+from .formats import CONTEXT_FILE
+from .mapping import EntityIndex, taxon_iri
+from .terms import Link, json_key, json_node, json_value
+from .vocab import TERMS
+from .writers import context_text
 
 _MEMO = 1 << 16  # nodes kept as text (about 16 MiB of them); past that the memo starts again
 _NODE: Final = 0  # what a remembered text is: a node pointing to no taxon,
@@ -30,7 +30,7 @@ _Text = tuple[bytes, Taxon | None, _Kind]  # a node's text, the Taxon it was mad
 
 
 class Keeper(Protocol):
-    """Where the lines keep the shared nodes' text past the memo (:class:`converter.build.worklist.WorkList`)."""
+    """Where the lines keep the shared nodes' text past the memo (:class:`converter.pipeline.worklist.WorkList`)."""
 
     def keep(self, key: str, value: bytes) -> None: ...
 

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from ..rdf.terms import Literal, Triple
-from ..rdf.vocab import CC0, DOI_RESOLVER, FIGURES, NDEX_NETWORK, PMC_SITE, RDF_TYPE, SITE, pfocr, schema, xsd
 from ..records.identifiers import iri_escape, registry
 from ..records.model import Entity, Figure, Mention, Taxon
+from .terms import Literal, Triple
+from .vocab import CC0, DOI_RESOLVER, FIGURES, NDEX_NETWORK, PMC_SITE, RDF_TYPE, SITE, pfocr, schema, xsd
 
 ENTITY_CLASS = {"gene": schema("Gene"), "chemical": schema("ChemicalSubstance"), "disease": schema("MedicalCondition")}
 MENTION_CLASS = {"gene": pfocr("GeneMention"), "chemical": pfocr("ChemicalMention"),

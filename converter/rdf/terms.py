@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable, Collection, Iterable
 from typing import Generic, NamedTuple, TypeGuard, TypeVar
 
-from ..rdf.vocab import CLASSES, PREFIXES, RDF_TYPE, TERMS, XSD
-from ..rdf.vocab import Term as JsonTerm
+from .vocab import CLASSES, PREFIXES, RDF_TYPE, TERMS, XSD
+from .vocab import Term as JsonTerm
 
 
 class Literal(NamedTuple):

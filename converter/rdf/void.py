@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol, TypedDict
 
-from ..rdf.formats import MEDIA_TYPES
-from ..rdf.mapping import ENTITY_CLASS
-from ..rdf.terms import Literal, Triple, turtle_block, turtle_prefixes
-from ..rdf.vocab import CC0, DATASET, FIGURES, PFOCR, RDF_TYPE, SCHEMA, pfocr, schema, xsd
 from ..records.identifiers import registry
+from .formats import MEDIA_TYPES
+from .mapping import ENTITY_CLASS
+from .terms import Literal, Triple, turtle_block, turtle_prefixes
+from .vocab import CC0, DATASET, FIGURES, PFOCR, RDF_TYPE, SCHEMA, pfocr, schema, xsd
 
 
 class Statistics(TypedDict, total=False):
@@ -24,7 +24,7 @@ class Statistics(TypedDict, total=False):
 
 
 class Counted(Protocol):
-    """What the description reads of a conversion's report (:class:`converter.build.pipeline.Report`)."""
+    """What the description reads of a conversion's report (:class:`converter.pipeline.convert.Report`)."""
 
     @property
     def triples(self) -> int: ...

@@ -22,9 +22,9 @@ from importlib import resources
 from types import TracebackType
 from typing import IO, Any
 
-from ..rdf.formats import CONTEXT_FILE, FILE_NAMES
-from ..rdf.terms import Link, Triple, group, json_texts, nt_heads, nt_lines, turtle_block, turtle_prefixes
-from ..rdf.vocab import CONTEXT, GRAPH
+from .formats import CONTEXT_FILE, FILE_NAMES
+from .terms import Link, Triple, group, json_texts, nt_heads, nt_lines, turtle_block, turtle_prefixes
+from .vocab import CONTEXT, GRAPH
 
 _RUN_CHUNK = 8 << 20  # bytes read at a time when a run of copies is written, and the length that sends a run off
 

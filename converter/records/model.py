@@ -22,8 +22,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal, NamedTuple
 
-from ..records.identifiers import registry
-from ..records.sources import COMPANION_KINDS, RawRecord, RecordError, Table, type_name
+from .identifiers import registry
+from .sources import COMPANION_KINDS, RawRecord, RecordError, Table, type_name
 
 Kind = Literal["gene", "chemical", "disease"]
 SENTINELS = frozenset({"", "NA", ".na.character", "NaN", "nan"})

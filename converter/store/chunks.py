@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 
 from ..rdf.vocab import GRAPH
-from ..store.load import derived_from
+from .load import derived_from
 
 
 def _lines(path: str) -> Iterator[str]:

@@ -29,11 +29,11 @@ import pyoxigraph as ox
 from ..rdf.formats import OXIGRAPH, of_file
 from ..rdf.vocab import DATASET, RDF_TYPE, SCHEMA, SITE  # noqa: F401 - RDF_TYPE and SCHEMA are read from here
 from ..rdf.writers import exclusive, sweep
-from ..store.derived import DERIVED_GRAPHS, STATISTICS_GRAPH, derive, derived_quads  # noqa: F401 - STATISTICS_GRAPH is read from here
-from ..store.versions import VERSIONS, remove_unused
+from .derived import DERIVED_GRAPHS, STATISTICS_GRAPH, derive, derived_quads  # noqa: F401 - STATISTICS_GRAPH is read from here
+from .versions import VERSIONS, remove_unused
 
 if TYPE_CHECKING:
-    from ..build.pipeline import Issue
+    from ..pipeline.convert import Issue
 
 VOID_GRAPH = SITE + "graph/void"  # the dataset description (void.ttl beside a loaded dump), for /dataset
 _OWN_GRAPHS = {*DERIVED_GRAPHS, VOID_GRAPH}
@@ -128,7 +128,7 @@ def dump_files(inputs: Iterable[str], work: str, rejected: list[Issue] | None = 
         else:
             raise StoreError(f"{path}: no such file or folder")
     if records:
-        from ..build.pipeline import convert
+        from ..pipeline.convert import convert
 
         converted = convert(records, output=os.path.join(work, "converted"), formats=["nt"])
         if rejected is not None:

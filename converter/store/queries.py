@@ -30,7 +30,7 @@ import pyoxigraph as ox
 from ..data import folder
 from ..rdf.formats import OXIGRAPH, rdf_format, spelled
 from ..rdf.terms import quote_string
-from ..store.load import data_in_named_graphs
+from .load import data_in_named_graphs
 
 PARAM_TYPES = ("string", "iri", "integer", "strings", "iris")  # the plural types take comma-separated lists
 # A VALUES block of the parameter's name plus this takes its value lower-cased: the form the store's lookup keys have

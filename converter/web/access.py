@@ -18,7 +18,7 @@ import hmac
 import ipaddress
 import os
 
-from ..web.protocol import ProtocolError
+from .protocol import ProtocolError
 
 PASSWORD_ENV = "PFOCR_RDF_SERVE_PASSWORD"
 USER = "admin"

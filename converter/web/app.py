@@ -30,14 +30,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..rdf.formats import MEDIA_TYPES, rdf_format
 from ..rdf.vocab import DATASET, FIGURES, PREFIXES
 from ..store.queries import QueryError, query_form, tokens
-from ..web.access import Access
-from ..web.endpoint import CURRENT, Endpoint
-from ..web.limits import Budget, Paced, Threads
-from ..web.openapi import openapi_document
-from ..web.pages import PAGE_HEADERS, PageRoutes
-from ..web.pool import Cancelled, Ticket
-from ..web.protocol import GRAPH_TYPES, ProtocolError, Request, negotiate, with_charset
-from ..web.terms import DEREFERENCED, RDF_TYPES, VOCAB, rdf_document, site_iri
+from .access import Access
+from .endpoint import CURRENT, Endpoint
+from .limits import Budget, Paced, Threads
+from .openapi import openapi_document
+from .pages import PAGE_HEADERS, PageRoutes
+from .pool import Cancelled, Ticket
+from .protocol import GRAPH_TYPES, ProtocolError, Request, negotiate, with_charset
+from .terms import DEREFERENCED, RDF_TYPES, VOCAB, rdf_document, site_iri
 
 T = TypeVar("T")
 

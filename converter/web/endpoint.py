@@ -30,10 +30,10 @@ import pyoxigraph as ox
 
 from ..store.queries import CannedQuery, library
 from ..store.versions import Lease, current_version, managed
-from ..web.assets import static_files
-from ..web.pool import Pool, Settings, Ticket
-from ..web.protocol import Answer, ProtocolError, Request
-from ..web.site import Site
+from .assets import static_files
+from .pool import Pool, Settings, Ticket
+from .protocol import Answer, ProtocolError, Request
+from .site import Site
 
 QUEUE_WAIT = 30.0  # seconds a query may wait for a free worker (its time limit starts when one takes it)
 MEMORY_LIMIT = 384 << 20  # bytes of resident memory a worker process may use

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..web.protocol import ProtocolError
+from .protocol import ProtocolError
 
 T = TypeVar("T")
 

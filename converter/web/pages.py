@@ -20,14 +20,14 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from ..web.assets import content_security_policy
-from ..web.entries import gene_list
-from ..web.limits import ABORT, MIN_RATE
-from ..web.protocol import GRAPH_TYPES, RESULT_TYPES, ProtocolError, Request
-from ..web.terms import wants_html
+from .assets import content_security_policy
+from .entries import gene_list
+from .limits import ABORT, MIN_RATE
+from .protocol import GRAPH_TYPES, RESULT_TYPES, ProtocolError, Request
+from .terms import wants_html
 
 if TYPE_CHECKING:
-    from ..web.endpoint import Endpoint
+    from .endpoint import Endpoint
 
 T = TypeVar("T")
 Params = dict[str, list[str]]

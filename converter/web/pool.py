@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from ..web import worker
-from ..web.protocol import Answer, ProtocolError, Request, out_of_time
+from .protocol import Answer, ProtocolError, Request, out_of_time
 
 GENERAL, RESERVED = "general", "reserved"
 RESERVED_WORKERS = 2  # processes of the reserved lane (slots of it, on a writable endpoint)

@@ -35,10 +35,10 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .. import __version__
-from ..web.access import Access
-from ..web.app import DEADLINE, make_app
-from ..web.endpoint import Endpoint
-from ..web.limits import ABORT
+from .access import Access
+from .app import DEADLINE, make_app
+from .endpoint import Endpoint
+from .limits import ABORT
 
 MAX_CONNECTIONS = 512  # open connections; past them requests are answered 503
 _MAX_URL = 1 << 16  # bytes of a request target: a longer GET query is answered 414 (POST it)

@@ -18,7 +18,7 @@ from pyld import jsonld
 from ..rdf.formats import MEDIA_TYPES, OXIGRAPH
 from ..rdf.terms import quote_string
 from ..rdf.vocab import PFOCR, PREFIXES, SCHEMA, SITE
-from ..web.protocol import negotiate
+from .protocol import negotiate
 
 DEREFERENCED = ("ttl", "nt", "jsonld")  # the formats a dereferenced IRI is offered in
 RDF_TYPES = {MEDIA_TYPES[fmt]: OXIGRAPH[fmt] for fmt in DEREFERENCED}  # media type -> pyoxigraph format

@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 import pyoxigraph as ox
 
 from ..store.load import data_in_named_graphs
-from ..web.protocol import ProtocolError, Request, execute
+from .protocol import ProtocolError, Request, execute
 
 _BACKSTOP = 512 << 20  # bytes of address space a worker may map beyond its resident limit (stacks, arenas, maps)
 _LOW_PRIORITY = 10  # nice of the general lane: the reserved lane and the HTTP server get the CPU first
