@@ -16,7 +16,6 @@ import re
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any, TypeVar
-from urllib.parse import parse_qs
 
 import pyoxigraph as ox
 from starlette.applications import Starlette
@@ -25,18 +24,19 @@ from starlette.requests import ClientDisconnect
 from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from ..rdf.formats import MEDIA_TYPES, rdf_format
 from ..rdf.vocab import DATASET, FIGURES, PREFIXES
 from ..store.queries import QueryError, query_form, tokens
 from .access import Access
 from .endpoint import CURRENT, Endpoint
+from .forms import _SPARQL_METHODS, _TEXT, Params, _allowed, _left, _not_here, _parse_qs, _text, _Trailing
 from .limits import Budget, Paced, Threads
 from .openapi import openapi_document
 from .pages import PAGE_HEADERS, PageRoutes
-from .pool import Cancelled, Ticket
 from .protocol import GRAPH_TYPES, ProtocolError, Request, negotiate, with_charset
+from .slots import Cancelled, Ticket
 from .terms import DEREFERENCED, RDF_TYPES, VOCAB, rdf_document, site_iri
 
 T = TypeVar("T")
@@ -46,70 +46,12 @@ DEADLINE = "pfocr.deadline"  # scope["state"]: loop time by which the whole requ
 _FORM = "application/x-www-form-urlencoded"
 _DIRECT = {"application/sparql-query": False, "application/sparql-update": True}
 _MAX_BODY = 8 << 20
-_MAX_FIELDS = 1000
 _ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*")
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
-_SPARQL_METHODS = "GET, HEAD, POST, OPTIONS"
-_READ_METHODS = "GET, HEAD, OPTIONS"
 _THREADS = 64  # requests doing blocking work at once (waiting for a query worker counts); more wait their turn
-_PAGES = ("/", "/queries", "/openapi.json", "/prefixes.json", "/dataset", "/figures", "/api", "/vocab",
-          "/health")
-_TEXT = "text/plain; charset=utf-8"
 _HTML = "text/html; charset=utf-8"
 # Pages load nothing from elsewhere but the figure images from PMC: scripts, styles and queries come from this server.
 _PAGE_HEADERS = PAGE_HEADERS
-
-Params = dict[str, list[str]]
-
-
-def _parse_qs(text: str, where: str) -> Params:
-    try:
-        return parse_qs(text, keep_blank_values=True, errors="strict", max_num_fields=_MAX_FIELDS)
-    except UnicodeDecodeError:
-        raise ProtocolError(400, f"the {where} is not percent-encoded UTF-8") from None
-    except ValueError:
-        raise ProtocolError(400, f"the {where} has more than {_MAX_FIELDS} fields") from None
-
-
-def _allowed(path: str) -> str | None:
-    """The methods a path answers to (None: nothing there)."""
-    if path == "/sparql":
-        return _SPARQL_METHODS
-    if path in _PAGES or path.startswith(("/queries/", "/static/", "/figures/")):
-        return _READ_METHODS
-    return None
-
-
-def _not_here(path: str) -> ProtocolError:
-    return ProtocolError(404, f"nothing at {path}; the SPARQL endpoint is /sparql, the canned queries are at "
-                              "/queries")
-
-
-def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response((message.rstrip() + "\n").encode("utf-8"), status, {"Content-Type": _TEXT, **(headers or {})})
-
-
-async def _left(request: HttpRequest) -> None:
-    """Return once the client has gone (the body, if any, has been read already)."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-class _Trailing:
-    """``/sparql/`` is ``/sparql``: a trailing slash is dropped before routing (Starlette would redirect)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            if path == "*":  # OPTIONS * asks about the server as a whole
-                scope = {**scope, "path": "/*", "raw_path": b"/*"}
-            elif path != "/" and path.endswith("/"):
-                scope = {**scope, "path": path.rstrip("/") or "/",
-                         "raw_path": scope.get("raw_path", b"").rstrip(b"/") or b"/"}
-        await self.app(scope, receive, send)
 
 
 class _Handlers(PageRoutes):

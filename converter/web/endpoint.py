@@ -31,9 +31,10 @@ import pyoxigraph as ox
 from ..store.queries import CannedQuery, library
 from ..store.versions import Lease, current_version, managed
 from .assets import static_files
-from .pool import Pool, Settings, Ticket
+from .pool import Pool
 from .protocol import Answer, ProtocolError, Request
 from .site import Site
+from .slots import Settings, Ticket
 
 QUEUE_WAIT = 30.0  # seconds a query may wait for a free worker (its time limit starts when one takes it)
 MEMORY_LIMIT = 384 << 20  # bytes of resident memory a worker process may use

@@ -20,96 +20,29 @@ version (new requests go there once one of its workers is ready; the old workers
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from ..web import worker
 from .protocol import Answer, ProtocolError, Request, out_of_time
+from .slots import Cancelled, Settings, Ticket, _resident, _Slot, _Waiter, _Worker, over_memory
 
 GENERAL, RESERVED = "general", "reserved"
 RESERVED_WORKERS = 2  # processes of the reserved lane (slots of it, on a writable endpoint)
-KINDS = ("general", "update", "cheap", "ask")
 _WATCH = 0.05  # seconds between samples of the workers' memory
 _START_TIMEOUT = 60.0  # seconds a new worker may take to open the store
 _START_ATTEMPTS = 3  # times a worker is started before the pool gives up and is unhealthy
 _ATTEMPTS = 3  # times a query is run when its worker is ended for another request's sake
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 _CTX = multiprocessing.get_context("forkserver")
 # Workers are forked from a server that has imported the worker code once: a replacement is ready in tens of
 # milliseconds, where a fresh interpreter took a tenth of a second of CPU (a runaway query can end one per second).
 _CTX.set_forkserver_preload(["converter.web.worker"])
 
-
-class Cancelled(Exception):
-    """The request was called off (its client left) and what ran it was ended."""
-
-
-@dataclass
-class Settings:
-    workers: int = 2  # general lane: processes (read-only) or slots of the one process (writable)
-    writable: bool = False
-    max_bytes: int = 64 << 20
-    allow_remote: bool = False
-    memory_limit: int = 384 << 20  # bytes of resident memory per worker process; 0: none
-    per_client: int = 2  # general slots one client may hold at once
-
-
-class Ticket:
-    """One request's place in the pool: who sent it, what kind it is, and the means to call it off."""
-
-    def __init__(self, client: str = "", kind: str = "general") -> None:
-        assert kind in KINDS
-        self.client, self.kind = client, kind
-        self.cancelled = False
-        self.pool: Pool | None = None
-        self.worker: _Worker | None = None  # what runs it now (set under the pool's lock)
-
-    def cancel(self) -> None:
-        self.cancelled = True  # first, then the pool: either run() sees the flag or cancel() sees the worker
-        if self.pool is not None:
-            self.pool.cancel(self)
-
-
-@dataclass(eq=False)
-class _Slot:
-    lane: str
-    conn: Connection
-    worker: _Worker
-    held: tuple[str, bool, bool, bool] | None = None  # (client, general, ask, update) while a request holds it
-
-
-@dataclass(eq=False)
-class _Worker:
-    process: BaseProcess
-    version: str
-    lanes: list[str]
-    slots: list[_Slot] = field(default_factory=list)
-    ready: bool = False
-    retired: bool = False  # of a version the pool has left: ends when its last request does
-    ended: tuple[str, Ticket | None] | None = None  # why the pool killed it, and for whose request
-    lost: bool = False  # its death has been dealt with (replaced, or not to be)
-    rss: int = 0  # bytes resident when last sampled
-
-
-@dataclass(eq=False)
-class _Waiter:
-    ticket: Ticket
-    slot: _Slot | None = None
-
-
-def over_memory(limit: int, update: bool) -> ProtocolError:
-    what = "update went" if update else "query went"
-    then = "was rolled back" if update else "was stopped"
-    return ProtocolError(503, f"the {what} over the memory limit of a query worker ({limit >> 20} MiB) and {then}; "
-                              "narrow it or add a LIMIT", {"Retry-After": "1"})
 
 
 class Pool:
@@ -494,12 +427,3 @@ class Pool:
             one.process.join(5)
             for slot in one.slots:
                 slot.conn.close()
-
-
-def _resident(pid: int | None) -> int:
-    """Resident bytes of a process (0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return 0
