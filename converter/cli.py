@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from . import __version__
+from .files import atomic_write
 from .pipeline.convert import ConvertError, Issue, convert
 from .rdf.formats import FILE_NAMES, FORMATS, rdf_format
 from .rdf.vocab import GRAPH
-from .rdf.writers import atomic_write
 from .records.identifiers import IRIStyle
 from .store.load import DEFAULT_STORE, StoreError
 from .store.queries import QueryError, output_format

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "converter"
-LAYERS = {"data": 0, "records": 1, "rdf": 2, "validate": 3, "pipeline": 4, "store": 5, "web": 6, "publish": 6,
-          "cli": 7, "__init__": 7, "__main__": 7}
+LAYERS = {"data": 0, "files": 0, "records": 1, "rdf": 2, "validate": 3, "pipeline": 4, "store": 5, "web": 6,
+          "publish": 6, "cli": 7, "__init__": 7, "__main__": 7}
 MAX_LINES = 500
 
 

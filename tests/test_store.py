@@ -68,7 +68,7 @@ def test_rebuilding_is_idempotent_and_keeps_two_versions(dumps, tmp_path):
         again = load([str(dumps / "pfocr.nt")], str(path))
         assert (again.triples, again.statistics) == (first.triples, first.statistics)
     assert path.is_symlink()
-    assert len([n for n in os.listdir(tmp_path / ".stores") if n != ".lock"]) <= 2  # .lock: see writers.exclusive
+    assert len([n for n in os.listdir(tmp_path / ".stores") if n != ".lock"]) <= 2  # .lock: files.exclusive
 
 
 def test_a_failed_load_leaves_the_previous_store_usable(dumps, tmp_path):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from _support import ALT_VERSIONS, HAVE_PFOCR, SAMPLE, SKIP_REASON
 
-from converter.pipeline.convert import Report, Spool
+from converter.pipeline.report import Report, Spool
 from converter.pipeline.worklist import WorkList
 from converter.records.sources import Source, discover, peek_figid
 

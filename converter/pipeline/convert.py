@@ -24,12 +24,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack, closing
 from typing import IO, cast
 
+from ..files import atomic_write, exclusive, sweep
 from ..rdf.formats import CONTEXT_FILE, FILE_NAMES, FORMATS, rdf_format, spelled
 from ..rdf.jsonlines import FigureLines
 from ..rdf.mapping import EntityIndex, entity_iri, taxon_iri
 from ..rdf.vocab import GRAPH
 from ..rdf.void import void_turtle
-from ..rdf.writers import DumpSet, atomic_write, context_text, exclusive, serialize, sweep
+from ..rdf.writers import DumpSet, context_text, serialize
 from ..records.identifiers import IRIStyle, registry
 from ..records.model import PlainEntity, PlainTaxon, Taxon
 from ..records.sources import RecordError, iter_sources, peek_figid

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import IO, Any, Literal, TypedDict
 
+from ..files import named
 from ..rdf.formats import CONTEXT_FILE, FILE_NAMES
 from ..rdf.mapping import Block, EntityIndex, entity_iri, figure_blocks, taxon_iri
 from ..rdf.terms import Link
 from ..rdf.vocab import CONTEXT
-from ..rdf.writers import Payload, encode, named, serialize
+from ..rdf.writers import Payload, encode, serialize
 from ..records.model import Entity, Figure, PlainEntity, Taxon, build_figure
 from ..records.sources import COMPANION_KINDS, RecordError, Source, peek_figid, read_record
 from ..validation import Evaluator, Result

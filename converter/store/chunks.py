@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 
+from ..files import shared_mode
 from ..rdf.vocab import GRAPH
 from .load import derived_from
 
@@ -77,9 +78,7 @@ def write_chunks(dump: str, folder: str, chunk_size: int, graph: str = GRAPH) ->
     parent = os.path.dirname(folder)
     os.makedirs(parent, exist_ok=True)
     fresh = tempfile.mkdtemp(prefix=".chunks-", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(fresh, 0o777 & ~umask)  # readable like any folder the user makes: a loader may run as another user
+    os.chmod(fresh, shared_mode(folder=True))  # a loader may run as another user
     try:
         names: list[str] = []
         with tempfile.TemporaryDirectory(dir=parent, prefix=".runs-") as work:

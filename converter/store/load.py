@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from ..files import exclusive, sweep
 from ..rdf.formats import OXIGRAPH, of_file
 from ..rdf.vocab import DATASET, RDF_TYPE, SCHEMA, SITE  # noqa: F401 - RDF_TYPE and SCHEMA are read from here
-from ..rdf.writers import exclusive, sweep
 from .derived import DERIVED_GRAPHS, STATISTICS_GRAPH, derive, derived_quads  # noqa: F401 - STATISTICS_GRAPH is read from here
 from .versions import VERSIONS, remove_unused
 
