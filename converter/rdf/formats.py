@@ -27,6 +27,28 @@ OXIGRAPH = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "nq": ox.R
 EXTENSIONS = {f".{fmt}": fmt for fmt in OXIGRAPH}
 CONTEXT_FILE = "context.jsonld"  # written beside pfocr.jsonld and pfocr.jsonl, which refers to it
 
+# Query answers, by media type (content negotiation of the SPARQL protocol) and by the short names of --format
+RESULT_TYPES = {  # media type -> pyoxigraph format, for SELECT and ASK
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "application/xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+BOOLEAN_TYPES = ("application/sparql-results+json", "application/json", "application/sparql-results+xml",
+                 "application/xml")
+GRAPH_TYPES = {  # media type -> pyoxigraph format, for CONSTRUCT and DESCRIBE
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+}
+RESULT_NAMES = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml", "csv": "text/csv",
+                "tsv": "text/tab-separated-values"}
+
 
 def spelled(formats: Iterable[str] = FORMATS) -> str:
     """The accepted names of ``formats``, for messages: ``ttl (turtle), nt (ntriples), ...``."""

@@ -28,7 +28,7 @@ from typing import Any, cast
 import pyoxigraph as ox
 
 from ..data import folder
-from ..rdf.formats import OXIGRAPH, rdf_format, spelled
+from ..rdf.formats import OXIGRAPH, RESULT_NAMES, RESULT_TYPES, rdf_format, spelled
 from ..rdf.terms import quote_string
 from .load import data_in_named_graphs
 
@@ -36,7 +36,7 @@ PARAM_TYPES = ("string", "iri", "integer", "strings", "iris")  # the plural type
 # A VALUES block of the parameter's name plus this takes its value lower-cased: the form the store's lookup keys have
 # (converter/data/derived/lookup-keys.rq), so that the value is a constant the engine looks up, not an expression.
 KEY_SUFFIX = "_key"
-RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")  # SELECT and ASK; graphs take any RDF format name
+RESULT_FORMATS = ("table", "csv", "tsv", "json", "xml")  # SELECT and ASK (RESULT_NAMES and a table); graphs: RDF names
 
 
 class QueryError(Exception):
@@ -303,8 +303,7 @@ def _text(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> str:
     return term.value
 
 
-_RESULT_MEDIA = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
-                 "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+_RESULT_MEDIA = {name: RESULT_TYPES[media] for name, media in RESULT_NAMES.items()}
 
 
 def output_format(name: str) -> str:

@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from ..rdf.formats import MEDIA_TYPES, rdf_format
+from ..rdf.formats import GRAPH_TYPES, MEDIA_TYPES, rdf_format
 from ..rdf.vocab import DATASET, FIGURES, PREFIXES
 from ..store.queries import QueryError, query_form, tokens
 from .access import Access
@@ -35,7 +35,7 @@ from .forms import _SPARQL_METHODS, _TEXT, Params, _allowed, _left, _not_here, _
 from .limits import Budget, Paced, Threads
 from .openapi import openapi_document
 from .pages import PAGE_HEADERS, PageRoutes
-from .protocol import GRAPH_TYPES, ProtocolError, Request, negotiate, with_charset
+from .protocol import ProtocolError, Request, negotiate, with_charset
 from .slots import Cancelled, Ticket
 from .terms import DEREFERENCED, RDF_TYPES, VOCAB, rdf_document, site_iri
 

@@ -20,10 +20,11 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from ..rdf.formats import GRAPH_TYPES, MEDIA_TYPES, RESULT_NAMES, RESULT_TYPES, rdf_format
 from .assets import content_security_policy
 from .entries import gene_list
 from .limits import ABORT, MIN_RATE
-from .protocol import GRAPH_TYPES, RESULT_TYPES, ProtocolError, Request
+from .protocol import ProtocolError, Request
 from .terms import wants_html
 
 if TYPE_CHECKING:
@@ -35,10 +36,8 @@ Params = dict[str, list[str]]
 PAGE_HEADERS = {"Content-Security-Policy": content_security_policy(), "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "no-referrer"}
 # ?format= on a canned query: the formats a browser reader may want beside the page
-FORMAT_TYPES = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
-                "csv": "text/csv", "tsv": "text/tab-separated-values", "turtle": "text/turtle", "ttl": "text/turtle",
-                "ntriples": "application/n-triples", "nt": "application/n-triples",
-                "jsonld": "application/ld+json", "json-ld": "application/ld+json"}
+FORMAT_TYPES = {**RESULT_NAMES, **{name: MEDIA_TYPES[rdf_format(name)]
+                                  for name in ("turtle", "ttl", "ntriples", "nt", "jsonld", "json-ld")}}
 _GENE_LISTS = {"txt": "text/plain; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8"}
 _CHUNK = 1 << 16
 

@@ -19,26 +19,8 @@ from typing import IO, Any, cast
 
 import pyoxigraph as ox
 
+from ..rdf.formats import BOOLEAN_TYPES, GRAPH_TYPES, RESULT_TYPES
 from ..store.queries import Token, calls_remote, names_dataset, syntax_message, tokens
-
-RESULT_TYPES = {  # media type -> pyoxigraph format, for SELECT and ASK
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-    "application/xml": ox.QueryResultsFormat.XML,
-    "text/csv": ox.QueryResultsFormat.CSV,
-    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
-}
-BOOLEAN_TYPES = ("application/sparql-results+json", "application/json", "application/sparql-results+xml",
-                 "application/xml")
-GRAPH_TYPES = {  # media type -> pyoxigraph format, for CONSTRUCT and DESCRIBE
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-    "application/n-quads": ox.RdfFormat.N_QUADS,
-    "text/plain": ox.RdfFormat.N_TRIPLES,
-}
 
 Answer = tuple[int, str, bytes]  # HTTP status, Content-Type, body
 Result = tuple[int, str, bytes | bytearray]  # the same, as execute makes it
