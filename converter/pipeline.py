@@ -37,7 +37,7 @@ from .jsonlines import FigureLines
 from .mapping import EntityIndex, entity_iri, figure_blocks, taxon_iri
 from .model import Entity, Figure, Taxon, build_figure
 from .sources import COMPANION_KINDS, RecordError, Source, iter_sources, peek_figid, read_record
-from .validation import Evaluator, Result, ValidationError, ValidationReport, read_shapes
+from .validate import Evaluator, Result, ValidationError, ValidationReport, read_shapes
 from .vocab import CONTEXT, GRAPH
 from .void import void_turtle
 from .worklist import WorkList
