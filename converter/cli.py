@@ -24,7 +24,7 @@ from .rdf.vocab import GRAPH
 from .records.identifiers import IRIStyle
 from .store.load import DEFAULT_STORE, StoreError
 from .store.queries import QueryError, output_format
-from .validation import Engine, ValidationError, summary
+from .validate import DEFAULT_ENGINE, ENGINES, Engine, ValidationError, summary
 
 if TYPE_CHECKING:
     from .publish import Protocol, StoreKind
@@ -192,11 +192,9 @@ def convert_command(paths: tuple[str, ...], output: str, formats: list[str], jso
               help="Where to write the SHACL validation report (Turtle). Default: shacl-report.ttl beside the dumps.")
 @click.option("--fail-on", type=click.Choice(["violation", "warning"]), default="violation", show_default=True,
               help="Lowest severity that makes the exit status 1.")
-@click.option("--engine", type=click.Choice(["stream", "sparql", "python", "pyshacl"]), default="stream",
-              show_default=True,
-              help="stream: N-Triples/N-Quads dumps read in blocks on every core (other input: sparql); sparql: the "
-                   "shapes compiled to SPARQL in a store; python: the same constraints in batches in memory; "
-                   "pyshacl: the reference engine, in batches.")
+@click.option("--engine", type=click.Choice(ENGINES), default=DEFAULT_ENGINE, show_default=True,
+              help="stream: N-Triples/N-Quads dumps read in blocks on every core (Turtle, JSON-LD and --store go to "
+                   "sparql); sparql: one SPARQL query per constraint in a store.")
 @click.option("--iri-style", type=click.Choice(["slash", "colon"]), default="slash", show_default=True,
               help="The IRI style the dumps were converted with.")
 @_SHAPES_OPTION
@@ -217,7 +215,7 @@ def validate_command(dumps: tuple[str, ...], store_dir: str | None, report_path:
     """
     import pyoxigraph as ox
 
-    from .validation import validate
+    from .validate import validate
 
     if not dumps and not store_dir:
         dumps = (os.path.join("output", FILE_NAMES["nt"]),)

@@ -217,7 +217,7 @@ def test_read_line_agrees_with_pyoxigraph(subject, obj, literal, datatype, graph
     """``read_line`` returns what pyoxigraph parses from a line, or None (the full parser then reads it); it never
     accepts a line pyoxigraph rejects, and it reads every line in the plain form the converter writes."""
     from converter.rdf.terms import read_line
-    from converter.validation import _from_ox
+    from converter.validate.terms import from_ox
 
     s, o = f"<https://ex.org/{subject}>", f"<https://ex.org/{obj}>"
     if literal:
@@ -225,7 +225,7 @@ def test_read_line_agrees_with_pyoxigraph(subject, obj, literal, datatype, graph
     line = f"{s} <https://schema.org/name> {o}" + (" <https://ex.org/g>" if graph else "") + " ."
     fmt = ox.RdfFormat.N_QUADS if graph else ox.RdfFormat.N_TRIPLES
     try:
-        expected = [tuple(_from_ox(t) for t in (q.subject, q.predicate, q.object)) for q in ox.parse(line, format=fmt)]
+        expected = [tuple(from_ox(t) for t in (q.subject, q.predicate, q.object)) for q in ox.parse(line, format=fmt)]
     except SyntaxError:
         expected = None
     found = read_line(line)

@@ -1,12 +1,13 @@
 """The negative suite of the SHACL shapes: one conforming graph, and one mutation of it per constraint.
 
 ``CONFORMING`` holds every kind of node the shapes target, twice (a *focus* node and a *peer* of the same class).
-For every (shape, constraint component) pair that :func:`converter.validation.read_shapes` returns, a mutation of
+For every (shape, constraint component) pair that :func:`converter.validate.read_shapes` returns, a mutation of
 the graph is derived from the component and its parameter (remove the values for sh:minCount, add the peer's value
 for sh:maxCount, retype the value for sh:datatype, ...). The mutated graph must give exactly the expected results
-under the SPARQL engine, the batched pySHACL engine, and pySHACL run directly on the whole graph; when a mutation
-unavoidably trips a second constraint, ``ALSO_TRIPPED`` lists it and says why. A constraint for which no mutation can
-be derived (a new target class, a new component kind, a pattern without a known bad value) fails the suite.
+under both engines (``stream`` and ``sparql``) and under pySHACL, the reference, run directly on the whole graph;
+when a mutation unavoidably trips a second constraint, ``ALSO_TRIPPED`` lists it and says why. A constraint for which
+no mutation can be derived (a new target class, a new component kind, a pattern without a known bad value) fails the
+suite.
 
 Beyond one violation per constraint, ``EDGE_CASES`` holds unusual literals and RDFS subclasses, on which every engine
 must still report what pySHACL reports. The last part checks the shapes themselves: they are valid SHACL (W3C
@@ -22,16 +23,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import get_args
 
 import pyoxigraph as ox
 import pyshacl
 import pytest
 import rdflib
+from _reference import pyshacl_results
 
 from converter.records.identifiers import iri_escape, registry
-from converter.shapes import identifier_shapes, load_shapes
-from converter.validation import Constraint, Engine, Shape, read_shapes, results_from_graph, validate
+from converter.validate import ENGINES, Constraint, Shape, ValidationError, read_shapes, validate
+from converter.validate.sources import identifier_shapes, load_shapes
 
 SH = "http://www.w3.org/ns/shacl#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -266,7 +267,6 @@ ALSO_TRIPPED: dict[tuple[str, str], list[tuple[str, str, str]]] = {
                                     ("F1", "Figure-mentions", "NodeKind"), ("G1", "Gene-taxonomicRange", "NodeKind")],
 }
 
-ENGINES = get_args(Engine)  # sparql, pyshacl (and python, the in-memory evaluator of convert --validate)
 BNODE = "_:b"  # every blank node, in every engine's results, is compared under this one label
 
 
@@ -521,36 +521,34 @@ PYSHACL_AXIOMS = {
 def cached_shapes():
     """The shapes graph, loaded once for the mutation cases.
 
-    ``validate()`` reads the shapes (``load_shapes``, pure: the same files give the same graph) once per call and
-    once per pySHACL batch; for the many small graphs here that parsing is most of the time, so it is cached. The
-    sample tests and the conforming-graph test run the engines unpatched.
+    ``validate()`` reads the shapes (``load_shapes``, pure: the same files give the same graph) once per call; for
+    the many small graphs here that parsing is most of the time, so it is cached. The sample tests and the
+    conforming-graph test run the engines unpatched.
     """
-    import converter.shapes
+    import converter.validate.sources
 
     graph = load_shapes()
     pristine = set(graph)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(converter.shapes, "load_shapes", lambda style="slash", extra=(): graph
+        mp.setattr(converter.validate.sources, "load_shapes", lambda style="slash", extra=(): graph
                    if style == "slash" and not extra else pytest.fail(f"unexpected shapes {style} {extra}"))
         yield graph
     assert pristine <= set(graph) and set(graph) - pristine <= PYSHACL_AXIOMS, "the shared shapes graph changed"
 
 
 def run_all(nt: str, shacl: rdflib.Graph) -> dict[str, list]:
-    """Results of every engine of :func:`validate` (the batched ones with one batch, in process) and of pySHACL run
-    directly on the whole graph."""
+    """Results of both engines of :func:`validate` (in process) and of pySHACL, the reference, run directly on the
+    whole graph."""
     store = ox.Store()
     store.load(nt, format=ox.RdfFormat.N_TRIPLES)
-    data = rdflib.Graph().parse(data=nt, format="nt")
-    _conforms, report, _text = pyshacl.validate(data, shacl_graph=shacl, inference="none",
-                                                allow_warnings=True)
-    found = {"pyshacl-direct": results_from_graph(report)}
+    found: dict[str, list | Exception] = {
+        "pyshacl-direct": pyshacl_results(rdflib.Graph().parse(data=nt, format="nt"), shacl)}
     for engine in ENGINES:
         try:
             if engine == "stream":
                 found[engine] = validate_file(nt).results
                 continue
-            found[engine] = validate(store=store, engine=engine, batch_size=10_000, jobs=1).results
+            found[engine] = validate(store=store, engine=engine, jobs=1).results
         except Exception as err:  # reported as the engine's disagreement, after the others
             found[engine] = err
     return found
@@ -628,6 +626,41 @@ def test_stream_engine_reads_blocks_and_falls_back_on_other_layouts():
     assert declared.engine == "sparql" and declared.results == streamed.results
 
 
+NODE_SHAPE_RULES = """@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix schema: <https://schema.org/> .
+<urn:my:FigureNode> a sh:NodeShape ; sh:targetClass schema:ImageObject ; sh:message "Our own figure rule." ;
+    sh:nodeKind sh:IRI ; sh:class schema:Dataset ; sh:minLength 60 ;
+    sh:in ( <https://pfocr.wikipathways.org/figures/PMC1__test-f1.html> ) .
+"""
+
+
+def test_value_constraints_on_node_shapes_agree_with_pyshacl(tmp_path):
+    """A node shape of the user's own may use any value constraint: its focus node is the value. Both engines give
+    pySHACL's results (here sh:in fails on the second figure, and sh:minLength on both: their IRIs are shorter)."""
+    rules = tmp_path / "mine.ttl"
+    rules.write_text(NODE_SHAPE_RULES, encoding="utf-8")
+    nt = Graph(conforming_triples()).ntriples()
+    store = ox.Store()
+    store.load(nt, format=ox.RdfFormat.N_TRIPLES)
+    reference = pyshacl_results(rdflib.Graph().parse(data=nt, format="nt"), load_shapes("slash", [str(rules)]))
+    assert {(short(r.component), r.focus, r.value) for r in reference} == {
+        ("In", f"<{N['F2']}>", f"<{N['F2']}>"), *(("MinLength", f"<{N[f]}>", f"<{N[f]}>") for f in ("F1", "F2"))}
+    assert validate(store=store, engine="sparql", shapes=[str(rules)]).results == reference
+    assert validate_file(nt, shapes=[str(rules)]).results == reference
+
+
+@pytest.mark.parametrize("rule", ["sh:minCount 1", "sh:maxCount 1", "sh:hasValue schema:Dataset"])
+def test_focus_constraints_on_node_shapes_are_refused(rule, tmp_path):
+    """A node shape has no path, so nothing to count (SHACL calls such a shape ill-formed); sh:hasValue on a node
+    shape is not supported. Reading the shapes refuses them, for both engines alike, naming the shape."""
+    rules = tmp_path / "mine.ttl"
+    rules.write_text("@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix schema: <https://schema.org/> .\n"
+                     f"<urn:my:Bad> a sh:NodeShape ; sh:targetClass schema:ImageObject ; {rule} .\n", encoding="utf-8")
+    refused = r"^<urn:my:Bad>: \w+ConstraintComponent on a node shape is not supported$"
+    with pytest.raises(ValidationError, match=refused):
+        read_shapes(extra=[str(rules)])
+
+
 def test_every_constraint_has_a_case():
     """Fails for any constraint in shapes/ without a mutation, and for stale entries in the tables above."""
     missing = []
@@ -660,13 +693,14 @@ def test_engines_give_result_values_in_ntriples_form():
     graph.replace(focus, path, graph.values(focus, path)[0], ox.Literal("line one\n\tline two", language="en"))
     store = ox.Store()
     store.load(graph.ntriples(), format=ox.RdfFormat.N_TRIPLES)
-    by_engine = {engine: validate(store=store, engine=engine, jobs=1).results for engine in ENGINES}
-    by_engine["stream"] = validate_file(graph.ntriples()).results
+    by_engine = {"sparql": validate(store=store, engine="sparql").results,
+                 "stream": validate_file(graph.ntriples()).results,
+                 "pyshacl": pyshacl_results(rdflib.Graph().parse(data=graph.ntriples(), format="nt"))}
     for engine, results in by_engine.items():
         assert [(local(r.shape), short(r.component)) for r in results] == [("Figure-caption", "Datatype")], engine
         value = results[0].value
         assert value == '"line one\\n\\tline two"@en', f"{engine}: {value!r} is not N-Triples"
-    assert by_engine["pyshacl"] == by_engine["sparql"]
+    assert by_engine["stream"] == by_engine["sparql"] == by_engine["pyshacl"]
 
 
 def _retype(name: str, path: str, lexical: str, datatype: str | None = None, language: str | None = None):
@@ -724,21 +758,19 @@ EDGE_CASES = {
 # the test, so this table shrinks or grows only by hand (README, "Validating").
 DATATYPE, MAX_COUNT = "DatatypeConstraintComponent", "MaxCountConstraintComponent"
 MIN_INCLUSIVE, MAX_INCLUSIVE = "MinInclusiveConstraintComponent", "MaxInclusiveConstraintComponent"
-_STORE_ENGINES = ("sparql", "python", "pyshacl")  # the engines that read an Oxigraph store
-_OWN_ENGINES = ("stream", "sparql", "python")  # the engines that check lexical forms themselves
 KNOWN_DIVERGENCES: dict[str, tuple[str, dict[str, set[tuple[str, str]]]]] = {
     "decimal-spelled-twice": ("Oxigraph stores decimals by value, so \"0.97\" and \"0.970\" become one term on load "
-                              "and the store-based engines see one value where pySHACL sees two",
-                              {e: {("missing", MAX_COUNT)} for e in _STORE_ENGINES}),
+                              "and the SPARQL engine sees one value where pySHACL sees two",
+                              {"sparql": {("missing", MAX_COUNT)}}),
     "decimal-with-exponent": ("XSD decimals have no exponent; rdflib (under pySHACL) accepts \"1E-1\" anyway",
                               {e: {("extra", DATATYPE), ("extra", MIN_INCLUSIVE), ("extra", MAX_INCLUSIVE)}
-                               for e in _OWN_ENGINES}),
+                               for e in ENGINES}),
     "gyear-with-month": ("\"2020-01\" is not an XSD gYear; rdflib (under pySHACL) accepts it anyway",
-                         {e: {("extra", DATATYPE)} for e in _OWN_ENGINES}),
+                         {e: {("extra", DATATYPE)} for e in ENGINES}),
     "double-out-of-range": ("rdflib rewrites \"2\"^^xsd:double as \"2.0\", so pySHACL reports another spelling of "
                             "the same value (the same results, with the value written differently)",
                             {e: {(side, c) for side in ("extra", "missing") for c in (DATATYPE, MAX_INCLUSIVE)}
-                             for e in ("stream", *_STORE_ENGINES)}),
+                             for e in ENGINES}),
     "integer-with-space": ("Oxigraph does not collapse whitespace before comparing \" 12\"^^xsd:integer, so the "
                            "SPARQL engine reports sh:minInclusive where pySHACL does not",
                            {"sparql": {("extra", MIN_INCLUSIVE)}}),
@@ -821,7 +853,8 @@ def test_shape_names_follow_their_target_and_path():
 
 def test_identifier_shapes_file_is_up_to_date():
     committed = (Path(__file__).resolve().parent.parent / "shapes" / "identifiers.ttl").read_text(encoding="utf-8")
-    assert committed == identifier_shapes(), "regenerate it: python -m converter.shapes > shapes/identifiers.ttl"
+    assert committed == identifier_shapes(), \
+        "regenerate it: python -m converter.validate.sources > shapes/identifiers.ttl"
 
 
 # Ids each namespace's Bioregistry pattern accepts, and some it rejects (the converter must not mint those).

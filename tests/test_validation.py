@@ -1,6 +1,6 @@
-"""SHACL validation of the real PFOCR sample: no violations, only the warnings the records explain, the same results
-from every engine, every dump format and the streaming check of ``convert --validate``; and ``pfocr-rdf validate``
-as a user runs it.
+"""SHACL validation of the real PFOCR sample: no violations, only the warnings the records explain, pySHACL's results
+from both engines (``stream`` and ``sparql``), every dump format and the streaming check of ``convert --validate``;
+and ``pfocr-rdf validate`` as a user runs it.
 
 The expected warnings are computed here from the raw records (YAML front matter and companion TSVs, read with
 ``yaml`` and ``csv``) and from ``converter/data/taxa.tsv`` read as a plain table, never through the converter.
@@ -16,9 +16,9 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
 
-import pyshacl
 import pytest
 import rdflib
+from _reference import pyshacl_results, results_from_graph
 
 from _support import (
     DUMP_FILES,
@@ -38,8 +38,7 @@ from _support import (
 )
 from conftest import run_convert
 
-from converter.shapes import load_shapes
-from converter.validation import load_dumps, results_from_graph, validate
+from converter.validate import load_dumps, validate
 
 SH = "http://www.w3.org/ns/shacl#"
 PFSH = "https://pfocr.wikipathways.org/shapes#"
@@ -121,12 +120,6 @@ def warning_foci(results) -> dict[str, set[str]]:
     return out
 
 
-# Batches much smaller than the sample's ~4500 focus nodes, so many focus nodes have values, types and inverse links
-# in other batches (the Python engine below uses batches of 50); not smaller for pySHACL, whose cost per batch grows
-# with the neighbours a batch carries.
-SMALL_BATCH = 1000
-
-
 # --- fixtures: each engine runs once per session --------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def nt(sample_run) -> Path:
@@ -144,22 +137,9 @@ def sparql(store):
 
 
 @pytest.fixture(scope="module")
-def one_batch(store):
-    return validate(store=store, engine="pyshacl", batch_size=1_000_000, jobs=1)
-
-
-@pytest.fixture(scope="module")
-def small_batches(store):
-    return validate(store=store, engine="pyshacl", batch_size=SMALL_BATCH, jobs=2)
-
-
-@pytest.fixture(scope="module")
 def direct(nt):
-    """pySHACL on the whole rdflib graph, as a user would run it without this project."""
-    graph = rdflib.Graph().parse(nt, format="nt")
-    _conforms, report, _text = pyshacl.validate(graph, shacl_graph=load_shapes(), inference="none",
-                                                allow_warnings=True)
-    return sorted(set(results_from_graph(report)))
+    """pySHACL, the reference, on the whole rdflib graph, as a user would run it without this project."""
+    return pyshacl_results(rdflib.Graph().parse(nt, format="nt"))
 
 
 # --- the sample -----------------------------------------------------------------------------------------------------
@@ -189,26 +169,22 @@ def test_warned_figures_really_have_no_entity_lists(pfocr_data):
             assert all(not read_tsv(tsv) for tsv in exp.companions), md
 
 
-@pytest.mark.parametrize("other", ["one_batch", "small_batches", "direct", "python"])
-def test_every_engine_gives_the_sparql_results(other, sparql, store, request):
-    """pySHACL (one batch, batches of 50 in two processes, and directly on the whole graph) and the Python
-    evaluator give exactly the SPARQL engine's results, messages included."""
-    if other == "python":
-        results = validate(store=store, engine="python", batch_size=50).results  # cheap: really small batches
-    else:
-        found = request.getfixturevalue(other)
-        results = found if isinstance(found, list) else found.results
-    assert results == sparql.results
+@pytest.mark.parametrize("engine", ["stream", "sparql"])
+def test_both_engines_give_the_pyshacl_results(engine, nt, sparql, direct):
+    """Each engine gives exactly the results of pySHACL run on the whole graph, messages included."""
+    found = sparql if engine == "sparql" else validate([str(nt)], engine="stream")
+    assert found.engine == engine
+    assert found.results == direct
 
 
 @pytest.mark.parametrize("parts", [1, 4])
 def test_stream_engine_gives_the_sparql_results(parts, nt, sparql, monkeypatch):
     """The stream engine reads the N-Triples dump in blocks, in one process or split into parts checked in worker
     processes that settle the links between parts (a mention's gene is in another part) at the end."""
-    import converter.validation
+    import converter.validate.stream
 
-    monkeypatch.setattr(converter.validation, "_PART_BYTES", nt.stat().st_size // parts + 1)
-    ranges = converter.validation._split(str(nt), parts)
+    monkeypatch.setattr(converter.validate.stream, "_PART_BYTES", nt.stat().st_size // parts + 1)
+    ranges = converter.validate.stream._split(str(nt), parts)
     assert len(ranges) == parts and ranges[0][0] == 0 and ranges[-1][1] == nt.stat().st_size
     report = validate([str(nt)], engine="stream", jobs=parts)
     assert report.engine == "stream"
@@ -371,15 +347,17 @@ def test_cli_convert_validate(tmp_path):
 
 def test_cli_validate_store_gives_the_dump_results(dump_copy, sparql, tmp_path):
     """A store built by 'pfocr-rdf load' (the data, its precomputed graphs and the dataset description) validates as
-    the dump it was loaded from: the same results, and the report beside the store."""
+    the dump it was loaded from: the same results, and the report beside the store. The default engine, stream,
+    cannot read a store: it hands over to sparql, and the summary says so."""
     store = tmp_path / "built" / "store"
     assert run("load", dump_copy, "--store", store).returncode == 0
-    for engine in ("sparql", "python"):
+    for engine in ("stream", "sparql"):
         report = tmp_path / f"store-{engine}.ttl"
-        proc = run("validate", "--store", store, "--engine", engine, "--report", report)
+        engine_option = ("--engine", engine) if engine == "sparql" else ()  # stream: the default
+        proc = run("validate", "--store", store, *engine_option, "--report", report)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         match = SUMMARY.search(proc.stdout)
-        assert match and match.groups()[1:] == (engine, "0", str(sparql.count("Warning"))), proc.stdout
+        assert match and match.groups()[1:] == ("sparql", "0", str(sparql.count("Warning"))), proc.stdout
         assert sorted(set(results_from_graph(rdflib.Graph().parse(report, format="turtle")))) == sparql.results
     missing = run("validate", "--store", tmp_path / "nowhere")
     assert missing.returncode == 2 and "no such store" in missing.stderr

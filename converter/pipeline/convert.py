@@ -34,7 +34,7 @@ from ..rdf.writers import DumpSet, context_text, serialize
 from ..records.identifiers import IRIStyle, registry
 from ..records.model import PlainEntity, PlainTaxon, Taxon
 from ..records.sources import RecordError, iter_sources, peek_figid
-from ..validation import Evaluator, Result, ValidationError, ValidationReport, read_shapes
+from ..validate import Evaluator, Result, ValidationError, ValidationReport, read_shapes
 from .index import Header, IndexWriter, PreviousBuild
 from .report import ConvertError, Issue, Report
 from .schedule import _plan, _schedule
@@ -48,7 +48,7 @@ def _fingerprint(formats: list[str], iri_style: str, graph: str, validate: bool,
     h = hashlib.sha256(repr((sorted(formats), iri_style, graph, validate, jsonl_context)).encode())
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if validate:
-        from ..shapes import shape_sources
+        from ..validate.sources import shape_sources
 
         for name, text in shape_sources(shapes):
             h.update(name.encode() + b"\0" + text.encode())

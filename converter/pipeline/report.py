@@ -15,7 +15,7 @@ from typing import Any, overload
 
 from ..rdf.void import Statistics
 from ..records.sources import RecordError
-from ..validation import ValidationReport
+from ..validate import ValidationReport
 
 
 class ConvertError(Exception):

@@ -22,7 +22,7 @@ from ..rdf.vocab import CONTEXT
 from ..rdf.writers import Payload, encode, serialize
 from ..records.model import Entity, Figure, PlainEntity, Taxon, build_figure
 from ..records.sources import COMPANION_KINDS, RecordError, Source, peek_figid, read_record
-from ..validation import Evaluator, Result
+from ..validate import Evaluator, Result
 from .report import Issue
 
 _Range = tuple[int, int]  # where a block's text is in a file: [start, end)

@@ -1,0 +1,121 @@
+"""The two forms a term takes in validation, and the conversions between them.
+
+Results and shape parameters hold terms as N-Triples text, written by pyoxigraph, so that the results of both engines
+(and of pySHACL, which the tests compare them with) are equal as plain strings and sort the same way. The streaming
+test reads terms of :mod:`converter.rdf` instead (IRIs as ``str``, blank nodes as ``"_:label"`` strings, literals as
+:class:`converter.rdf.Literal`): that is what the fast N-Triples line reader gives, and building pyoxigraph objects
+for every triple of a dump would cost more than the checks themselves.
+
+    >>> nt(Literal("12", "http://www.w3.org/2001/XMLSchema#integer"))
+    '"12"^^<http://www.w3.org/2001/XMLSchema#integer>'
+    >>> parse_nt('"NA"')
+    Literal(lexical='NA', datatype=None, language=None)
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from ..rdf.terms import Literal, Term
+
+if TYPE_CHECKING:
+    from rdflib.term import Node
+
+SH = "http://www.w3.org/ns/shacl#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple  # a term as pyoxigraph gives it
+
+# Lexical forms of the datatypes the shapes use: an ill-typed literal fails sh:datatype, as in pySHACL, and compares
+# with nothing. Surrounding whitespace is allowed: these datatypes collapse it (XSD whiteSpace facet), as pySHACL does.
+LEXICAL = {
+    XSD + "integer": r"^\s*[+-]?[0-9]+\s*$",
+    XSD + "decimal": r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$",
+    XSD + "gYear": r"^\s*-?[0-9]{4,}(Z|[+-][0-9]{2}:[0-9]{2})?\s*$",
+    XSD + "double": r"^\s*([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN)\s*$",
+    XSD + "float": r"^\s*([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN)\s*$",
+}
+_NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long", "short", "byte",
+                              "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger",
+                              "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
+
+
+def nt(term: Term) -> str:
+    """N-Triples form of a :mod:`converter.rdf` term, as pyoxigraph writes it (the form of every result)."""
+    if isinstance(term, Literal):
+        if term.language:
+            return str(ox.Literal(term.lexical, language=term.language))
+        return str(ox.Literal(term.lexical, datatype=ox.NamedNode(term.datatype) if term.datatype else None))
+    return term if term.startswith("_:") else f"<{term}>"
+
+
+def nt_of_ox(term: OxTerm) -> str:
+    """N-Triples form of a pyoxigraph term (blank nodes keep their labels)."""
+    if isinstance(term, ox.NamedNode):
+        return f"<{term.value}>"
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return str(term)  # pyoxigraph prints literals in N-Triples form
+
+
+def nt_of_rdflib(term: Node | None) -> str:
+    """N-Triples form of an rdflib term (the shapes graph is read with rdflib), written by pyoxigraph like every
+    other term in results."""
+    import rdflib
+
+    if isinstance(term, rdflib.Literal):
+        if term.language:
+            return str(ox.Literal(str(term), language=term.language))
+        return str(ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None))
+    if isinstance(term, rdflib.BNode):
+        return f"_:{term}"
+    return f"<{term}>"
+
+
+def from_ox(term: OxTerm) -> Term:
+    """A pyoxigraph term as a :mod:`converter.rdf` term (xsd:string literals without a datatype, as the reader gives
+    them)."""
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    if isinstance(term, ox.Triple):
+        raise ValueError(f"a quoted triple is not a term validation reads: {term}")
+    if term.language:
+        return Literal(term.value, None, term.language)
+    datatype = term.datatype.value
+    return Literal(term.value, None if datatype == XSD + "string" else datatype)
+
+
+def parse_nt(text: str) -> Term:
+    """A term in N-Triples form (a shape parameter) as a :mod:`converter.rdf` term."""
+    if text.startswith("<"):
+        return text[1:-1]
+    for triple in ox.parse(f"<x:s> <x:p> {text} .", format=ox.RdfFormat.N_TRIPLES):
+        return from_ox(triple.object)
+    raise ValueError(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # scores and ranks repeat across figures
+def number(term: Term) -> Decimal | None:
+    """The value of a numeric literal, or None for any other term and for an ill-typed literal (which compares with
+    nothing, as in SPARQL)."""
+    if not isinstance(term, Literal) or term.datatype not in _NUMERIC:
+        return None
+    datatype = term.datatype
+    integral = "nteger" in datatype or datatype.endswith(("long", "short", "byte", "int"))
+    lexical = LEXICAL.get(datatype, LEXICAL[XSD + "integer"] if integral else None)
+    if lexical is not None and re.search(lexical, term.lexical) is None:
+        return None
+    try:
+        value = Decimal(term.lexical.strip().replace("INF", "Infinity"))
+    except InvalidOperation:
+        return None
+    return None if value.is_nan() else value
