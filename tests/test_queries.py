@@ -40,7 +40,8 @@ from _support import (
 )
 
 from converter import convert
-from converter.store.load import STATISTICS_GRAPH, load, open_store
+from converter.store.derived import STATISTICS_GRAPH
+from converter.store.load import load, open_store
 from converter.store.queries import QueryError, csv_rows, library, parse_query_file, run
 
 EXAMPLES = PROJECT / "examples" / "pfocr"

@@ -36,7 +36,7 @@ from _server_support import (
     start_thread_server,
 )
 
-from converter.store.load import STATISTICS_GRAPH
+from converter.store.derived import STATISTICS_GRAPH
 from converter.store.queries import library
 from converter.web.endpoint import Endpoint
 from converter.web.server import make_server

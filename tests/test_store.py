@@ -13,7 +13,8 @@ import pytest
 
 from converter import convert
 from converter.rdf.vocab import DATASET
-from converter.store.load import STATISTICS_GRAPH, VOID_GRAPH, StoreError, load, open_store
+from converter.store.derived import STATISTICS_GRAPH
+from converter.store.load import VOID_GRAPH, StoreError, load, open_store
 from converter.store.queries import run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "pfocr"

@@ -28,8 +28,8 @@ import pyoxigraph as ox
 
 from ..files import exclusive, sweep
 from ..rdf.formats import OXIGRAPH, of_file
-from ..rdf.vocab import DATASET, RDF_TYPE, SCHEMA, SITE  # noqa: F401 - RDF_TYPE and SCHEMA are read from here
-from .derived import DERIVED_GRAPHS, STATISTICS_GRAPH, derive, derived_quads  # noqa: F401 - STATISTICS_GRAPH is read from here
+from ..rdf.vocab import DATASET, SITE
+from .derived import DERIVED_GRAPHS, derive, derived_quads
 from .versions import VERSIONS, remove_unused
 
 if TYPE_CHECKING:
