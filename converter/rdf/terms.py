@@ -48,7 +48,7 @@ def quote_string(text: str) -> str:
     return '"' + _NEEDS_ESCAPE.sub(_escape_char, text) + '"'
 
 
-_MEMO_SIZE = 1 << 14  # terms a memo keeps (at 2**16, with long terms kept too, a worker held 40 MiB more)
+_MEMO_SIZE = 1 << 14  # terms a memo keeps: more, with long terms kept too, cost a worker memory for no speed
 
 
 _K = TypeVar("_K", bound=Term)

@@ -180,8 +180,8 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
                     except (SyntaxError, ValueError) as err:
                         raise StoreError(f"{dump}: {err}") from None
                 report.description = _load_descriptions(store, dumps)  # before the converted records' folder goes
-            store.optimize()  # compacts what the bulk load wrote: the queries below, and users', run 3-4x faster
-            report.triples = len(store) - report.description  # a scan, twice as fast on the compacted store
+            store.optimize()  # compacts what the bulk load wrote: the queries below, and users', run much faster
+            report.triples = len(store) - report.description  # a scan, faster on the compacted store
             if not report.triples:
                 raise NothingLoaded(f"nothing loaded: {', '.join(inputs)} hold no triples; the store is left as "
                                     "it was", report)

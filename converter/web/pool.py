@@ -39,8 +39,8 @@ _START_ATTEMPTS = 3  # times a worker is started before the pool gives up and is
 _ATTEMPTS = 3  # times a query is run when its worker is ended for another request's sake
 
 _CTX = multiprocessing.get_context("forkserver")
-# Workers are forked from a server that has imported the worker code once: a replacement is ready in tens of
-# milliseconds, where a fresh interpreter took a tenth of a second of CPU (a runaway query can end one per second).
+# Workers are forked from a server that has imported the worker code once: a replacement is ready at once, where a
+# fresh interpreter costs far more CPU (a runaway query can end one every second).
 _CTX.set_forkserver_preload(["converter.web.worker"])
 
 
