@@ -16,18 +16,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import quote
 
 from ..records.identifiers import iri_escape, registry
 from ..records.model import Entity, Figure, Mention, Taxon
+from .kinds import ENTITY_KINDS, KINDS
 from .terms import Literal, Triple
 from .vocab import CC0, DOI_RESOLVER, FIGURES, NDEX_NETWORK, PMC_SITE, RDF_TYPE, SITE, pfocr, schema, xsd
 
-ENTITY_CLASS = {"gene": schema("Gene"), "chemical": schema("ChemicalSubstance"), "disease": schema("MedicalCondition")}
-MENTION_CLASS = {"gene": pfocr("GeneMention"), "chemical": pfocr("ChemicalMention"),
-                 "disease": pfocr("DiseaseMention")}
-_HAS_MENTION, _MENTION, _WORD, _MATCHED, _SOURCE, _ENTITY = (
-    pfocr(name) for name in ("hasMention", "Mention", "word", "matchedSymbol", "matchSource", "entity"))
+ENTITY_CLASS = {kind: KINDS[kind].classes[0] for kind in ENTITY_KINDS}
+MENTION_CLASS = {kind: cast("str", KINDS[kind].mention_class) for kind in ENTITY_KINDS}
+_FIGURE_CLASSES, _MENTION = KINDS["figure"].classes, KINDS["mention"].classes[0]
+_HAS_MENTION, _WORD, _MATCHED, _SOURCE, _ENTITY = (
+    pfocr(name) for name in ("hasMention", "word", "matchedSymbol", "matchSource", "entity"))
 _INTEGER = xsd("integer")
 COUNT_PROPERTY = {"count_direct": pfocr("countDirect"), "count_synonym": pfocr("countSynonym"),
                   "count_match": pfocr("countMatch")}
@@ -75,9 +77,8 @@ def figure_blocks(fig: Figure) -> list[Block]:
     """The figure block first, then the article's shared blocks."""
     s = figure_iri(fig.figid)
     art = article_iri(fig.article.pmcid)
-    t: list[Triple] = [
-        (s, RDF_TYPE, schema("ImageObject")),
-        (s, RDF_TYPE, schema("Dataset")),
+    t: list[Triple] = [(s, RDF_TYPE, cls) for cls in _FIGURE_CLASSES]
+    t += [
         (s, schema("identifier"), Literal(fig.figid)),
         (s, schema("name"), Literal(fig.title)),
     ]
@@ -136,7 +137,7 @@ def figure_blocks(fig: Figure) -> list[Block]:
 def _article_blocks(fig: Figure, art: str) -> list[Block]:
     a = fig.article
     t: list[Triple] = [
-        (art, RDF_TYPE, schema("ScholarlyArticle")),
+        (art, RDF_TYPE, KINDS["article"].classes[0]),
         (art, schema("identifier"), Literal(a.pmcid)),
     ]
     _text(art, schema("name"), a.title, t)
@@ -151,7 +152,7 @@ def _article_blocks(fig: Figure, art: str) -> list[Block]:
     if journal_name:
         journal = f"{SITE}journals/{quote(journal_name, safe='')}"
         t.append((art, schema("isPartOf"), journal))
-        j: list[Triple] = [(journal, RDF_TYPE, schema("Periodical"))]
+        j: list[Triple] = [(journal, RDF_TYPE, KINDS["journal"].classes[0])]
         _text(journal, schema("name"), a.journal_title or a.journal_abbrev, j)
         if a.journal_title and a.journal_abbrev:
             j.append((journal, schema("alternateName"), Literal(a.journal_abbrev)))
@@ -159,7 +160,7 @@ def _article_blocks(fig: Figure, art: str) -> list[Block]:
     if a.publisher:
         publisher = f"{SITE}publishers/{quote(a.publisher, safe='')}"
         t.append((art, schema("publisher"), publisher))
-        blocks.append(Block(publisher, [(publisher, RDF_TYPE, schema("Organization")),
+        blocks.append(Block(publisher, [(publisher, RDF_TYPE, KINDS["publisher"].classes[0]),
                                         (publisher, schema("name"), Literal(a.publisher))]))
     return [Block(art, t), *blocks]
 
@@ -235,7 +236,7 @@ class EntityIndex:
     def taxon_triples(self, iri: str) -> list[Triple]:
         """The triples of the taxon ``iri``, as merged so far."""
         taxon = self.taxa[iri]
-        t: list[Triple] = [(iri, RDF_TYPE, schema("Taxon"))]
+        t: list[Triple] = [(iri, RDF_TYPE, KINDS["taxon"].classes[0])]
         if taxon.taxid:
             t.append((iri, schema("identifier"), Literal(f"ncbitaxon:{taxon.taxid}")))
             t.append((iri, schema("sameAs"), registry.alternate_iri("ncbitaxon", taxon.taxid)))

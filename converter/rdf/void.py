@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol, TypedDict
+from collections.abc import Mapping
+from typing import Protocol, TypedDict, cast
 
 from ..records.identifiers import registry
 from .formats import MEDIA_TYPES
-from .mapping import ENTITY_CLASS
+from .kinds import KINDS
 from .terms import Literal, Triple, turtle_block, turtle_prefixes
 from .vocab import CC0, DATASET, FIGURES, PFOCR, RDF_TYPE, SCHEMA, pfocr, schema, xsd
 
@@ -60,9 +61,8 @@ def void_turtle(report: Counted, dumps: dict[str, tuple[str, int, str]]) -> str:
         (d, VOID + "vocabulary", SCHEMA),
         (d, VOID + "vocabulary", PFOCR),
     ]
-    partitions = [(schema("ImageObject"), stats["figures"]), (schema("ScholarlyArticle"), stats["articles"]),
-                  (ENTITY_CLASS["gene"], stats["genes"]), (ENTITY_CLASS["chemical"], stats["chemicals"]),
-                  (ENTITY_CLASS["disease"], stats["diseases"]), (schema("Taxon"), stats["taxa"])]
+    counts = cast("Mapping[str, int]", stats)
+    partitions = [(kind.classes[0], counts[kind.counted_as]) for kind in KINDS.values() if kind.counted_as]
     entities = 0
     for cls, count in partitions:
         node = f"{d}#class-{cls.rsplit('/', 1)[-1]}"

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import rdflib
 
 from ..data import folder
-from ..rdf.mapping import ENTITY_CLASS
+from ..rdf.kinds import KINDS
 from ..rdf.terms import quote_string
 from ..rdf.vocab import FIGURES, SITE
 from ..records.identifiers import IRIStyle, Registry
@@ -29,13 +29,8 @@ from ..records.model import FIGID_PATTERN
 HAND_WRITTEN = "pfocr.ttl"  # in the shipped shapes folder (converter.data)
 
 # Which namespaces may name the nodes of each class (the mapping of docs/mapping.md).
-_NAMESPACES = {
-    "Gene": (ENTITY_CLASS["gene"], ["ncbigene"]),
-    "Chemical": (ENTITY_CLASS["chemical"], ["mesh", "chebi"]),
-    "Disease": (ENTITY_CLASS["disease"], ["mesh", "doid"]),
-    "Article": ("https://schema.org/ScholarlyArticle", ["pmc"]),
-    "Taxon": ("https://schema.org/Taxon", ["ncbitaxon"]),
-}
+_NAMESPACES = {kind.name.capitalize(): (kind.classes[0], list(kind.namespaces))
+               for kind in KINDS.values() if kind.namespaces}
 _REGEX_SPECIAL = set(".^$*+?()[]{}|\\")
 
 

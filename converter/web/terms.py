@@ -16,20 +16,15 @@ from markupsafe import Markup
 from pyld import jsonld
 
 from ..rdf.formats import MEDIA_TYPES, OXIGRAPH
+from ..rdf.kinds import KINDS
 from ..rdf.terms import quote_string
-from ..rdf.vocab import PFOCR, PREFIXES, SCHEMA, SITE
+from ..rdf.vocab import PREFIXES, SITE
 from .protocol import negotiate
 
 DEREFERENCED = ("ttl", "nt", "jsonld")  # the formats a dereferenced IRI is offered in
 RDF_TYPES = {MEDIA_TYPES[fmt]: OXIGRAPH[fmt] for fmt in DEREFERENCED}  # media type -> pyoxigraph format
-ENTITY_KINDS = [  # class -> heading on a figure page, in page order
-    (SCHEMA + "Gene", "Genes"),
-    (SCHEMA + "ChemicalSubstance", "Chemicals"),
-    (SCHEMA + "MedicalCondition", "Diseases"),
-    (SCHEMA + "Taxon", "Organisms"),
-]
-MENTION_KINDS = {PFOCR + "GeneMention": "genes", PFOCR + "ChemicalMention": "chemicals",
-                 PFOCR + "DiseaseMention": "diseases"}
+ENTITY_KINDS = [(kind.classes[0], kind.heading) for kind in KINDS.values() if kind.heading]  # a figure page's lists
+MENTION_KINDS = {kind.mention_class: kind.list for kind in KINDS.values() if kind.mention_class and kind.list}
 # The figure images are PMC's (schema:contentUrl). PMC answers those addresses by redirecting to its new site and
 # its CDN, and a Content-Security-Policy checks every hop, so pages may load images from these NCBI hosts and no
 # other; the server itself never fetches them.
