@@ -31,7 +31,7 @@ def test_every_node_of_a_kind_has_the_properties_the_table_gives(name, sample_st
     for node in nodes:
         counts = Counter(q.predicate.value for q in sample_store.quads_for_pattern(ox.NamedNode(node), None, None)
                          if q.predicate.value != RDF_TYPE)
-        for predicate, n in counts.items():
+        for predicate in counts:
             if predicate not in kind.properties:
                 wrong.append(f"{node} has {predicate}, which the table does not list for a {name}")
         for predicate, (low, high) in kind.properties.items():
