@@ -38,7 +38,18 @@ from ..validate import Evaluator, Result, ValidationError, ValidationReport, rea
 from .index import Header, IndexWriter, PreviousBuild
 from .report import ConvertError, Issue, Report
 from .schedule import _plan, _schedule
-from .tasks import _BUILD_DIR, _JSONL_CONTEXTS, _OPTIONS, _OUTPUT_FILES, _entity, _Event, _Group, _Range, _shard
+from .tasks import (
+    _BUILD_DIR,
+    _JSONL_CONTEXTS,
+    _OUTPUT_FILES,
+    Settings,
+    _entity,
+    _Event,
+    _Group,
+    _Range,
+    _shard,
+    configure,
+)
 from .worklist import WorkList
 
 
@@ -169,16 +180,16 @@ def convert(
             stack.callback(previous.close)
         index = IndexWriter(os.path.join(output, _BUILD_DIR)) if output != "-" else None
         try:
-            _OPTIONS.update({"formats": formats, "graph": graph, "shards": build, "evaluator": evaluator,
-                             "jsonl_head": _JSONL_CONTEXTS[jsonl_context]()})
+            settings = Settings(tuple(formats), graph, build, evaluator, _JSONL_CONTEXTS[jsonl_context]())
+            configure(settings)  # for the tasks this process runs itself
             schedule: Iterable[_Event] = stack.enter_context(closing(_schedule(
-                _plan(work, previous), jobs if jobs is not None else (os.cpu_count() or 1))))
+                _plan(work, previous), jobs if jobs is not None else (os.cpu_count() or 1), settings)))
             if progress:
                 from tqdm import tqdm
 
                 schedule = tqdm(schedule, total=work.group_count(), unit="figure", file=sys.stderr, leave=False)
             entities, taxa = _assemble(report, output, formats, graph, validate, work, schedule, previous, index,
-                                       stdout)
+                                       stdout, evaluator)
             if index is not None:  # after the dumps, stamped with their sizes and times
                 index.commit(_header(output, fingerprint, formats), entities, taxa)
         except BaseException:
@@ -193,7 +204,7 @@ def convert(
 
 def _assemble(report: Report, output: str, formats: list[str], graph: str, validate: bool, work: WorkList,
               schedule: Iterable[_Event], previous: PreviousBuild | None, index: IndexWriter | None,
-              stdout: IO[bytes] | None) -> tuple[list[PlainEntity], list[PlainTaxon]]:
+              stdout: IO[bytes] | None, evaluator: Evaluator | None) -> tuple[list[PlainEntity], list[PlainTaxon]]:
     """Write the dumps in group order from reused and newly converted groups; fill ``report``; add each group to
     the index of this build (with ranges in the new dumps); returns the index's tables of entities and taxa."""
     entity_ids: dict[PlainEntity, int] = {}  # the build index's tables: each distinct entity and taxon once
@@ -297,7 +308,6 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
             report.triples += len(block.triples)
         if validate:
             closure = [t for block in entity_blocks for t in block.triples]
-            evaluator = _OPTIONS["evaluator"]
             assert evaluator is not None  # validate: made in convert()
             checked.extend(evaluator.check(closure, [cast("str", b.key) for b in entity_blocks]))  # keyed by IRI
             report.validation = ValidationReport(sorted(set(checked)), "convert", located=located)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -136,16 +135,21 @@ class Report:
         if self.validation is not None:
             data["validation"] = {"violations": self.validation.count("Violation"),
                                   "warnings": self.validation.count("Warning"), "report": "shacl-report.ttl"}
-        if not self.converted:
-            data["converted"] = []
-            yield json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-            return
-        marker = secrets.token_hex(16)  # stands for the list, whose items are written one by one
-        data["converted"] = [marker]
-        head, tail = json.dumps(data, ensure_ascii=False, indent=1).split(f'  "{marker}"')
-        yield head
-        string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) writes for a string
-        for n, item in enumerate(self.converted):  # each as json.dumps(item, ensure_ascii=False, indent=1) would
-            members = ",\n".join([f"   {string(k)}: {string(v)}" for k, v in item.items()])
-            yield f"  {{\n{members}\n  }}" if n == 0 else f",\n  {{\n{members}\n  }}"
-        yield tail + "\n"
+        data["converted"] = _Streamed(self.converted)
+        yield from json.JSONEncoder(ensure_ascii=False, indent=1).iterencode(data)
+        yield "\n"
+
+
+class _Streamed(list[Any]):
+    """The converted records, a list to the JSON encoder, read from their spool one at a time (the encoder that
+    indents asks a list only its length and its items)."""
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        super().__init__()
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)

@@ -16,6 +16,7 @@ from .tasks import (
     _LOOKAHEAD,
     _TASK_GROUPS,
     _WINDOW,
+    Settings,
     _convert_task,
     _Event,
     _Group,
@@ -23,6 +24,7 @@ from .tasks import (
     _Planned,
     _Task,
     _TaskResult,
+    configure,
 )
 from .worklist import WorkList
 
@@ -48,7 +50,7 @@ class _Later:
 
 
 def _schedule(plan: Iterable[tuple[list[Source], str | None, str | None, int | None]],
-              jobs: int) -> Generator[_Event, None, None]:
+              jobs: int, settings: Settings) -> Generator[_Event, None, None]:
     """The plan's groups in order, each as ``("reuse", where, pages)`` or ``("new", task number, converted group,
     whether it is its task's last)``; the new ones converted in ``jobs`` worker processes.
 
@@ -66,7 +68,7 @@ def _schedule(plan: Iterable[tuple[list[Source], str | None, str | None, int | N
             if pool is None:
                 if jobs <= 1 or (exhausted and not tasks):  # one task in all (a record, or a small rebuild)
                     return _Later(task)
-                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
+                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs, configure, (settings,)))
                 stack.enter_context(_collector_paused())
             return pool.apply_async(_convert_task, (task,))
 

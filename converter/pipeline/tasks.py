@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import IO, Any, Literal, TypedDict
+from typing import IO, Any, Literal
 
 from ..files import named
 from ..rdf.formats import CONTEXT_FILE, FILE_NAMES
@@ -55,17 +55,25 @@ class _Group:
     warnings: list[Issue] = field(default_factory=list)
 
 
-class _Options(TypedDict, total=False):
-    """The settings of a conversion, for the worker processes (which inherit them when forked)."""
+@dataclass(frozen=True)
+class Settings:
+    """The settings of a conversion, handed to each worker process as it starts (:func:`configure`)."""
 
-    formats: list[str]
+    formats: tuple[str, ...]
     graph: str
     shards: str  # the folder of the workers' shard files
-    evaluator: Evaluator | None
-    jsonl_head: str
+    evaluator: Evaluator | None  # the shapes, when the conversion validates
+    jsonl_head: str  # how a pfocr.jsonl line starts
 
 
-_OPTIONS: _Options = {}
+_SETTINGS = Settings((), "", "", None, "")  # this process's: set by configure() before any task runs
+
+
+def configure(settings: Settings) -> None:
+    """Give this process the conversion's settings: a pool's initializer, and the parent's for serial tasks."""
+    global _SETTINGS
+    _SETTINGS = settings
+
 _Block = tuple[str | None, int, Payload, list[Result]]  # a block converted: shared key, triples, text, results
 _Planned = tuple[list[Source], str | None, str | None]  # pages of a group to convert, input key, figid
 _Task = tuple[int, list[_Planned]]
@@ -90,8 +98,8 @@ def _layout_rank(fig: Figure) -> int:
 
 def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list[_Block]]:
     """The group, and its blocks as (shared key or None, triple count, payload, validation results)."""
-    formats = _OPTIONS["formats"]
-    graph = _OPTIONS["graph"]
+    formats = _SETTINGS.formats
+    graph = _SETTINGS.graph
     group = _Group(None)
     blocks_out: list[_Block] = []
     candidates: list[tuple[Figure, list[RecordError]]] = []
@@ -110,7 +118,7 @@ def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list[_Block]]:
                                         figid))
         group.warnings.extend(Issue.of(w, figid) for w in fig_warnings)
         blocks = figure_blocks(fig)
-        checked = _check_blocks(fig, blocks) if _OPTIONS.get("evaluator") else {}
+        checked = _check_blocks(fig, blocks) if _SETTINGS.evaluator else {}
         # Each distinct form once: two rows may give one entity different kinds or cross-references, which the
         # parent's merge adds up (docs/mapping.md).
         entities = dict.fromkeys(m.entity for m in fig.mentions if m.entity)
@@ -121,7 +129,7 @@ def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list[_Block]]:
             linked.update(iris, map(taxon_iri, (*fig.organisms, *fig.organisms_ner)))
         for block in blocks:
             payload = serialize(block.triples, formats, graph, linked,
-                                _OPTIONS["jsonl_head"] if block.key is None else "{")
+                                _SETTINGS.jsonl_head if block.key is None else "{")
             blocks_out.append((block.key, len(block.triples), payload, checked.get(block.key, [])))
         group.figures.append((figid, fig.file))
         group.entities.extend(map(_plain_entity, entities))
@@ -153,7 +161,7 @@ def _check_blocks(fig: Figure, blocks: list[Block]) -> dict[str | None, list[Res
     closure.extend(t for block in local.blocks() for t in block.triples)
     owner = {s: block.key for block in blocks for s, _, _ in block.triples}
     checked: dict[str | None, list[Result]] = {}
-    evaluator = _OPTIONS["evaluator"]
+    evaluator = _SETTINGS.evaluator
     assert evaluator is not None  # checked only when validating
     for r in evaluator.check(closure, list(owner)):
         checked.setdefault(owner[r.focus[1:-1]], []).append(r)
@@ -183,13 +191,13 @@ def _input_key(sources: Sequence[Source], figids: Sequence[str | None] | None = 
 
 def _shard(number: int) -> str:
     """The shard files of task ``number`` are this path with each format's extension."""
-    return os.path.join(_OPTIONS["shards"], f"{number:07d}")
+    return os.path.join(_SETTINGS.shards, f"{number:07d}")
 
 
 def _convert_task(task: _Task) -> _TaskResult:
     """Convert groups; their text goes to this task's shard files, one per format (worker side)."""
     number, groups = task
-    formats = _OPTIONS["formats"]
+    formats = _SETTINGS.formats
     shard = _shard(number)
     out: list[_Group] = []
     files: dict[str, IO[bytes]] = {fmt: open(f"{shard}.{fmt}", "wb") for fmt in formats}
@@ -207,7 +215,7 @@ def _convert_task(task: _Task) -> _TaskResult:
     return number, out
 
 
-def _write_groups(groups: list[_Planned], formats: list[str],
+def _write_groups(groups: list[_Planned], formats: Sequence[str],
                   files: dict[str, IO[bytes]], sizes: dict[str, int], out: list[_Group]) -> None:
     """Convert ``groups`` into the shard ``files``, noting where each block's text sits (worker side)."""
     for sources, key, figid in groups:
