@@ -42,6 +42,7 @@ from .tasks import (
     _BUILD_DIR,
     _JSONL_CONTEXTS,
     _OUTPUT_FILES,
+    Reused,
     Settings,
     _entity,
     _Event,
@@ -222,15 +223,15 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
     lines = FigureLines(entities, work) if "jsonl" in formats else None
     try:
         for event in schedule:
-            if event[0] == "reuse":
-                _, where, pages = event
+            if isinstance(event, Reused):
+                where, pages = event.where, event.pages
                 assert previous is not None  # what it reuses
                 group, source = previous.group(where), previous.files
                 report.reused += pages
                 group = dataclasses.replace(group, entities=[previous.entities[n] for n in group.entities],
                                             taxa=[previous.taxa[n] for n in group.taxa])
             else:
-                _, number, group, last = event
+                number, group, last = event.number, event.group, event.last
                 if number != shard:
                     dumps.flush()  # copies from the shard files go out before they close
                     for fh in shard_files.values():

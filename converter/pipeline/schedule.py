@@ -16,6 +16,8 @@ from .tasks import (
     _LOOKAHEAD,
     _TASK_GROUPS,
     _WINDOW,
+    Converted,
+    Reused,
     Settings,
     _convert_task,
     _Event,
@@ -105,7 +107,7 @@ def _schedule(plan: Iterable[tuple[list[Source], str | None, str | None, int | N
                 return
             queued = order.popleft()
             if queued is not None:
-                yield ("reuse", *queued)
+                yield Reused(*queued)
                 continue
             if not current:
                 if not tasks:
@@ -113,7 +115,7 @@ def _schedule(plan: Iterable[tuple[list[Source], str | None, str | None, int | N
                 number, groups = tasks.popleft().get()
                 current.extend(groups)
             group = current.popleft()
-            yield "new", number, group, not current
+            yield Converted(number, group, not current)
 
 
 @contextmanager

@@ -78,8 +78,27 @@ _Block = tuple[str | None, int, Payload, list[Result]]  # a block converted: sha
 _Planned = tuple[list[Source], str | None, str | None]  # pages of a group to convert, input key, figid
 _Task = tuple[int, list[_Planned]]
 _TaskResult = tuple[int, list[_Group]]
-# what _schedule yields for each group: reused from the last build, or newly converted
-_Event = tuple[Literal["reuse"], int, int] | tuple[Literal["new"], int, _Group, bool]
+
+
+# What _schedule yields for each group: reused from the last build, or newly converted
+@dataclass(frozen=True, slots=True)
+class Reused:
+    """A group the last build wrote, unchanged: where its text starts in that build's dumps, and its pages."""
+
+    where: int
+    pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """A group a task converted: the task's number, the group, and whether it is the task's last."""
+
+    number: int
+    group: _Group
+    last: bool
+
+
+_Event = Reused | Converted
 # How a pfocr.jsonl line starts: its @context, a reference to the file beside it or a copy of it
 _JSONL_CONTEXTS = {
     "file": lambda: '{"@context":' + json.dumps(CONTEXT_FILE) + ",",
