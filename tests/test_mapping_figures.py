@@ -38,7 +38,8 @@ HUMAN = Taxon("9606", "Homo sapiens")
 TAX = "https://identifiers.org/taxonomy/9606"
 HUMAN_TRIPLES = {(TAX, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", S + "Taxon"),
                  (TAX, S + "identifier", Literal("ncbitaxon:9606")),
-                 (TAX, S + "sameAs", "https://identifiers.org/taxonomy:9606"), (TAX, S + "name", Literal("Homo sapiens"))}
+                 (TAX, S + "sameAs", "https://identifiers.org/taxonomy:9606"),
+                 (TAX, S + "name", Literal("Homo sapiens"))}
 
 # row of docs/mapping.md (its first code span) -> (the fields set on the figure or its article, the triples added)
 FIGURE_CASES: dict[str, tuple[dict[str, Any], set[Triple]]] = {
@@ -84,7 +85,8 @@ NOT_A_CASE = {"figid", "figtitle", "pmcid", "redirect_from", "annotations", "seo
 def test_the_base_figure():
     rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
     assert triples(BASE) == {
-        (FIG, rdf_type, S + "ImageObject"), (FIG, rdf_type, S + "Dataset"), (FIG, S + "identifier", Literal("PMC1__f1")),
+        (FIG, rdf_type, S + "ImageObject"), (FIG, rdf_type, S + "Dataset"),
+        (FIG, S + "identifier", Literal("PMC1__f1")),
         (FIG, S + "name", Literal("T")), (FIG, S + "license", "https://creativecommons.org/publicdomain/zero/1.0/"),
         (FIG, S + "isPartOf", ART), (ART, rdf_type, S + "ScholarlyArticle"), (ART, S + "identifier", Literal("PMC1")),
         (ART, S + "sameAs", "https://identifiers.org/pmc:PMC1")}
@@ -114,7 +116,8 @@ def test_a_gene_mention():
     rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
     assert added == {
         (FIG, S + "mentions", g), (FIG, P + "hasMention", mention),
-        (mention, rdf_type, P + "Mention"), (mention, rdf_type, P + "GeneMention"), (mention, P + "word", Literal("p53")),
+        (mention, rdf_type, P + "Mention"), (mention, rdf_type, P + "GeneMention"),
+        (mention, P + "word", Literal("p53")),
         (mention, P + "matchedSymbol", Literal("TP53")), (mention, P + "matchSource", Literal("hgnc_alias_symbol")),
         (mention, P + "entity", g), (mention, P + "countDirect", Literal("2", XSD + "integer")),
         (g, rdf_type, S + "Gene"), (g, S + "identifier", Literal("ncbigene:7157")), (g, S + "name", Literal("TP53")),
