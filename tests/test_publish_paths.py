@@ -58,12 +58,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = _any
 
-    def forward(self, body: bytes) -> None:
+    def forward(self, body: bytes, then: Callable[[], object] | None = None) -> None:
+        """Pass the request on; ``then`` runs after the store answered and before the client hears it."""
         up = http.client.HTTPConnection(self.server.upstream.hostname, self.server.upstream.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization")}
         up.request(self.command, self.path, body=body, headers=headers)
         answer = up.getresponse()
         data = answer.read()
+        if then is not None:
+            then()
         self.send_response(answer.status)
         for key, value in answer.getheaders():
             if key.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -170,9 +173,10 @@ def test_a_staging_graph_short_of_a_batch_is_not_swapped_in(oxigraph):
 def test_a_graph_changed_during_the_swap_is_reported(oxigraph):
     def write_after_swap(handler: _Handler, body: bytes) -> bool:
         if is_update(handler, parse_qs(body.decode()).get("update", [""])[0].encode(), "MOVE"):
-            handler.forward(body)  # the swap, then another writer adds to the published graph
-            requests.post(oxigraph + "/update", timeout=60, data={
-                "update": f"INSERT DATA {{ GRAPH <{GRAPH}> {{ <urn:x:s> <urn:x:p> <urn:x:o> }} }}"})
+            # the swap, then another writer adds to the published graph before the publisher hears the swap's
+            # answer (and so before it counts the graph)
+            handler.forward(body, then=lambda: requests.post(oxigraph + "/update", timeout=60, data={
+                "update": f"INSERT DATA {{ GRAPH <{GRAPH}> {{ <urn:x:s> <urn:x:p> <urn:x:o> }} }}"}))
             return True
         return False
 
