@@ -152,9 +152,10 @@ def convert(
     except ValidationError as err:
         raise ConvertError(str(err)) from None
 
-    registry.style = iri_style
+    style_before, registry.style = registry.style, iri_style
     _ = registry.namespaces  # read data/identifiers.json once, before worker processes fork
     with ExitStack() as stack:
+        stack.callback(setattr, registry, "style", style_before)  # the style is this conversion's, not the process's
         work = stack.enter_context(WorkList())
         problems: list[RecordError] = []
         try:
