@@ -8,25 +8,14 @@ every term in N-Triples form as pyoxigraph writes it, so that results compare eq
 
 from __future__ import annotations
 
-import pyoxigraph as ox
 import pyshacl
 import rdflib
 
 from converter.validate import Result
 from converter.validate.sources import load_shapes
+from converter.validate.terms import nt_of_rdflib as nt
 
 SH = "http://www.w3.org/ns/shacl#"
-
-
-def nt(term) -> str:
-    """N-Triples form of an rdflib term, written by pyoxigraph like every term of the converter's results."""
-    if isinstance(term, rdflib.Literal):
-        if term.language:
-            return str(ox.Literal(str(term), language=term.language))
-        return str(ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None))
-    if isinstance(term, rdflib.BNode):
-        return f"_:{term}"
-    return f"<{term}>"
 
 
 def results_from_graph(report: rdflib.Graph) -> list[Result]:

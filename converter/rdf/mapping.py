@@ -28,6 +28,7 @@ from .vocab import CC0, DOI_RESOLVER, FIGURES, NDEX_NETWORK, PMC_SITE, RDF_TYPE,
 ENTITY_CLASS = {kind: KINDS[kind].classes[0] for kind in ENTITY_KINDS}
 MENTION_CLASS = {kind: cast("str", KINDS[kind].mention_class) for kind in ENTITY_KINDS}
 _FIGURE_CLASSES, _MENTION = KINDS["figure"].classes, KINDS["mention"].classes[0]
+_ARTICLE, _JOURNAL, _PUBLISHER, _TAXON = (KINDS[k].classes[0] for k in ("article", "journal", "publisher", "taxon"))
 _HAS_MENTION, _WORD, _MATCHED, _SOURCE, _ENTITY = (
     pfocr(name) for name in ("hasMention", "word", "matchedSymbol", "matchSource", "entity"))
 _INTEGER = xsd("integer")
@@ -137,7 +138,7 @@ def figure_blocks(fig: Figure) -> list[Block]:
 def _article_blocks(fig: Figure, art: str) -> list[Block]:
     a = fig.article
     t: list[Triple] = [
-        (art, RDF_TYPE, KINDS["article"].classes[0]),
+        (art, RDF_TYPE, _ARTICLE),
         (art, schema("identifier"), Literal(a.pmcid)),
     ]
     _text(art, schema("name"), a.title, t)
@@ -152,7 +153,7 @@ def _article_blocks(fig: Figure, art: str) -> list[Block]:
     if journal_name:
         journal = f"{SITE}journals/{quote(journal_name, safe='')}"
         t.append((art, schema("isPartOf"), journal))
-        j: list[Triple] = [(journal, RDF_TYPE, KINDS["journal"].classes[0])]
+        j: list[Triple] = [(journal, RDF_TYPE, _JOURNAL)]
         _text(journal, schema("name"), a.journal_title or a.journal_abbrev, j)
         if a.journal_title and a.journal_abbrev:
             j.append((journal, schema("alternateName"), Literal(a.journal_abbrev)))
@@ -160,7 +161,7 @@ def _article_blocks(fig: Figure, art: str) -> list[Block]:
     if a.publisher:
         publisher = f"{SITE}publishers/{quote(a.publisher, safe='')}"
         t.append((art, schema("publisher"), publisher))
-        blocks.append(Block(publisher, [(publisher, RDF_TYPE, KINDS["publisher"].classes[0]),
+        blocks.append(Block(publisher, [(publisher, RDF_TYPE, _PUBLISHER),
                                         (publisher, schema("name"), Literal(a.publisher))]))
     return [Block(art, t), *blocks]
 
@@ -236,7 +237,7 @@ class EntityIndex:
     def taxon_triples(self, iri: str) -> list[Triple]:
         """The triples of the taxon ``iri``, as merged so far."""
         taxon = self.taxa[iri]
-        t: list[Triple] = [(iri, RDF_TYPE, KINDS["taxon"].classes[0])]
+        t: list[Triple] = [(iri, RDF_TYPE, _TAXON)]
         if taxon.taxid:
             t.append((iri, schema("identifier"), Literal(f"ncbitaxon:{taxon.taxid}")))
             t.append((iri, schema("sameAs"), registry.alternate_iri("ncbitaxon", taxon.taxid)))

@@ -96,6 +96,15 @@ def open_store(path: str = DEFAULT_STORE, *, writable: bool = False) -> ox.Store
         raise StoreError(f"{path}: cannot open the store: {err}") from None
 
 
+def _bulk_load(store: ox.Store, dumps: list[str]) -> None:
+    """Bulk-load each dump; a parse error names the dump."""
+    for dump in dumps:
+        try:
+            store.bulk_load(path=dump, format=dump_format(dump))
+        except (SyntaxError, ValueError) as err:
+            raise StoreError(f"{dump}: {err}") from None
+
+
 @contextmanager
 def derived_from(dumps: list[str], work: str) -> Iterator[Iterator[ox.Quad]]:
     """The precomputed data of the graph in ``dumps``, for a store other than this one (``publish``, bulk-load
@@ -103,11 +112,7 @@ def derived_from(dumps: list[str], work: str) -> Iterator[Iterator[ox.Quad]]:
     folder = tempfile.mkdtemp(prefix="derived-", dir=work)
     try:
         store = ox.Store(folder)
-        for dump in dumps:
-            try:
-                store.bulk_load(path=dump, format=dump_format(dump))
-            except (SyntaxError, ValueError) as err:
-                raise StoreError(f"{dump}: {err}") from None
+        _bulk_load(store, dumps)
         store.optimize()
         derive(store)
         yield derived_quads(store)
@@ -174,11 +179,7 @@ def load(inputs: Iterable[str], store_path: str = DEFAULT_STORE) -> LoadReport:
             with tempfile.TemporaryDirectory(dir=versions) as work:
                 dumps = dump_files(inputs, work, report.rejected)
                 store = ox.Store(fresh)
-                for dump in dumps:
-                    try:
-                        store.bulk_load(path=dump, format=dump_format(dump))
-                    except (SyntaxError, ValueError) as err:
-                        raise StoreError(f"{dump}: {err}") from None
+                _bulk_load(store, dumps)
                 report.description = _load_descriptions(store, dumps)  # before the converted records' folder goes
             store.optimize()  # compacts what the bulk load wrote: the queries below, and users', run much faster
             report.triples = len(store) - report.description  # a scan, faster on the compacted store
