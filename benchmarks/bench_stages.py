@@ -33,6 +33,7 @@ from converter.rdf.formats import FORMATS
 from converter.rdf.mapping import figure_blocks
 from converter.rdf.vocab import GRAPH
 from converter.rdf.writers import encode, serialize
+from converter.records.identifiers import Registry
 from converter.records.model import build_figure
 from converter.records.sources import RecordError, iter_sources, peek_figid, read_record
 
@@ -50,6 +51,7 @@ def _pages(corpus: Path, count: int) -> list:
 
 def measure(pages: list) -> dict[str, float]:
     """Seconds spent in each stage over ``pages``, converted one at a time."""
+    ids = Registry("slash")
     spent = dict.fromkeys(["read", "model", "mapping", *("serialise " + "+".join(f) for f in SERIALISATIONS)], 0.0)
     clock = time.perf_counter
     for source in pages:
@@ -68,7 +70,7 @@ def measure(pages: list) -> dict[str, float]:
             continue
         built = clock()
         spent["model"] += built - read
-        blocks = figure_blocks(fig)
+        blocks = figure_blocks(fig, ids)
         mapped = clock()
         spent["mapping"] += mapped - built
         for formats in SERIALISATIONS:

@@ -25,8 +25,10 @@ def test_iris_come_from_the_copy(prefix, value, slash, colon):
     registry = Registry()
     assert registry.iri(prefix, value) == slash
     assert registry.alternate_iri(prefix, value) == colon
-    registry.style = "colon"
-    assert registry.iri(prefix, value) == colon
+    colon_style = Registry("colon")
+    assert colon_style.iri(prefix, value) == colon
+    assert colon_style.alternate_iri(prefix, value) == slash
+    assert registry.iri(prefix, value) == slash  # one registry's style is not another's
 
 
 @pytest.mark.parametrize("prefix, value", [("ncbigene", "TP53"), ("mesh", "X0001"), ("pmc", "12345"),

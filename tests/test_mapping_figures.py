@@ -16,6 +16,7 @@ import pytest
 
 from converter.rdf.mapping import EntityIndex, figure_blocks
 from converter.rdf.terms import Literal, Triple
+from converter.records.identifiers import Registry
 from converter.records.model import Article, Entity, Figure, Mention, Taxon
 
 S = "https://schema.org/"
@@ -29,9 +30,9 @@ BASE = Figure(figid="PMC1__f1", file="f1.md", layout="tsv", title="T", article=A
 
 
 def triples(fig: Figure) -> set[Triple]:
-    index = EntityIndex()
+    index = EntityIndex(Registry("slash"))
     index.add_figure(fig)
-    return {t for block in [*figure_blocks(fig), *index.blocks()] for t in block.triples}
+    return {t for block in [*figure_blocks(fig, index.ids), *index.blocks()] for t in block.triples}
 
 
 HUMAN = Taxon("9606", "Homo sapiens")

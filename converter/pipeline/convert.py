@@ -31,7 +31,7 @@ from ..rdf.mapping import EntityIndex, entity_iri, taxon_iri
 from ..rdf.vocab import GRAPH
 from ..rdf.void import void_turtle
 from ..rdf.writers import DumpSet, context_text, serialize
-from ..records.identifiers import IRIStyle, registry
+from ..records.identifiers import IRIStyle, Registry
 from ..records.model import PlainEntity, PlainTaxon, Taxon
 from ..records.sources import RecordError, iter_sources, peek_figid
 from ..validate import Evaluator, Result, ValidationError, ValidationReport, read_shapes
@@ -152,10 +152,9 @@ def convert(
     except ValidationError as err:
         raise ConvertError(str(err)) from None
 
-    style_before, registry.style = registry.style, iri_style
-    _ = registry.namespaces  # read data/identifiers.json once, before worker processes fork
+    ids = Registry(iri_style)
+    _ = ids.namespaces  # read data/identifiers.json once, before worker processes fork
     with ExitStack() as stack:
-        stack.callback(setattr, registry, "style", style_before)  # the style is this conversion's, not the process's
         work = stack.enter_context(WorkList())
         problems: list[RecordError] = []
         try:
@@ -182,7 +181,7 @@ def convert(
             stack.callback(previous.close)
         index = IndexWriter(os.path.join(output, _BUILD_DIR)) if output != "-" else None
         try:
-            settings = Settings(tuple(formats), graph, build, evaluator, _JSONL_CONTEXTS[jsonl_context]())
+            settings = Settings(tuple(formats), graph, build, evaluator, _JSONL_CONTEXTS[jsonl_context](), ids)
             configure(settings)  # for the tasks this process runs itself
             schedule: Iterable[_Event] = stack.enter_context(closing(_schedule(
                 _plan(work, previous), jobs if jobs is not None else (os.cpu_count() or 1), settings)))
@@ -190,8 +189,7 @@ def convert(
                 from tqdm import tqdm
 
                 schedule = tqdm(schedule, total=work.group_count(), unit="figure", file=sys.stderr, leave=False)
-            entities, taxa = _assemble(report, output, formats, graph, validate, work, schedule, previous, index,
-                                       stdout, evaluator)
+            entities, taxa = _assemble(report, output, settings, work, schedule, previous, index, stdout)
             if index is not None:  # after the dumps, stamped with their sizes and times
                 index.commit(_header(output, fingerprint, formats), entities, taxa)
         except BaseException:
@@ -204,15 +202,17 @@ def convert(
     return report
 
 
-def _assemble(report: Report, output: str, formats: list[str], graph: str, validate: bool, work: WorkList,
-              schedule: Iterable[_Event], previous: PreviousBuild | None, index: IndexWriter | None,
-              stdout: IO[bytes] | None, evaluator: Evaluator | None) -> tuple[list[PlainEntity], list[PlainTaxon]]:
+def _assemble(report: Report, output: str, settings: Settings, work: WorkList, schedule: Iterable[_Event],
+              previous: PreviousBuild | None, index: IndexWriter | None,
+              stdout: IO[bytes] | None) -> tuple[list[PlainEntity], list[PlainTaxon]]:
     """Write the dumps in group order from reused and newly converted groups; fill ``report``; add each group to
     the index of this build (with ranges in the new dumps); returns the index's tables of entities and taxa."""
     entity_ids: dict[PlainEntity, int] = {}  # the build index's tables: each distinct entity and taxon once
     taxon_ids: dict[PlainTaxon, int] = {}
-    entities = EntityIndex()
-    article_space = registry.namespace_iri("pmc")  # shared blocks keyed by it are articles
+    formats, graph, evaluator, ids = list(settings.formats), settings.graph, settings.evaluator, settings.ids
+    validate = evaluator is not None
+    entities = EntityIndex(ids)
+    article_space = ids.namespace_iri("pmc")  # shared blocks keyed by it are articles
     articles = 0
     links: Counter[str] = Counter()
     checked: list[Result] = []
@@ -285,9 +285,9 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                     ref = entity_ids[fields] = len(entity_ids)
                     entity = _entity(fields)
                     if entities.add(entity) and lines is not None:
-                        lines.changed(entity_iri(entity))
+                        lines.changed(entity_iri(ids, entity))
                     if validate:
-                        located.setdefault(f"<{entity_iri(entity)}>", group.figures[0][0])
+                        located.setdefault(f"<{entity_iri(ids, entity)}>", group.figures[0][0])
                 kept.entities.append(ref)
             for fields in group.taxa:
                 ref = taxon_ids.get(fields)
@@ -296,7 +296,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
                     taxon = Taxon(*fields)
                     entities.add_taxon(taxon)
                     if validate:
-                        located.setdefault(f"<{taxon_iri(taxon)}>", group.figures[0][0])
+                        located.setdefault(f"<{taxon_iri(ids, taxon)}>", group.figures[0][0])
                 kept.taxa.append(ref)
             links.update(group.links)
             if lines is not None and figure_links is not None:
@@ -310,7 +310,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
             report.triples += len(block.triples)
         if validate:
             closure = [t for block in entity_blocks for t in block.triples]
-            assert evaluator is not None  # validate: made in convert()
+            assert evaluator is not None
             checked.extend(evaluator.check(closure, [cast("str", b.key) for b in entity_blocks]))  # keyed by IRI
             report.validation = ValidationReport(sorted(set(checked)), "convert", located=located)
         dumps.flush()
@@ -340,7 +340,7 @@ def _assemble(report: Report, output: str, formats: list[str], graph: str, valid
             if {"jsonld", "jsonl"} & set(formats):
                 report.outputs["context"] = CONTEXT_FILE
             digests = dumps.digests()
-            void = void_turtle(report, {fmt: (FILE_NAMES[fmt], *digests[fmt]) for fmt in formats})
+            void = void_turtle(report, {fmt: (FILE_NAMES[fmt], *digests[fmt]) for fmt in formats}, ids)
     except BaseException:
         dumps.abort()
         raise

@@ -20,6 +20,7 @@ from ..rdf.mapping import Block, EntityIndex, entity_iri, figure_blocks, taxon_i
 from ..rdf.terms import Link
 from ..rdf.vocab import CONTEXT
 from ..rdf.writers import Payload, encode, serialize
+from ..records.identifiers import Registry
 from ..records.model import Entity, Figure, PlainEntity, Taxon, build_figure
 from ..records.sources import COMPANION_KINDS, RecordError, Source, peek_figid, read_record
 from ..validate import Evaluator, Result
@@ -64,9 +65,10 @@ class Settings:
     shards: str  # the folder of the workers' shard files
     evaluator: Evaluator | None  # the shapes, when the conversion validates
     jsonl_head: str  # how a pfocr.jsonl line starts
+    ids: Registry  # mints identifiers.org IRIs in the conversion's style
 
 
-_SETTINGS = Settings((), "", "", None, "")  # this process's: set by configure() before any task runs
+_SETTINGS = Settings((), "", "", None, "", Registry())  # this process's: set by configure() before any task runs
 
 
 def configure(settings: Settings) -> None:
@@ -136,16 +138,17 @@ def _convert_group(sources: Sequence[Source]) -> tuple[_Group, list[_Block]]:
                                         "(the newer TSV layout wins, then the first path in sorted order)", None,
                                         figid))
         group.warnings.extend(Issue.of(w, figid) for w in fig_warnings)
-        blocks = figure_blocks(fig)
+        ids = _SETTINGS.ids
+        blocks = figure_blocks(fig, ids)
         checked = _check_blocks(fig, blocks) if _SETTINGS.evaluator else {}
         # Each distinct form once: two rows may give one entity different kinds or cross-references, which the
         # parent's merge adds up (docs/mapping.md).
         entities = dict.fromkeys(m.entity for m in fig.mentions if m.entity)
-        iris = {entity_iri(e): e for e in entities}
+        iris = {entity_iri(ids, e): e for e in entities}
         linked = None
         if "jsonl" in formats:  # the nodes the parent writes into the figure's line (converter/rdf/jsonlines.py)
             linked = {block.key for block in blocks if block.key is not None}
-            linked.update(iris, map(taxon_iri, (*fig.organisms, *fig.organisms_ner)))
+            linked.update(iris, (taxon_iri(ids, t) for t in (*fig.organisms, *fig.organisms_ner)))
         for block in blocks:
             payload = serialize(block.triples, formats, graph, linked,
                                 _SETTINGS.jsonl_head if block.key is None else "{")
@@ -174,7 +177,7 @@ def _check_blocks(fig: Figure, blocks: list[Block]) -> dict[str | None, list[Res
     Every shape is local to a node, its values and their types, so this gives the results a whole-graph run gives
     for these nodes; entities and taxa, merged across figures, are validated once at the end.
     """
-    local = EntityIndex()
+    local = EntityIndex(_SETTINGS.ids)
     local.add_figure(fig)
     closure = [t for block in blocks for t in block.triples]
     closure.extend(t for block in local.blocks() for t in block.triples)

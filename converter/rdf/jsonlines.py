@@ -147,7 +147,7 @@ class FigureLines:
         if iri is None:
             if len(self._taxon_iris) >= _MEMO:
                 self._taxon_iris.clear()
-            iri = self._taxon_iris[taxon] = taxon_iri(taxon)
+            iri = self._taxon_iris[taxon] = taxon_iri(self.entities.ids, taxon)
         return iri
 
 

@@ -2,7 +2,7 @@
 
 ``docs/mapping.md`` documents this module row by row. A figure maps to blocks of triples::
 
-    >>> blocks = figure_blocks(figure)                       # doctest: +SKIP
+    >>> blocks = figure_blocks(figure, Registry("slash"))    # doctest: +SKIP
     >>> blocks[0].key is None and blocks[0].triples[0][0]    # doctest: +SKIP
     'https://pfocr.wikipathways.org/figures/PMC7957022__fcell-09-641469-g005.html'
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import quote
 
-from ..records.identifiers import iri_escape, registry
+from ..records.identifiers import Registry, iri_escape
 from ..records.model import Entity, Figure, Mention, Taxon
 from .kinds import ENTITY_KINDS, KINDS
 from .terms import Literal, Triple
@@ -48,18 +48,18 @@ def figure_iri(figid: str) -> str:
     return f"{FIGURES}{figid}.html"
 
 
-def article_iri(pmcid: str) -> str:
-    return registry.iri("pmc", pmcid)
+def article_iri(ids: Registry, pmcid: str) -> str:
+    return ids.iri("pmc", pmcid)
 
 
-def taxon_iri(taxon: Taxon) -> str:
+def taxon_iri(ids: Registry, taxon: Taxon) -> str:
     if taxon.taxid:
-        return registry.iri("ncbitaxon", taxon.taxid)
+        return ids.iri("ncbitaxon", taxon.taxid)
     return f"{SITE}organisms/{quote(taxon.name or '', safe='')}"
 
 
-def entity_iri(entity: Entity) -> str:
-    return registry.iri(entity.prefix, entity.local)
+def entity_iri(ids: Registry, entity: Entity) -> str:
+    return ids.iri(entity.prefix, entity.local)
 
 
 def mention_iri(fig_iri: str, m: Mention) -> str:
@@ -74,10 +74,10 @@ def _text(s: str, p: str, value: str | None, out: list[Triple]) -> None:
         out.append((s, p, Literal(value)))
 
 
-def figure_blocks(fig: Figure) -> list[Block]:
-    """The figure block first, then the article's shared blocks."""
+def figure_blocks(fig: Figure, ids: Registry) -> list[Block]:
+    """The figure block first, then the article's shared blocks; identifiers.org IRIs are minted by ``ids``."""
     s = figure_iri(fig.figid)
-    art = article_iri(fig.article.pmcid)
+    art = article_iri(ids, fig.article.pmcid)
     t: list[Triple] = [(s, RDF_TYPE, cls) for cls in _FIGURE_CLASSES]
     t += [
         (s, schema("identifier"), Literal(fig.figid)),
@@ -103,10 +103,10 @@ def figure_blocks(fig: Figure) -> list[Block]:
     if fig.ndex:
         t.append((s, pfocr("ndexNetwork"), NDEX_NETWORK + fig.ndex))
     for taxon in fig.organisms:
-        t.append((s, schema("about"), taxon_iri(taxon)))
+        t.append((s, schema("about"), taxon_iri(ids, taxon)))
     for taxon in fig.organisms_ner:
-        t.append((s, schema("mentions"), taxon_iri(taxon)))
-    targets = [entity_iri(m.entity) if m.entity else None for m in fig.mentions]
+        t.append((s, schema("mentions"), taxon_iri(ids, taxon)))
+    targets = [entity_iri(ids, m.entity) if m.entity else None for m in fig.mentions]
     t.extend((s, schema("mentions"), e) for e in dict.fromkeys(e for e in targets if e))
 
     mention_triples: list[Triple] = []
@@ -131,11 +131,11 @@ def figure_blocks(fig: Figure) -> list[Block]:
         for name, value in m.counts:
             add((mi, COUNT_PROPERTY[name], Literal(str(value), _INTEGER)))
     blocks = [Block(None, list(dict.fromkeys(t)) + mention_triples)]
-    blocks.extend(_article_blocks(fig, art))
+    blocks.extend(_article_blocks(fig, art, ids))
     return blocks
 
 
-def _article_blocks(fig: Figure, art: str) -> list[Block]:
+def _article_blocks(fig: Figure, art: str, ids: Registry) -> list[Block]:
     a = fig.article
     t: list[Triple] = [
         (art, RDF_TYPE, _ARTICLE),
@@ -145,7 +145,7 @@ def _article_blocks(fig: Figure, art: str) -> list[Block]:
     if a.year:
         t.append((art, schema("datePublished"), Literal(a.year, xsd("gYear"))))
     _text(art, schema("creditText"), a.citation, t)
-    t.append((art, schema("sameAs"), registry.alternate_iri("pmc", a.pmcid)))
+    t.append((art, schema("sameAs"), ids.alternate_iri("pmc", a.pmcid)))
     if a.doi:
         t.append((art, schema("sameAs"), DOI_RESOLVER + iri_escape(a.doi)))
     blocks = []
@@ -183,7 +183,8 @@ class EntityIndex:
     Memory grows with the number of distinct entities, not with the number of figures.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ids: Registry) -> None:
+        self.ids = ids  # mints the entities' and taxa's IRIs
         self.entities: dict[str, _Merged] = {}
         self.taxa: dict[str, Taxon] = {}
 
@@ -196,7 +197,7 @@ class EntityIndex:
 
     def add(self, e: Entity) -> bool:
         """Merge ``e``; returns whether that changed what the entity's block says (its taxon's aside)."""
-        iri = entity_iri(e)
+        iri = entity_iri(self.ids, e)
         merged = self.entities.get(iri)
         if merged is None:
             merged = self.entities[iri] = _Merged({e.kind}, e.prefix, e.local, e.name, e.taxon)
@@ -215,7 +216,7 @@ class EntityIndex:
         return changed
 
     def add_taxon(self, taxon: Taxon) -> None:
-        iri = taxon_iri(taxon)
+        iri = taxon_iri(self.ids, taxon)
         known = self.taxa.get(iri)
         if known is None or (known.name is None and taxon.name) or (known.group is None and taxon.group):
             self.taxa[iri] = Taxon(taxon.taxid, (known and known.name) or taxon.name,
@@ -228,10 +229,10 @@ class EntityIndex:
         t.append((iri, schema("identifier"), Literal(f"{m.prefix}:{m.local}")))
         _text(iri, schema("name"), m.name, t)
         if m.taxon:
-            t.append((iri, schema("taxonomicRange"), taxon_iri(m.taxon)))
-        t.append((iri, schema("sameAs"), registry.alternate_iri(m.prefix, m.local)))
+            t.append((iri, schema("taxonomicRange"), taxon_iri(self.ids, m.taxon)))
+        t.append((iri, schema("sameAs"), self.ids.alternate_iri(m.prefix, m.local)))
         for prefix, local in sorted(m.xrefs):
-            t.append((iri, schema("sameAs"), registry.iri(prefix, local)))
+            t.append((iri, schema("sameAs"), self.ids.iri(prefix, local)))
         return t
 
     def taxon_triples(self, iri: str) -> list[Triple]:
@@ -240,7 +241,7 @@ class EntityIndex:
         t: list[Triple] = [(iri, RDF_TYPE, _TAXON)]
         if taxon.taxid:
             t.append((iri, schema("identifier"), Literal(f"ncbitaxon:{taxon.taxid}")))
-            t.append((iri, schema("sameAs"), registry.alternate_iri("ncbitaxon", taxon.taxid)))
+            t.append((iri, schema("sameAs"), self.ids.alternate_iri("ncbitaxon", taxon.taxid)))
         _text(iri, schema("name"), taxon.name, t)
         _text(iri, pfocr("organismGroup"), taxon.group, t)
         return t

@@ -73,14 +73,27 @@ class _Memo(dict[_K, _V], Generic[_K, _V]):
         return value
 
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
 def nt_term(term: Term) -> str:
+    """The N-Triples text of a term: the one formatter, for dumps and for validation results alike.
+
+    Canonical, so that equal terms are equal strings whichever reader gave them: ``xsd:string`` is left implicit
+    and language tags are lower case, as pyoxigraph writes them. A string starting ``_:`` is a blank node.
+
+        >>> nt_term(Literal("12", "http://www.w3.org/2001/XMLSchema#integer"))
+        '"12"^^<http://www.w3.org/2001/XMLSchema#integer>'
+        >>> nt_term(Literal("Zelle", None, "de-CH")), nt_term("_:b0")
+        ('"Zelle"@de-ch', '_:b0')
+    """
     if isinstance(term, Literal):
         if term.language:
-            return f"{quote_string(term.lexical)}@{term.language}"
-        if term.datatype is None:
+            return f"{quote_string(term.lexical)}@{term.language.lower()}"
+        if term.datatype is None or term.datatype == _XSD_STRING:
             return quote_string(term.lexical)
         return f"{quote_string(term.lexical)}^^<{term.datatype}>"
-    return f"<{term}>"
+    return term if term.startswith("_:") else f"<{term}>"
 
 
 _NT_LITERAL: _Memo[Term, str] = _Memo(nt_term)

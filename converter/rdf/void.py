@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol, TypedDict, cast
 
-from ..records.identifiers import registry
+from ..records.identifiers import Registry
 from .formats import MEDIA_TYPES
 from .kinds import KINDS
 from .terms import Literal, Triple, turtle_block, turtle_prefixes
@@ -43,8 +43,9 @@ def _int(n: int) -> Literal:
     return Literal(str(n), xsd("integer"))
 
 
-def void_turtle(report: Counted, dumps: dict[str, tuple[str, int, str]]) -> str:
-    """Turtle describing the dataset. ``dumps`` maps format -> (file name beside void.ttl, size, SHA-256)."""
+def void_turtle(report: Counted, dumps: dict[str, tuple[str, int, str]], ids: Registry) -> str:
+    """Turtle describing the dataset. ``dumps`` maps format -> (file name beside void.ttl, size, SHA-256); ``ids``
+    spells the linksets' IRI spaces in the conversion's style."""
     d = DATASET
     stats = report.statistics
     t: list[Triple] = [
@@ -80,7 +81,7 @@ def void_turtle(report: Counted, dumps: dict[str, tuple[str, int, str]]) -> str:
             (node, VOID + "linkPredicate", schema("mentions")),
             (node, VOID + "triples", _int(count)),
             (target, RDF_TYPE, VOID + "Dataset"),
-            (target, VOID + "uriSpace", Literal(registry.namespace_iri(prefix))),
+            (target, VOID + "uriSpace", Literal(ids.namespace_iri(prefix))),
         ]
         if prefix in _NAMESPACE_TITLES:
             t.append((target, DCTERMS + "title", Literal(_NAMESPACE_TITLES[prefix])))

@@ -86,12 +86,8 @@ class Registry:
 
     @property
     def style(self) -> IRIStyle:
+        """How primary IRIs are spelled; fixed for the registry's life (a conversion makes its own)."""
         return self._style
-
-    @style.setter
-    def style(self, style: IRIStyle) -> None:
-        self._style = style
-        self._minted.clear()
 
     @cached_property
     def namespaces(self) -> dict[str, Namespace]:
@@ -113,7 +109,7 @@ class Registry:
         return self.namespaces[prefix].local_id(value)
 
     def iri(self, prefix: str, value: str) -> str:
-        """The primary identifiers.org IRI (style set on the registry); ``value`` must be valid."""
+        """The primary identifiers.org IRI, in the registry's style; ``value`` must be valid."""
         iri = self._minted.get((prefix, value, self.style == "slash"))  # nearly always there: no second call
         return iri if iri is not None else self._mint(prefix, value, self.style == "slash")
 
@@ -178,4 +174,6 @@ def snapshot() -> dict[str, Any]:
     return listed
 
 
+# Checking ids does not depend on the IRI style: the model checks with this one. What mints IRIs is handed the
+# conversion's own Registry (docs/mapping.md: the IRI style is a conversion's option, never the process's).
 registry = Registry()

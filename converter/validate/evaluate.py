@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 
-from ..rdf.terms import Term, Triple
+from ..rdf.terms import Term, Triple, nt_term
 from .components import FocusConstraint, Types, ValueConstraint
 from .report import Result
 from .shape import Shape
-from .terms import RDF_TYPE, SUBCLASS, nt
+from .terms import RDF_TYPE, SUBCLASS
 
 Nodes = dict[str, dict[str, dict[Term, None]]]  # subject -> predicate -> {object: None}, in the order read
 # (value, class) -> [(shape, component IRI, focus node)]: sh:class tests waiting for the value's types (the values
@@ -116,5 +116,5 @@ def decide(pending: Pending, known: Mapping[str, Collection[Term]]) -> list[Resu
 
 
 def _result(shape: Shape, component: str, node: str, value: Term | None) -> Result:
-    return Result(shape.severity, shape.iri, component, nt(node), shape.path,
-                  None if value is None else nt(value), shape.message)
+    return Result(shape.severity, shape.iri, component, nt_term(node), shape.path,
+                  None if value is None else nt_term(value), shape.message)

@@ -1,12 +1,13 @@
 """The two forms a term takes in validation, and the conversions between them.
 
-Results and shape parameters hold terms as N-Triples text, written by pyoxigraph, so that the results of both engines
-(and of pySHACL, which the tests compare them with) are equal as plain strings and sort the same way. The streaming
-test reads terms of :mod:`converter.rdf` instead (IRIs as ``str``, blank nodes as ``"_:label"`` strings, literals as
-:class:`converter.rdf.Literal`): that is what the fast N-Triples line reader gives, and building pyoxigraph objects
-for every triple of a dump would cost more than the checks themselves.
+Results and shape parameters hold terms as N-Triples text, written by the one formatter
+(:func:`converter.rdf.terms.nt_term`) whether a term came from pyoxigraph, rdflib or a dump, so that the results of
+both engines (and of pySHACL, which the tests compare them with) are equal as plain strings and sort the same way.
+The streaming test reads terms of :mod:`converter.rdf` (IRIs as ``str``, blank nodes as ``"_:label"`` strings,
+literals as :class:`converter.rdf.Literal`): that is what the fast N-Triples line reader gives, and building
+pyoxigraph objects for every triple of a dump would cost more than the checks themselves.
 
-    >>> nt(Literal("12", "http://www.w3.org/2001/XMLSchema#integer"))
+    >>> nt_of_ox(ox.Literal("12", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")))
     '"12"^^<http://www.w3.org/2001/XMLSchema#integer>'
     >>> parse_nt('"NA"')
     Literal(lexical='NA', datatype=None, language=None)
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ..rdf.terms import Literal, Term
+from ..rdf.terms import Literal, Term, nt_term
 
 if TYPE_CHECKING:
     from rdflib.term import Node
@@ -47,36 +48,29 @@ _NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "l
                               "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
 
 
-def nt(term: Term) -> str:
-    """N-Triples form of a :mod:`converter.rdf` term, as pyoxigraph writes it (the form of every result)."""
-    if isinstance(term, Literal):
-        if term.language:
-            return str(ox.Literal(term.lexical, language=term.language))
-        return str(ox.Literal(term.lexical, datatype=ox.NamedNode(term.datatype) if term.datatype else None))
-    return term if term.startswith("_:") else f"<{term}>"
-
-
 def nt_of_ox(term: OxTerm) -> str:
-    """N-Triples form of a pyoxigraph term (blank nodes keep their labels)."""
-    if isinstance(term, ox.NamedNode):
-        return f"<{term.value}>"
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    return str(term)  # pyoxigraph prints literals in N-Triples form
+    """N-Triples text of a pyoxigraph term, by :func:`converter.rdf.terms.nt_term` (a quoted triple, which only a
+    store can hold, in pyoxigraph's own form)."""
+    return str(term) if isinstance(term, ox.Triple) else nt_term(from_ox(term))
 
 
 def nt_of_rdflib(term: Node | None) -> str:
-    """N-Triples form of an rdflib term (the shapes graph is read with rdflib), written by pyoxigraph like every
-    other term in results."""
+    """N-Triples text of an rdflib term (the shapes graph is read with rdflib), by the same formatter."""
+    return nt_term(from_rdflib(term))
+
+
+def from_rdflib(term: Node | None) -> Term:
+    """An rdflib term as a :mod:`converter.rdf` term."""
     import rdflib
 
     if isinstance(term, rdflib.Literal):
         if term.language:
-            return str(ox.Literal(str(term), language=term.language))
-        return str(ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None))
+            return Literal(str(term), None, term.language)
+        datatype = str(term.datatype) if term.datatype else None
+        return Literal(str(term), None if datatype == XSD + "string" else datatype)
     if isinstance(term, rdflib.BNode):
         return f"_:{term}"
-    return f"<{term}>"
+    return str(term)
 
 
 def from_ox(term: OxTerm) -> Term:
