@@ -108,3 +108,28 @@ def test_the_shipped_shapes_agree_with_the_cardinalities():
                     f"{kind.name} {path}: shape min {min_count} as a violation, table {low}"
                 checked += 1
     assert checked, "no shape of shapes/pfocr.ttl bounds a property of a kind in the table"
+
+
+def test_the_store_statistics_read_only_what_the_table_declares():
+    """The precomputed statistics and lookup keys (converter/data/derived/) are computed from the data by queries: the
+    classes and properties they read are the table's, so a kind or property renamed there cannot leave them counting
+    nothing."""
+    from importlib import resources
+
+    prefixes = {"schema": "https://schema.org/", "pfocr": "https://pfocr.wikipathways.org/vocab#",
+                "bioschemas": "https://bioschemas.org/"}
+    classes = {c for k in KINDS.values() for c in (*k.classes, k.mention_class) if c}
+    properties = {p for k in KINDS.values() for p in k.properties}
+    folder = resources.files("converter.data").joinpath("derived")
+    read = 0
+    for path in sorted(p for p in folder.iterdir() if p.name.endswith(".rq")):
+        text = path.read_text(encoding="utf-8")
+        where = text[text.index("WHERE"):]
+        for prefix, local in re.findall(r"\b(schema|pfocr|bioschemas):(\w+)", where):
+            iri = prefixes[prefix] + local
+            if local[0].isupper():
+                assert iri in classes, f"{path.name} reads class {prefix}:{local}, which no kind has"
+            else:
+                assert iri in properties, f"{path.name} reads {prefix}:{local}, which no kind writes"
+            read += 1
+    assert read > 20
