@@ -150,6 +150,37 @@ def measure(cmd: list[str], log_dir: Path, name: str, reads: Path | None = None)
             "stderr": err_path.read_text(errors="replace")}
 
 
+def compiled_site() -> Path:
+    """The package as its wheel is built (setup.py: the per-record path compiled by mypyc), installed alone into a
+    folder the measured commands put ahead of this environment's libraries; built once per state of the sources."""
+    import hashlib
+
+    sources = sorted([*ROOT.glob("converter/**/*.py"), ROOT / "setup.py", ROOT / "pyproject.toml"])
+    key = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    site = HERE / ".compiled" / key
+    if not (site / "converter").is_dir():
+        print("building the compiled wheel ...", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory(prefix="pfocr-wheel-") as tmp:
+            subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", tmp, str(ROOT)], check=True,
+                           stdout=subprocess.DEVNULL)
+            (wheel,) = Path(tmp).glob("*.whl")
+            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+                            str(wheel)], check=True)
+    return site
+
+
+def build_description() -> str:
+    """Which build the measured commands run, and what compiled it."""
+    version = subprocess.run([*converter_command(), "--version"], capture_output=True, text=True, check=False)
+    text = version.stdout.strip().rsplit("(", 1)[-1].rstrip(")") or "unknown"
+    if text == "compiled":
+        import mypy.version
+
+        cc = subprocess.run(["cc", "--version"], capture_output=True, text=True, check=False).stdout
+        text += f" by mypyc {mypy.version.__version__}, {cc.splitlines()[0] if cc else 'cc'}"
+    return text
+
+
 def converter_command() -> list[str]:
     script = Path(sys.executable).with_name("pfocr-rdf")  # the console script of the environment running this
     return [str(script)] if os.access(script, os.X_OK) else [sys.executable, "-m", "converter"]
@@ -474,7 +505,15 @@ def main(argv: list[str] | None = None) -> None:
                              "1%% of the pages changed; baselines runs the rdflib pipeline and Morph-KGC")
     parser.add_argument("--repeat", type=int, default=1, help="run each measurement this many times, keep the fastest")
     parser.add_argument("--json", help="also write the results as JSON to this file")
+    parser.add_argument("--build", choices=("installed", "compiled"), default="installed",
+                        help="the converter this environment has (a checkout's is pure Python), or the wheel as "
+                             "released, with the per-record path compiled by mypyc (built into "
+                             "benchmarks/.compiled/ on first use)")
     args = parser.parse_args(argv)
+    if args.build == "compiled":  # every measured command, the floor's too, imports the compiled package
+        os.environ["PYTHONPATH"] = str(compiled_site())
+        os.environ["PYTHONSAFEPATH"] = "1"
+    build = build_description()
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     unknown = [r for r in runs if r not in ("floor", "all", "validate", "incremental", "baselines")
                and not set(r.split("+")) <= set(FORMATS)]
@@ -535,7 +574,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"converter: {conv['converted']} converted, {conv['rejected']} rejected "
               f"(corpus has {broken} broken), {conv['warnings']} warnings, {conv['triples']:,} triples; "
               f"--jobs {args.jobs if args.jobs is not None else 'default'} on {os.cpu_count()} CPUs")
-    print(f"python {platform.python_version()} on {platform.platform()}")
+    print(f"python {platform.python_version()} on {platform.platform()}; build: {build}")
     load_end = os.getloadavg()
     print("load average (1, 5, 15 min) at start " + ", ".join(f"{v:.2f}" for v in load_start) + "; end "
           + ", ".join(f"{v:.2f}" for v in load_end))
@@ -564,7 +603,7 @@ def main(argv: list[str] | None = None) -> None:
         data = {
             "corpus": str(corpus), "records": manifest["records"], "seed": manifest["seed"],
             "jobs": args.jobs, "cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "platform": platform.platform(), "build": build, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "loadavg_start": list(load_start), "loadavg_end": list(load_end),
             "results": [{k: v for k, v in r.items() if k not in ("stdout", "stderr")} for r in results],
         }

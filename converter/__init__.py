@@ -7,7 +7,10 @@
 """
 
 from .pipeline.convert import ConvertError, Issue, Report, convert
+from .rdf import terms as _terms
 from .rdf.formats import FORMATS
 
 __version__ = "0.1.0"
-__all__ = ["FORMATS", "ConvertError", "Issue", "Report", "__version__", "convert"]
+# whether this installation runs the per-record path compiled by mypyc (a wheel) or as Python source (setup.py)
+COMPILED = not _terms.__file__.endswith(".py")
+__all__ = ["COMPILED", "FORMATS", "ConvertError", "Issue", "Report", "__version__", "convert"]

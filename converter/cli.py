@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from . import __version__
+from . import COMPILED, __version__
 from .files import atomic_write
 from .pipeline.convert import ConvertError, Issue, convert
 from .rdf.formats import FILE_NAMES, FORMATS, rdf_format
@@ -108,7 +108,8 @@ def _rejected(issues: list[Issue], where: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="pfocr-rdf")
+@click.version_option(__version__, prog_name="pfocr-rdf",
+                      message=f"%(prog)s, version %(version)s ({'compiled' if COMPILED else 'pure Python'})")
 def main() -> None:
     """Publish Pathway Figure OCR (PFOCR) figure records as linked data."""
 

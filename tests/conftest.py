@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _support import ALT_VERSIONS, HAVE_PFOCR, PFOCR, PROJECT, SAMPLE, SAMPLE_FIGURES, SEED, SKIP_REASON, load_store
 
+import converter
 from converter import convert
 
 W3C = PROJECT.parent / "shared" / "w3c"
@@ -32,6 +33,9 @@ def _missing_shared() -> list[str]:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    # tests/test_install.py runs tests on the compiled build: they must not quietly import the source instead
+    if os.environ.get("PFOCR_RDF_EXPECT_COMPILED") == "1" and not converter.COMPILED:
+        pytest.exit(f"PFOCR_RDF_EXPECT_COMPILED=1, but {converter.__file__} is pure Python", returncode=4)
     missing = _missing_shared()
     if missing and os.environ.get(WITHOUT_SHARED) != "1" and not hasattr(session.config, "workerinput"):
         pytest.exit(f"the shared test data is missing ({', '.join(missing)}): put it beside the project, or set "

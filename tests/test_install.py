@@ -1,10 +1,16 @@
 """The release as users get it: the wheel and the sdist that ``python -m build`` makes from the checkout, each
 installed into a fresh virtual environment outside the checkout, run on the bundled example records the way the
-README's main job runs them (convert with --validate, validate, load, query, serve)."""
+README's main job runs them (convert with --validate, validate, load, query, serve).
+
+The wheel carries the per-record path compiled by mypyc (setup.py); the checkout's editable install is the same
+source run as Python. Both builds are tested: the compiled one writes the same bytes, and the conversion tests pass
+on it."""
 
 from __future__ import annotations
 
+import filecmp
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +58,11 @@ def test_the_distributions_carry_shapes_queries_and_the_editor(dists):
     with zipfile.ZipFile(dists["wheel"]) as wheel:
         names = set(wheel.namelist())
     assert set(SHIPPED) <= names, set(SHIPPED) - names
+    compiled = re.findall(r'"(converter/[\w/]+)\.py"', (ROOT / "setup.py").read_text())
+    assert len(compiled) >= 10
+    for module in compiled:  # each compiled, its source beside it
+        assert {n for n in names if re.fullmatch(re.escape(module) + r"\.cpython-.+\.so", n)}, module
+        assert module + ".py" in names
     queries = {n for n in names if n.startswith("converter/data/queries/") and n.endswith(".rq")}
     assert len(queries) == len(list((ROOT / "queries").glob("*.rq")))
     with tarfile.open(dists["sdist"]) as sdist:
@@ -71,6 +82,9 @@ def test_installed_package_runs_the_main_job_outside_the_checkout(kind, dists, t
     sh(python, "-m", "pip", "install", "--quiet", dists[kind], cwd=tmp_path, env=env)
     where = sh(python, "-c", "import converter; print(converter.__file__)", cwd=tmp_path, env=env).stdout.strip()
     assert Path(where).is_relative_to(venv), f"imported from {where}, not from the installed package"
+    # the wheel is compiled; the sdist, built here with no C compiler on the PATH, falls back to the source
+    build = "compiled" if kind == "wheel" else "pure Python"
+    assert sh(cli, "--version", cwd=tmp_path, env=env).stdout.strip() == f"pfocr-rdf, version 0.1.0 ({build})"
 
     work = tmp_path / "work"
     work.mkdir()
@@ -103,3 +117,55 @@ def test_installed_package_runs_the_main_job_outside_the_checkout(kind, dists, t
     finally:
         server.terminate()
         server.wait(15)
+
+
+@pytest.fixture(scope="module")
+def compiled(dists, tmp_path_factory) -> dict[str, str]:
+    """The environment of a Python running the compiled wheel: its package alone in a folder ahead of this
+    environment's libraries (``PYTHONSAFEPATH``: no Python started with it puts the checkout on its path)."""
+    site = tmp_path_factory.mktemp("compiled") / "site"
+    sh(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", site, dists["wheel"], cwd=ROOT)
+    env = {**os.environ, "PYTHONPATH": str(site), "PYTHONSAFEPATH": "1", "PFOCR_RDF_EXPECT_COMPILED": "1"}
+    probe = sh(sys.executable, "-c", "import converter; print(converter.COMPILED, converter.__file__)", cwd=ROOT,
+               env=env).stdout.split()
+    assert probe[0] == "True" and Path(probe[1]).is_relative_to(site), probe
+    return env
+
+
+def test_the_compiled_build_writes_the_bytes_of_the_source(compiled, pfocr_data, tmp_path):
+    """Every output file, byte for byte, on the bundled examples, the real sample and a generated corpus."""
+    from _support import PFOCR, SAMPLE, SEED
+
+    corpus = tmp_path / "corpus"
+    sh(sys.executable, str(ROOT / "benchmarks" / "make_corpus.py"), corpus, "-n", "2000", "--seed", "3",
+       "--shared", PFOCR, cwd=ROOT)
+    pure = {**os.environ, "PYTHONSAFEPATH": "1"}
+    pure.pop("PYTHONPATH", None)
+    for name, inputs in [("examples", [EXAMPLES]), ("sample", [SAMPLE, SEED]), ("corpus", [corpus])]:
+        outputs = {}
+        for build, env in (("pure", pure), ("compiled", compiled)):
+            outputs[build] = tmp_path / build / name
+            sh(sys.executable, "-m", "converter", "convert", *inputs, "-o", outputs[build], "--validate", cwd=ROOT,
+               env=env)
+        files = sorted(p.name for p in outputs["pure"].iterdir() if p.is_file() and not p.name.startswith("."))
+        assert len(files) >= 8 and files == sorted(
+            p.name for p in outputs["compiled"].iterdir() if p.is_file() and not p.name.startswith("."))
+        _, differ, errors = filecmp.cmpfiles(outputs["pure"], outputs["compiled"], files, shallow=False)
+        assert not differ and not errors, f"{name}: the builds differ in {differ + errors}"
+
+
+# writing through monkeypatched constants and classes: compiled code reads neither
+_SOURCE_ONLY = ["tests/test_determinism.py::test_dumps_flushed_to_the_disk_as_they_grow_are_the_same_bytes",
+                "tests/test_incremental.py::test_long_runs_written_piece_by_piece_are_the_same_bytes"]
+
+
+def test_the_conversion_tests_pass_on_the_compiled_build(compiled):
+    files = ["test_mapping_figures.py", "test_mapping.py", "test_dumps.py", "test_determinism.py",
+             "test_real_records.py", "test_incremental.py", "test_yaml_subset.py", "test_worklist.py",
+             "test_hostile_input.py", "test_json.py", "test_properties.py"]
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                          *(f"tests/{f}" for f in files), *(f"--deselect={t}" for t in _SOURCE_ONLY)],
+                         cwd=ROOT, env=compiled, capture_output=True, text=True, timeout=900)
+    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
+    assert run.returncode == 0, f"{summary}\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}"
+    assert re.search(r"\b([3-9]\d\d|\d{4,}) passed", summary), summary

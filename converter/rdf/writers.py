@@ -243,8 +243,8 @@ class _Writer:
         self._error: BaseException | None = None
         self._abandoned = False
         self._queue: queue.Queue[list[_Job] | None] = queue.Queue(maxsize=8)
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._runner = threading.Thread(target=self._run, daemon=True)  # (compiled, "_thread" is C's "__thread")
+        self._runner.start()
 
     def hexdigest(self) -> str:
         """The SHA-256 of what was written (a dump file's: standard output is not hashed)."""
@@ -293,9 +293,9 @@ class _Writer:
                 self.file.close()
 
     def _stop(self) -> None:
-        if self._thread.is_alive():
+        if self._runner.is_alive():
             self._queue.put(None)
-            self._thread.join()
+            self._runner.join()
 
     def _run(self) -> None:
         while (batch := self._queue.get()) is not None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from importlib import resources
 from typing import Any, Literal
 from urllib.parse import quote
@@ -83,14 +82,23 @@ class Registry:
     def __init__(self, style: IRIStyle = "slash") -> None:
         self._style: IRIStyle = style
         self._minted: dict[tuple[str, str, bool], str] = {}  # ids repeat across figures: mint each IRI once
+        self._namespaces: dict[str, Namespace] | None = None
 
     @property
     def style(self) -> IRIStyle:
         """How primary IRIs are spelled; fixed for the registry's life (a conversion makes its own)."""
         return self._style
 
-    @cached_property
+    @property
     def namespaces(self) -> dict[str, Namespace]:
+        """The listed namespaces, read on first use (an attribute, not ``cached_property``: compiled classes
+        support no other descriptors, and the file was read again on every call)."""
+        if self._namespaces is None:
+            self._namespaces = self._read()
+        return self._namespaces
+
+    @staticmethod
+    def _read() -> dict[str, Namespace]:
         return {
             prefix: Namespace(
                 prefix=prefix,

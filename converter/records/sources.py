@@ -46,6 +46,10 @@ class Source:
     data_dirs: tuple[str, ...] = ()
     text: str | None = field(default=None, compare=False, repr=False)  # only for standard input
 
+    def __reduce__(self) -> tuple[type[Source], tuple[str, tuple[str, ...], str | None]]:
+        # sent to worker processes: mypyc's default unpickling sets fields one by one, which frozen refuses
+        return Source, (self.path, self.data_dirs, self.text)
+
     def companion(self, figid: str, kind: str) -> str | None:
         for folder in self.data_dirs:
             candidate = os.path.join(folder, f"{figid}-{kind}.tsv")

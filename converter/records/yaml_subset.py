@@ -69,7 +69,7 @@ def load(text: str) -> dict[str, Any] | None:
     reader = _Reader(rows)
     try:
         value = reader.mapping(len(rows[0][0]))
-    except (_Outside, RecursionError, ValueError):  # PyYAML says how deep is too deep, or what "0x_" is
+    except (_Outside, ValueError):  # PyYAML says how deep is too deep, or what "0x_" is
         return None
     return value if reader.i == len(rows) else None
 
@@ -78,6 +78,7 @@ def load(text: str) -> dict[str, Any] | None:
 _LINE = re.compile(r"^( *)((- +)?(?:([A-Za-z_$][\w$.-]*|'(?:[^'\n]|'')*'):(?: +|$))?(.*))$", re.M)
 _TRAILING = re.compile(" +$", re.M)
 _Row = tuple[str, str, str, str, str]
+_DEEPEST = 100  # columns of indentation: pages use a few
 
 
 def _key(token: str) -> str:
@@ -132,6 +133,8 @@ class _Reader:
         if self.i == len(self.rows):
             return None
         indent, _, dash, _, _ = self.rows[self.i]
+        if len(indent) > _DEEPEST:
+            raise _Outside  # levels indent: a bound on depth, judged by PyYAML (compiled, no RecursionError)
         if len(indent) > n:
             return self.sequence(len(indent)) if dash else self.mapping(len(indent))
         if len(indent) == n and dash:
