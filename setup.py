@@ -72,6 +72,8 @@ class BuildExt(build_ext):
             super().run()
         except Exception as err:  # whatever stopped the compiler, the sources still work
             _say(f"compiling failed ({str(err)[:200]}): building the pure-Python package")
+            for built in self.get_outputs():  # all or nothing: no half-compiled package
+                Path(built).unlink(missing_ok=True)
             self.extensions = []
 
 
