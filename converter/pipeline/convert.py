@@ -153,7 +153,6 @@ def convert(
         raise ConvertError(str(err)) from None
 
     ids = Registry(iri_style)
-    _ = ids.namespaces  # read data/identifiers.json once, before worker processes fork
     with ExitStack() as stack:
         work = stack.enter_context(WorkList())
         problems: list[RecordError] = []
@@ -308,9 +307,8 @@ def _assemble(report: Report, output: str, settings: Settings, work: WorkList, s
         for block in entity_blocks:
             dumps.write(serialize(block.triples, node_formats, graph))
             report.triples += len(block.triples)
-        if validate:
+        if evaluator is not None:
             closure = [t for block in entity_blocks for t in block.triples]
-            assert evaluator is not None
             checked.extend(evaluator.check(closure, [cast("str", b.key) for b in entity_blocks]))  # keyed by IRI
             report.validation = ValidationReport(sorted(set(checked)), "convert", located=located)
         dumps.flush()

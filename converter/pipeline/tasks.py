@@ -20,7 +20,7 @@ from ..rdf.mapping import Block, EntityIndex, entity_iri, figure_blocks, taxon_i
 from ..rdf.terms import Link
 from ..rdf.vocab import CONTEXT
 from ..rdf.writers import Payload, encode, serialize
-from ..records.identifiers import Registry
+from ..records.identifiers import Registry, registry
 from ..records.model import Entity, Figure, PlainEntity, Taxon, build_figure
 from ..records.sources import COMPANION_KINDS, RecordError, Source, peek_figid, read_record
 from ..validate import Evaluator, Result
@@ -68,7 +68,7 @@ class Settings:
     ids: Registry  # mints identifiers.org IRIs in the conversion's style
 
 
-_SETTINGS = Settings((), "", "", None, "", Registry())  # this process's: set by configure() before any task runs
+_SETTINGS = Settings((), "", "", None, "", registry)  # this process's: set by configure() before any task runs
 
 
 def configure(settings: Settings) -> None:

@@ -73,7 +73,7 @@ class _Memo(dict[_K, _V], Generic[_K, _V]):
         return value
 
 
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+XSD_STRING = XSD + "string"
 
 
 def nt_term(term: Term) -> str:
@@ -90,7 +90,7 @@ def nt_term(term: Term) -> str:
     if isinstance(term, Literal):
         if term.language:
             return f"{quote_string(term.lexical)}@{term.language.lower()}"
-        if term.datatype is None or term.datatype == _XSD_STRING:
+        if term.datatype is None or term.datatype == XSD_STRING:
             return quote_string(term.lexical)
         return f"{quote_string(term.lexical)}^^<{term.datatype}>"
     return term if term.startswith("_:") else f"<{term}>"
@@ -311,7 +311,6 @@ def json_node(triples: Iterable[Triple], embed: Embed | None = None) -> str:
 
 # --- reading N-Triples and N-Quads lines -------------------------------------------------------------------------
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]|%(?![0-9A-Fa-f]{2})|#.*#')
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 _GOOD_IRIS: dict[str, None] = {}  # tokens already checked: predicates, classes and entities repeat on every line

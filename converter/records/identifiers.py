@@ -82,32 +82,12 @@ class Registry:
     def __init__(self, style: IRIStyle = "slash") -> None:
         self._style: IRIStyle = style
         self._minted: dict[tuple[str, str, bool], str] = {}  # ids repeat across figures: mint each IRI once
-        self._namespaces: dict[str, Namespace] | None = None
+        self.namespaces = _namespaces()  # a small file, read when the registry is made (before workers fork)
 
     @property
     def style(self) -> IRIStyle:
         """How primary IRIs are spelled; fixed for the registry's life (a conversion makes its own)."""
         return self._style
-
-    @property
-    def namespaces(self) -> dict[str, Namespace]:
-        """The listed namespaces, read on first use (an attribute, not ``cached_property``: compiled classes
-        support no other descriptors, and the file was read again on every call)."""
-        if self._namespaces is None:
-            self._namespaces = self._read()
-        return self._namespaces
-
-    @staticmethod
-    def _read() -> dict[str, Namespace]:
-        return {
-            prefix: Namespace(
-                prefix=prefix,
-                pattern=re.compile(entry["pattern"], re.ASCII) if entry["pattern"] else None,  # \d: ASCII digits only
-                banana=entry["banana"],
-                idorg_prefix=entry["identifiers_org"],
-            )
-            for prefix, entry in _listed()["namespaces"].items()
-        }
 
     def namespace(self, prefix: str) -> Namespace:
         return self.namespaces[prefix]
@@ -151,6 +131,18 @@ class Registry:
         if ns.banana and ns.banana != prefix:
             return f"{IDENTIFIERS_ORG}{ns.banana}:"
         return f"{IDENTIFIERS_ORG}{ns.idorg_prefix}:"
+
+
+def _namespaces() -> dict[str, Namespace]:
+    return {
+        prefix: Namespace(
+            prefix=prefix,
+            pattern=re.compile(entry["pattern"], re.ASCII) if entry["pattern"] else None,  # \d: ASCII digits only
+            banana=entry["banana"],
+            idorg_prefix=entry["identifiers_org"],
+        )
+        for prefix, entry in _listed()["namespaces"].items()
+    }
 
 
 def _listed() -> dict[str, Any]:

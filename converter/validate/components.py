@@ -34,8 +34,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from ..rdf.terms import Literal, Term, quote_string
+from ..rdf.vocab import RDF_TYPE, XSD
 from .report import ValidationError
-from .terms import LEXICAL, RDF_TYPE, SH, SUBCLASS, XSD, nt_of_rdflib, number, parse_nt
+from .terms import LEXICAL, SH, SUBCLASS, nt_of_rdflib, number, parse_nt
 
 if TYPE_CHECKING:
     from rdflib import Graph

@@ -15,10 +15,11 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 
 from ..rdf.terms import Term, Triple, nt_term
+from ..rdf.vocab import RDF_TYPE
 from .components import FocusConstraint, Types, ValueConstraint
 from .report import Result
 from .shape import Shape
-from .terms import RDF_TYPE, SUBCLASS
+from .terms import SUBCLASS
 
 Nodes = dict[str, dict[str, dict[Term, None]]]  # subject -> predicate -> {object: None}, in the order read
 # (value, class) -> [(shape, component IRI, focus node)]: sh:class tests waiting for the value's types (the values

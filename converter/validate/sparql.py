@@ -13,10 +13,11 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 
 from ..rdf.formats import OXIGRAPH, of_file
+from ..rdf.vocab import RDF_TYPE
 from .components import Constraint, ValueConstraint
 from .report import Result, ValidationError, ValidationReport
 from .shape import Shape
-from .terms import RDF_TYPE, SUBCLASS, nt_of_ox
+from .terms import SUBCLASS, nt_of_ox
 
 _IMAGE_OBJECT = "<https://schema.org/ImageObject>"
 

@@ -20,10 +20,11 @@ import pyoxigraph as ox
 
 from ..rdf.formats import OXIGRAPH, of_file
 from ..rdf.terms import Term, Triple, read_line
+from ..rdf.vocab import RDF_TYPE
 from .evaluate import Evaluator, Nodes, Pending, decide
 from .report import Result, ValidationError, ValidationReport, figid_of
 from .shape import Shape
-from .terms import RDF_TYPE, SUBCLASS, from_ox
+from .terms import SUBCLASS, from_ox
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

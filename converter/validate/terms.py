@@ -22,15 +22,14 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ..rdf.terms import Literal, Term, nt_term
+from ..rdf.terms import XSD_STRING, Literal, Term, nt_term
+from ..rdf.vocab import XSD
 
 if TYPE_CHECKING:
     from rdflib.term import Node
 
 SH = "http://www.w3.org/ns/shacl#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 
 OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple  # a term as pyoxigraph gives it
 
@@ -64,10 +63,7 @@ def from_rdflib(term: Node | None) -> Term:
     import rdflib
 
     if isinstance(term, rdflib.Literal):
-        if term.language:
-            return Literal(str(term), None, term.language)
-        datatype = str(term.datatype) if term.datatype else None
-        return Literal(str(term), None if datatype == XSD + "string" else datatype)
+        return Literal(str(term), str(term.datatype) if term.datatype else None, term.language or None)
     if isinstance(term, rdflib.BNode):
         return f"_:{term}"
     return str(term)
@@ -85,7 +81,7 @@ def from_ox(term: OxTerm) -> Term:
     if term.language:
         return Literal(term.value, None, term.language)
     datatype = term.datatype.value
-    return Literal(term.value, None if datatype == XSD + "string" else datatype)
+    return Literal(term.value, None if datatype == XSD_STRING else datatype)
 
 
 def parse_nt(text: str) -> Term:
