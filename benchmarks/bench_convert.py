@@ -160,6 +160,7 @@ def compiled_site() -> Path:
     site = HERE / ".compiled" / key
     if not (site / "converter").is_dir():
         print("building the compiled wheel ...", file=sys.stderr, flush=True)
+        shutil.rmtree(site.parent, ignore_errors=True)  # the builds of earlier sources
         with tempfile.TemporaryDirectory(prefix="pfocr-wheel-") as tmp:
             subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", tmp, str(ROOT)], check=True,
                            stdout=subprocess.DEVNULL)
