@@ -89,6 +89,7 @@ def virtuoso_runs(dump: Path, tmp: Path, runs: set[str]) -> dict[str, Any]:
             print("virtuoso publish --bulk ...", file=sys.stderr, flush=True)
             out["virtuoso publish --bulk"], report = timed(lambda: publish(
                 [str(dump)], server.url + "/sparql-graph-crud-auth", graph=GRAPH, bulk=str(shared), **credentials))
+            out["triples"], out["statistics"] = report.triples, report.statistics
     return out
 
 

@@ -258,9 +258,9 @@ class Answer:
 class Endpoint:
     """A SPARQL endpoint over one keep-alive connection: queries sent as a form POST (the same for every server)."""
 
-    def __init__(self, name: str, port: int, path: str, timeout: float) -> None:
+    def __init__(self, name: str, port: int, path: str, timeout: float, source: str | None = None) -> None:
         self.name, self.path = name, path
-        self.conn = _Connection(HOST, port, timeout=timeout)
+        self.conn = _Connection(HOST, port, timeout=timeout, source_address=(source, 0) if source else None)
 
     def ask(self, query: str, accept: str) -> Answer:
         body = urlencode({"query": query}).encode()
@@ -356,7 +356,9 @@ def throughput(port: int, path: str, texts: list[str], clients: int, seconds: fl
     stop = time.monotonic() + seconds
 
     def client(i: int) -> None:
-        endpoint = Endpoint("client", port, path, timeout=max(60.0, 2 * seconds))
+        # each client from its own loopback address, as separate users would be: a server that shares its query
+        # slots fairly between client addresses (pfocr-rdf serve, issue 21) sees four users, not one
+        endpoint = Endpoint("client", port, path, timeout=max(60.0, 2 * seconds), source=f"127.0.0.{2 + i}")
         k = i * len(texts) // clients
         while time.monotonic() < stop:
             answer = endpoint.ask(texts[k % len(texts)], JSON_RESULTS)

@@ -313,6 +313,27 @@ def test_virtuoso_bulk_replaces_like_the_upload(virtuoso, inputs, old):
     assert left == ["0"], left
 
 
+def test_virtuoso_first_publish_of_a_graph_has_no_previous_version_to_wait_for(virtuoso, old):
+    """Nobody can be reading a graph that held nothing: the first publish switches and ends, with no grace period
+    for readers of a previous version; the next one waits it before dropping that version."""
+    import io
+
+    from converter.publish.progress import Progress
+
+    store = virtuoso_store(virtuoso)
+    graph = "https://example.org/first-publish"
+    steps = []
+    for _ in range(2):
+        log = io.StringIO()
+        report = publish(old, store.gsp, graph=graph, progress=Progress(1, log, terminal=True), grace=2,
+                         **store.credentials)
+        assert report.verified and store.count(graph) == report.triples
+        steps.append(log.getvalue())
+    assert "dropping the previous version" not in steps[0]
+    assert "dropping the previous version, after 2 s" in steps[1]
+    assert store.graphs(graph + "-version-") == [report.version]  # the first version is gone
+
+
 def test_virtuoso_append_goes_into_the_current_version_with_the_counts_of_the_whole(virtuoso, inputs, old):
     store = virtuoso_store(virtuoso)
     publish(old, store.gsp, **store.credentials)

@@ -37,7 +37,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
@@ -63,7 +62,7 @@ from .client import (
     redact,
     services,
 )
-from .target import _Job, _Target, derived_graph_files
+from .target import _Job, _Target, precomputed
 
 
 def _store_kind(requested: StoreKind, endpoint: str, protocol: Protocol, target: _Target, user: str | None) -> str:
@@ -189,7 +188,7 @@ def _publish_standard(job: _Job, graph: str, append: bool, with_statistics: bool
         if derived:  # the counts are of the whole graph: read it back, with what was there before
             whole = os.path.join(job.work, "whole.nt")
             target.download(graph, whole)
-            files = derived_graph_files([whole], job.work)
+            files = precomputed([whole], job.work)
             _swap_derived(job, files, derived)
         report.counted = report.triples  # a graph added to holds more than was sent: nothing to compare
         return
@@ -198,15 +197,14 @@ def _publish_standard(job: _Job, graph: str, append: bool, with_statistics: bool
     stale = [s for g in (graph, *DERIVED_GRAPHS) for s in target.graphs(g + staging)]
     if stale:
         target.update(" ; ".join(f"DROP SILENT GRAPH <{g}>" for g in stale), "dropping old staging graphs")
-    with ThreadPoolExecutor(1) as background:
+    with job.deriving(bool(derived)) as derived_files:
         try:
-            derived_files = job.derive(background) if derived else None
             job.send(data_graph)
             if report.triples == 0:
                 raise PublishError("nothing to publish: the inputs hold no triples")
             if derived_files is not None:
                 job.progress.step("computing the precomputed graphs")
-                job.send_derived(derived_files.result(), derived)
+                job.send_derived(derived_files, derived)
             counted = target.count(data_graph)
             if counted != report.triples:
                 raise PublishError(f"the staging graph <{data_graph}> holds {counted} triples, "

@@ -4,17 +4,16 @@ flight, the progress and the checks (``_Job``)."""
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from ..store.derived import DERIVED_GRAPHS
-from ..store.load import StoreError, derived_from
+from ..store.apart import Apart, DerivedFiles, derived_files
+from ..store.load import StoreError
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -149,13 +148,22 @@ class _Job:
                 raise
         self.progress.done()
 
-    def derive(self, pool: ThreadPoolExecutor, extra: Iterable[str] = ()) -> Future[dict[str, tuple[str, int]]]:
-        """In the background: the precomputed graphs of the dumps (and ``extra`` dumps), written to N-Triples files
-        in the work folder; the future's value maps each graph to (file, triples)."""
-        return pool.submit(derived_graph_files, [*extra, *self.dumps], self.work)
+    @contextlib.contextmanager
+    def deriving(self, wanted: bool, extra: Iterable[str] = ()) -> Iterator[Apart | None]:
+        """While the batches go: the precomputed graphs of the dumps (and ``extra`` dumps), computed in a process of
+        its own (:mod:`converter.store.apart`), ended with the block; None unless ``wanted``."""
+        if not wanted:
+            yield None
+            return
+        apart = Apart([*extra, *self.dumps], self.work)
+        try:
+            yield apart
+        finally:
+            apart.stop()
 
-    def send_derived(self, files: dict[str, tuple[str, int]], staging: dict[str, str]) -> None:
+    def send_derived(self, computed: Apart | DerivedFiles, staging: dict[str, str]) -> None:
         """The precomputed graphs' files into their staging graphs."""
+        files = precomputed(computed) if isinstance(computed, Apart) else computed
         for graph, (path, count) in files.items():
             if not count:
                 continue
@@ -166,19 +174,10 @@ class _Job:
             self.report.sent_graphs.add(graph)
 
 
-def derived_graph_files(dumps: list[str], work: str) -> dict[str, tuple[str, int]]:
-    """The precomputed graphs of ``dumps`` (:mod:`converter.store.derived`) as N-Triples files in ``work``: graph IRI ->
-    (file, triples)."""
-    files = {g: (os.path.join(work, f"derived-{i}.nt"), 0) for i, g in enumerate(DERIVED_GRAPHS)}
-    counts = dict.fromkeys(DERIVED_GRAPHS, 0)
+def precomputed(computed: Apart | list[str], work: str = "") -> DerivedFiles:
+    """The precomputed graphs' files: of a computation :meth:`_Job.deriving` started, or of these dumps, computed
+    here (in ``work``)."""
     try:
-        with contextlib.ExitStack() as stack:
-            outs = {g: stack.enter_context(open(path, "w", encoding="utf-8")) for g, (path, _) in files.items()}
-            with derived_from(dumps, work) as quads:
-                for quad in quads:
-                    graph = cast("ox.NamedNode", quad.graph_name).value  # a derived graph
-                    outs[graph].write(f"{quad.triple} .\n")
-                    counts[graph] += 1
+        return computed.result() if isinstance(computed, Apart) else derived_files(computed, work)
     except StoreError as err:
         raise PublishError(str(err)) from None
-    return {g: (path, counts[g]) for g, (path, _) in files.items()}

@@ -23,12 +23,14 @@ return, even on an error: the mode stays with the server's HTTP thread otherwise
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -180,6 +182,11 @@ class Virtuoso:
         """Triples in the plain graph ``graph``."""
         return self._count(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
 
+    def holds(self, graph: str) -> bool:
+        """Whether the plain graph ``graph`` has a triple."""
+        return self._count(f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ SELECT * WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} "
+                           "LIMIT 1 } }") > 0
+
     def _count(self, query: str) -> int:
         rows = self.target.select(query, "counting the published triples")
         try:
@@ -215,36 +222,49 @@ class Virtuoso:
         """Make what the bulk loader wrote (not logged) durable, before anything logged refers to it."""
         self.call("bif:exec('checkpoint')", "checkpointing after the bulk load")
 
-    def bulk_load(self, folder: str, graph: str, jobs: int, on_file: Callable[[], None]) -> None:
-        """Load every file of ``folder`` (on the server's disk too) into ``graph`` with ``ld_dir`` and
-        ``rdf_loader_run``: one file per request (each well within the server's time limit per request), ``jobs``
-        requests at once, as ``rdf_loader_run`` runs in several sessions at once."""
-        from concurrent.futures import ThreadPoolExecutor
-
+    @contextlib.contextmanager
+    def loading(self, folder: str, graph: str, sessions: int) -> Iterator[Callable[[str], None]]:
+        """Load files of ``folder`` (on the server's disk too) into ``graph`` with the server's bulk loader as they
+        come: the block gets a function that registers a finished file (``ld_add``); ``sessions`` requests run
+        ``rdf_loader_run`` one file each (each well within the server's time limit per request), so the first files
+        load while the next are written. The block's end waits until every file is loaded."""
         prefix = folder.rstrip("/") + "/"
-        self.call(f"sql:ld_dir({_literal(folder)}, '%.nt', {_literal(graph)})", "registering the bulk-load files")
+        written, stop = threading.Event(), threading.Event()
 
-        def loader(_n: int) -> None:
+        def loader() -> None:
             target = self.target.fork()
-            while True:
+            while not stop.is_set():
+                last = written.is_set()  # read before asking: a file added after it is counted in the answer
                 rows = target.select(f"SELECT (sql:PFOCR_RDF_LOAD({_literal(prefix)}) AS ?r) WHERE {{}}",
                                      "running Virtuoso's bulk loader")
                 state = rows[0]["r"]["value"] if rows and "r" in rows[0] else ""
                 if state.startswith("failed "):
                     raise self.error(f"Virtuoso's bulk loader failed on {state[len('failed '):]}")
                 done, _, left = state.partition(" ")
-                if left == "0":
+                if left == "0" and last:
                     return
-                if done == "ran":
-                    on_file()
-                else:  # the last files are loading in the other sessions
-                    time.sleep(0.5)
+                if done != "ran":  # nothing to load yet, or the last files are loading in the other sessions
+                    time.sleep(0.2)
 
-        try:
-            with ThreadPoolExecutor(jobs) as pool:
-                list(pool.map(loader, range(jobs)))
-        finally:  # the list would otherwise grow by a row per file on every publish
-            self.call(f"sql:PFOCR_RDF_FORGET({_literal(prefix)})", "clearing the bulk loader's list")
+        def add(path: str) -> None:
+            for session in running:
+                if session.done():  # ended early: on an error, which stops the publish now
+                    session.result()
+            self.call(f"sql:ld_add({_literal(path)}, {_literal(graph)})", "registering a bulk-load file")
+
+        with ThreadPoolExecutor(sessions) as pool:
+            running = [pool.submit(loader) for _ in range(sessions)]
+            try:
+                yield add
+                written.set()
+                for session in running:
+                    session.result()
+            except BaseException:
+                stop.set()
+                raise
+            finally:  # the list would otherwise grow by a row per file on every publish
+                with contextlib.suppress(self.error) if stop.is_set() else contextlib.nullcontext():
+                    self.call(f"sql:PFOCR_RDF_FORGET({_literal(prefix)})", "clearing the bulk loader's list")
 
 
 def version_name(graph: str) -> str:
@@ -262,6 +282,7 @@ class BulkFolder:
         self.path = tempfile.mkdtemp(prefix="pfocr-publish-", dir=os.path.abspath(root))
         os.chmod(self.path, 0o755)  # the server may run as another user
         self.files: list[str] = []
+        self.on_file: Callable[[str], None] = lambda path: None  # each file once it is complete
         self._out: BinaryIO | None = None
         self._lines = 0
 
@@ -281,6 +302,7 @@ class BulkFolder:
             self._out.close()
             os.chmod(self._out.name, 0o644)
             self._out = None
+            self.on_file(self.files[-1])
 
     def finish(self) -> None:
         self._close()
@@ -314,9 +336,8 @@ def publish_virtuoso(job: _Job, graph: str, append: bool, with_statistics: bool,
         return
     version = version_name(graph)
     server.create(version, *staging.values())
-    with ThreadPoolExecutor(1) as background:
+    with job.deriving(bool(staging)) as files:
         try:
-            files = job.derive(background) if staging else None
             if bulk is not None:
                 _bulk_send(job, server, bulk, version)
             else:
@@ -330,8 +351,9 @@ def publish_virtuoso(job: _Job, graph: str, append: bool, with_statistics: bool,
                                    "sent; the graph is left as it was")
             if files is not None:
                 progress.step("sending the precomputed graphs")
-                job.send_derived(files.result(), staging)
+                job.send_derived(files, staging)
             progress.step("switching readers to the new version")
+            held = current is not None or server.holds(graph)  # else nobody can be reading the graph yet
             _swap_derived(job, staging)
             previous = server.switch(graph, version)
         except BaseException:
@@ -341,6 +363,8 @@ def publish_virtuoso(job: _Job, graph: str, append: bool, with_statistics: bool,
     report.counted = server.count(graph)
     if report.counted != report.triples:
         raise PublishError(f"<{graph}> shows {report.counted} triples after the switch, {report.triples} were sent")
+    if not held:
+        return
     # the triples <graph> held as a plain graph, before it was a group, are out of sight now: dropped the same way
     old = [previous] if previous else [graph]
     progress.step(f"dropping the previous version, after {grace:g} s for the queries still reading it")
@@ -362,16 +386,15 @@ def _swap_derived(job: _Job, staging: dict[str, str]) -> None:
 
 
 def _bulk_send(job: _Job, server: Virtuoso, root: str, version: str) -> None:
-    """The data as N-Triples files in a folder under ``root`` that the server reads with its bulk loader."""
+    """The data as N-Triples files in a folder under ``root``, which the server's bulk loader reads as they are
+    written: one session, which leaves the other core to the precomputed graphs (two were no faster)."""
     folder = BulkFolder(root)
     try:
-        def write(text: bytes) -> None:
-            folder.write(text)
-
-        job.pour(write, jobs=1)
-        folder.finish()
-        job.progress.step(f"Virtuoso's bulk loader is loading {len(folder.files)} files")
-        server.bulk_load(folder.path, version, max(1, job.jobs - 1), lambda: None)
+        with server.loading(folder.path, version, sessions=1) as add:
+            folder.on_file = add
+            job.pour(folder.write, jobs=1)
+            folder.finish()
+            job.progress.step(f"Virtuoso's bulk loader is loading the last of {len(folder.files)} files")
         server.checkpoint()
     finally:
         folder.remove()
@@ -382,7 +405,7 @@ def _append(job: _Job, server: Virtuoso, graph: str, current: str | None, stagin
     graphs are computed again for the whole graph (read back first, so that a store that cuts long answers short
     stops the publish before anything is added) and swapped in."""
     from .client import PublishError
-    from .target import derived_graph_files
+    from .target import precomputed
 
     into = current or graph
     whole = None
@@ -397,7 +420,7 @@ def _append(job: _Job, server: Virtuoso, graph: str, current: str | None, stagin
     if staging:
         server.create(*staging.values())
         try:
-            job.send_derived(derived_graph_files([str(whole), *job.dumps], job.work), staging)
+            job.send_derived(precomputed([str(whole), *job.dumps], job.work), staging)
             _swap_derived(job, staging)
         except BaseException:
             server.drop(staging.values(), quiet=True)

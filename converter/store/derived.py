@@ -21,12 +21,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import cast
 
 import pyoxigraph as ox
 
-from ..rdf.vocab import PFOCR, SITE
+from ..rdf.vocab import PFOCR, RDF_TYPE, SITE
 
 STATISTICS_GRAPH = SITE + "graph/statistics"
 INDEX_GRAPH = SITE + "graph/index"
@@ -45,6 +47,61 @@ def _queries() -> list[tuple[str, str, str]]:
             raise ValueError(f"{path.name}: the first line must be '# graph: statistics' or '# graph: index'")
         out.append((path.name.removesuffix(".rq"), GRAPHS[graph[1]], text))
     return out
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What the derived queries match: triples with these ``predicates`` (of ``rdf:type``, only those with these
+    ``classes``; None: any)."""
+
+    predicates: frozenset[str]
+    classes: frozenset[str] | None
+
+
+@cache
+def what_derived_reads() -> Reads | None:
+    """What the derived queries match; None when one of them may match any predicate (a variable, or a path not
+    made of IRIs). The precomputed data of a graph is that of its triples that these match, so a store built only
+    to compute it (``publish``, chunks) needs only those: about a third of a dump."""
+    from rdflib.paths import AlternativePath, SequencePath
+    from rdflib.plugins.sparql import prepareQuery
+    from rdflib.plugins.sparql.algebra import traverse
+    from rdflib.term import URIRef
+
+    predicates: set[str] = set()
+    classes: set[str] = set()
+    unknown = any_class = False
+
+    def predicate(p: object) -> None:
+        nonlocal unknown, any_class
+        if isinstance(p, URIRef):
+            predicates.add(str(p))
+            any_class = any_class or str(p) == RDF_TYPE  # a type in a path: its class is not named
+        elif isinstance(p, (AlternativePath, SequencePath)):
+            for step in p.args:
+                predicate(step)
+        else:  # a variable, an inverse, repeated or negated path: any predicate may count
+            unknown = True
+
+    def visit(node: object) -> None:
+        nonlocal any_class
+        if getattr(node, "name", None) != "BGP":
+            return
+        for _, p, o in getattr(node, "triples", []):
+            if isinstance(p, URIRef) and str(p) == RDF_TYPE:
+                predicates.add(RDF_TYPE)
+                if isinstance(o, URIRef):
+                    classes.add(str(o))
+                else:
+                    any_class = True
+            else:
+                predicate(p)
+
+    for _, _, text in _queries():
+        traverse(prepareQuery(text).algebra, visitPost=visit)
+    if unknown:
+        return None
+    return Reads(frozenset(predicates), None if any_class else frozenset(classes))
 
 
 def _constructed(store: ox.Store, graph: str, text: str) -> list[ox.Quad]:

@@ -28,8 +28,8 @@ import pyoxigraph as ox
 
 from ..files import exclusive, sweep
 from ..rdf.formats import OXIGRAPH, of_file
-from ..rdf.vocab import DATASET, SITE
-from .derived import DERIVED_GRAPHS, derive, derived_quads
+from ..rdf.vocab import DATASET, RDF_TYPE, SITE
+from .derived import DERIVED_GRAPHS, derive, derived_quads, what_derived_reads
 from .versions import VERSIONS, remove_unused
 
 if TYPE_CHECKING:
@@ -111,14 +111,56 @@ def derived_from(dumps: list[str], work: str) -> Iterator[Iterator[ox.Quad]]:
     chunks): the dumps are loaded into a throw-away store in ``work``, on disk, so memory stays flat."""
     folder = tempfile.mkdtemp(prefix="derived-", dir=work)
     try:
-        store = ox.Store(folder)
-        _bulk_load(store, dumps)
+        try:
+            store = ox.Store(os.path.join(folder, "store"))
+            _bulk_load(store, _triples_read(dumps, folder))
+        except StoreError:  # said again with the dump's own name and line
+            del store
+            store = ox.Store(os.path.join(folder, "again"))
+            _bulk_load(store, dumps)
         store.optimize()
         derive(store)
         yield derived_quads(store)
         del store
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_LINES_READ = 8 << 20  # bytes of a dump cut down at once
+
+
+def _triples_read(dumps: list[str], folder: str) -> list[str]:
+    """The dumps cut down to what the derived queries match (:func:`what_derived_reads`), as files in ``folder``:
+    the N-Triples and N-Quads lines they match. Other formats, and every dump when a query may match any
+    predicate, are left whole."""
+    reads = what_derived_reads()
+    if reads is None:
+        return dumps
+    keep = {f"<{p}>".encode() for p in reads.predicates}
+    is_a = f"<{RDF_TYPE}>".encode()
+    classes = None if reads.classes is None else {f"<{c}>".encode() for c in reads.classes}
+    out = []
+    for n, dump in enumerate(dumps):
+        if dump_format(dump) not in (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS):
+            out.append(dump)
+            continue
+        target = os.path.join(folder, f"read-{n}{os.path.splitext(dump)[1]}")
+        with open(dump, "rb") as source, open(target, "wb") as sink:
+            rest = b""
+            while True:
+                chunk = source.read(_LINES_READ)
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop() if chunk else b""
+                # whitespace ends a subject, a predicate and an IRI object; lines of fewer parts (blank, comments)
+                # and lines with escapes (an IRI may be written with them) go on as they are, for the store to read
+                sink.write(b"".join(
+                    line + b"\n" for line in lines
+                    if len(parts := line.split(None, 2)) < 3 or b"\\" in line or (parts[1] in keep and (
+                        parts[1] != is_a or classes is None or parts[2].split(None, 1)[0] in classes))))
+                if not chunk:
+                    break
+        out.append(target)
+    return out
 
 
 def dump_files(inputs: Iterable[str], work: str, rejected: list[Issue] | None = None) -> list[str]:
