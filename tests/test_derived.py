@@ -65,3 +65,29 @@ def test_a_syntax_error_names_the_dump_and_its_line(sample_run, tmp_path):
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(StoreError, match=r"broken\.nt: .*(line 4|4:)"), derived_from([str(broken)], str(tmp_path)):
         pass
+
+
+def test_the_computation_apart_ends_with_the_process_that_started_it(tmp_path):
+    """A publish killed while the precomputed graphs are computed leaves no process behind. The dump here is a pipe
+    nobody writes to, so the computation would wait for ever on its own."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    fifo = tmp_path / "never.nt"
+    os.mkfifo(fifo)
+    starter = ("import os, sys; from converter.store.apart import Apart; "
+               f"a = Apart([{str(fifo)!r}], {str(tmp_path)!r}); print(a._process.pid, flush=True); os._exit(0)")
+    started = subprocess.run([sys.executable, "-c", starter], capture_output=True, text=True, timeout=60, check=True)
+    child = int(started.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, 9)
+        pytest.fail("the computation went on after the process that started it had ended")

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from contextlib import ExitStack
 from typing import cast
 
@@ -51,12 +52,16 @@ class Apart:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)  # this package
         self._errors = tempfile.TemporaryFile()
+        # its standard input stays open while this process lives: the child ends when it closes (below)
         self._process = subprocess.Popen([sys.executable, "-m", "converter.store.apart", work, *dumps], env=env,
-                                         stdout=subprocess.PIPE, stderr=self._errors, stdin=subprocess.DEVNULL)
+                                         stdout=subprocess.PIPE, stderr=self._errors, stdin=subprocess.PIPE)
 
     def result(self) -> DerivedFiles:
         """The files, once written; a :class:`StoreError` saying why when they could not be."""
-        out, _ = self._process.communicate()
+        assert self._process.stdout is not None and self._process.stdin is not None
+        out = self._process.stdout.read()
+        self._process.wait()
+        self._process.stdin.close()
         self._errors.seek(0)
         said = self._errors.read().decode("utf-8", "replace").strip().splitlines()
         self._errors.close()
@@ -69,13 +74,23 @@ class Apart:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        if not self._errors.closed:
-            self._errors.close()
+        for stream in (self._process.stdin, self._process.stdout, self._errors):
+            if stream is not None and not stream.closed:
+                stream.close()
+
+
+def _end_with_parent() -> None:
+    """Exit once the parent's end of standard input closes: a publish killed, or stopped by an error, leaves no
+    computation behind."""
+    while os.read(0, 1 << 10):  # the raw descriptor: a buffered reader's lock would stop the interpreter's exit
+        pass
+    os._exit(1)
 
 
 def main(argv: list[str]) -> int:
     """``python -m converter.store.apart WORK DUMP...``: the files as JSON on standard output, or one line saying
     why not on standard error."""
+    threading.Thread(target=_end_with_parent, daemon=True).start()
     try:
         print(json.dumps(derived_files(argv[1:], argv[0])))
     except StoreError as err:
