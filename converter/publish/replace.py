@@ -48,6 +48,7 @@ from .progress import Progress
 
 if TYPE_CHECKING:
     pass
+from ..store.apart import Apart
 from .client import (
     BATCH_SIZE,
     GRACE,
@@ -188,7 +189,8 @@ def _publish_standard(job: _Job, graph: str, append: bool, with_statistics: bool
         if derived:  # the counts are of the whole graph: read it back, with what was there before
             whole = os.path.join(job.work, "whole.nt")
             target.download(graph, whole)
-            files = precomputed([whole], job.work)
+            with Apart([whole], job.work) as apart:
+                files = precomputed(apart)
             _swap_derived(job, files, derived)
         report.counted = report.triples  # a graph added to holds more than was sent: nothing to compare
         return
@@ -204,7 +206,7 @@ def _publish_standard(job: _Job, graph: str, append: bool, with_statistics: bool
                 raise PublishError("nothing to publish: the inputs hold no triples")
             if derived_files is not None:
                 job.progress.step("computing the precomputed graphs")
-                job.send_derived(derived_files, derived)
+                job.send_derived(precomputed(derived_files), derived)
             counted = target.count(data_graph)
             if counted != report.triples:
                 raise PublishError(f"the staging graph <{data_graph}> holds {counted} triples, "

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from ..store.apart import Apart, DerivedFiles, derived_files
+from ..store.apart import Apart, DerivedFiles
 from ..store.load import StoreError
 from .progress import Progress
 
@@ -148,22 +148,13 @@ class _Job:
                 raise
         self.progress.done()
 
-    @contextlib.contextmanager
-    def deriving(self, wanted: bool, extra: Iterable[str] = ()) -> Iterator[Apart | None]:
-        """While the batches go: the precomputed graphs of the dumps (and ``extra`` dumps), computed in a process of
-        its own (:mod:`converter.store.apart`), ended with the block; None unless ``wanted``."""
-        if not wanted:
-            yield None
-            return
-        apart = Apart([*extra, *self.dumps], self.work)
-        try:
-            yield apart
-        finally:
-            apart.stop()
+    def deriving(self, wanted: bool) -> contextlib.AbstractContextManager[Apart | None]:
+        """While the batches go: the precomputed graphs of the dumps, computed in a process of its own
+        (:mod:`converter.store.apart`) and ended with the block; None unless ``wanted``."""
+        return Apart(self.dumps, self.work) if wanted else contextlib.nullcontext()
 
-    def send_derived(self, computed: Apart | DerivedFiles, staging: dict[str, str]) -> None:
+    def send_derived(self, files: DerivedFiles, staging: dict[str, str]) -> None:
         """The precomputed graphs' files into their staging graphs."""
-        files = precomputed(computed) if isinstance(computed, Apart) else computed
         for graph, (path, count) in files.items():
             if not count:
                 continue
@@ -174,10 +165,9 @@ class _Job:
             self.report.sent_graphs.add(graph)
 
 
-def precomputed(computed: Apart | list[str], work: str = "") -> DerivedFiles:
-    """The precomputed graphs' files: of a computation :meth:`_Job.deriving` started, or of these dumps, computed
-    here (in ``work``)."""
+def precomputed(apart: Apart) -> DerivedFiles:
+    """The precomputed graphs' files, once ``apart`` has written them."""
     try:
-        return computed.result() if isinstance(computed, Apart) else derived_files(computed, work)
+        return apart.result()
     except StoreError as err:
         raise PublishError(str(err)) from None

@@ -261,10 +261,15 @@ class Virtuoso:
                     session.result()
             except BaseException:
                 stop.set()
+                with contextlib.suppress(self.error):  # the error that stopped the load is the one to tell
+                    self._forget(prefix)
                 raise
-            finally:  # the list would otherwise grow by a row per file on every publish
-                with contextlib.suppress(self.error) if stop.is_set() else contextlib.nullcontext():
-                    self.call(f"sql:PFOCR_RDF_FORGET({_literal(prefix)})", "clearing the bulk loader's list")
+            self._forget(prefix)
+
+    def _forget(self, prefix: str) -> None:
+        """Clear the bulk loader's list of the files under ``prefix``: it would otherwise grow by a row per file on
+        every publish."""
+        self.call(f"sql:PFOCR_RDF_FORGET({_literal(prefix)})", "clearing the bulk loader's list")
 
 
 def version_name(graph: str) -> str:
@@ -318,6 +323,7 @@ def publish_virtuoso(job: _Job, graph: str, append: bool, with_statistics: bool,
     counted, the precomputed graphs swapped in, then ``graph`` switched to the version (module docstring)."""
     from ..store.derived import DERIVED_GRAPHS
     from .client import PublishError
+    from .target import precomputed
 
     target, report, progress = job.target, job.report, job.progress
     server = Virtuoso(target, PublishError)
@@ -351,7 +357,7 @@ def publish_virtuoso(job: _Job, graph: str, append: bool, with_statistics: bool,
                                    "sent; the graph is left as it was")
             if files is not None:
                 progress.step("sending the precomputed graphs")
-                job.send_derived(files, staging)
+                job.send_derived(precomputed(files), staging)
             progress.step("switching readers to the new version")
             held = current is not None or server.holds(graph)  # else nobody can be reading the graph yet
             _swap_derived(job, staging)
@@ -404,6 +410,7 @@ def _append(job: _Job, server: Virtuoso, graph: str, current: str | None, stagin
     """The batches straight into the graph readers see (its current version, once it is a group); the precomputed
     graphs are computed again for the whole graph (read back first, so that a store that cuts long answers short
     stops the publish before anything is added) and swapped in."""
+    from ..store.apart import Apart
     from .client import PublishError
     from .target import precomputed
 
@@ -420,7 +427,8 @@ def _append(job: _Job, server: Virtuoso, graph: str, current: str | None, stagin
     if staging:
         server.create(*staging.values())
         try:
-            job.send_derived(precomputed([str(whole), *job.dumps], job.work), staging)
+            with Apart([str(whole), *job.dumps], job.work) as apart:
+                job.send_derived(precomputed(apart), staging)
             _swap_derived(job, staging)
         except BaseException:
             server.drop(staging.values(), quiet=True)

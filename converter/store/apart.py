@@ -45,7 +45,8 @@ def derived_files(dumps: list[str], work: str) -> DerivedFiles:
 
 
 class Apart:
-    """:func:`derived_files` running in a process of its own; :meth:`result` waits for it, :meth:`stop` ends it."""
+    """:func:`derived_files` running in a process of its own; :meth:`result` waits for it, :meth:`stop` (or the end
+    of a ``with`` block) ends it."""
 
     def __init__(self, dumps: list[str], work: str) -> None:
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -69,6 +70,12 @@ class Apart:
             raise StoreError(said[-1] if said else f"computing the precomputed graphs stopped "
                                                    f"(exit status {self._process.returncode})")
         return {g: (path, n) for g, (path, n) in json.loads(out).items()}
+
+    def __enter__(self) -> Apart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self._process.poll() is None:

@@ -76,7 +76,7 @@ def what_derived_reads() -> Reads | None:
         nonlocal unknown, any_class
         if isinstance(p, URIRef):
             predicates.add(str(p))
-            any_class = any_class or str(p) == RDF_TYPE  # a type in a path: its class is not named
+            any_class = any_class or str(p) == RDF_TYPE  # a type whose class is not named (a variable, a path)
         elif isinstance(p, (AlternativePath, SequencePath)):
             for step in p.args:
                 predicate(step)
@@ -84,16 +84,12 @@ def what_derived_reads() -> Reads | None:
             unknown = True
 
     def visit(node: object) -> None:
-        nonlocal any_class
         if getattr(node, "name", None) != "BGP":
             return
         for _, p, o in getattr(node, "triples", []):
-            if isinstance(p, URIRef) and str(p) == RDF_TYPE:
+            if isinstance(p, URIRef) and str(p) == RDF_TYPE and isinstance(o, URIRef):
                 predicates.add(RDF_TYPE)
-                if isinstance(o, URIRef):
-                    classes.add(str(o))
-                else:
-                    any_class = True
+                classes.add(str(o))
             else:
                 predicate(p)
 

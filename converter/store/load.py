@@ -155,8 +155,9 @@ def _triples_read(dumps: list[str], folder: str) -> list[str]:
                 # and lines with escapes (an IRI may be written with them) go on as they are, for the store to read
                 sink.write(b"".join(
                     line + b"\n" for line in lines
-                    if len(parts := line.split(None, 2)) < 3 or b"\\" in line or (parts[1] in keep and (
-                        parts[1] != is_a or classes is None or parts[2].split(None, 1)[0] in classes))))
+                    if len(parts := line.split(None, 2)) < 3 or (parts[1] in keep and (
+                        parts[1] != is_a or classes is None or parts[2].split(None, 1)[0] in classes))
+                    or b"\\" in line))
                 if not chunk:
                     break
         out.append(target)
